@@ -1,0 +1,204 @@
+//! The shared state, the router with its middleware, and the server with graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::response::Response;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use tracing::Span;
+
+use crate::auth::{PasswordHasher, TokenService};
+use crate::config::Config;
+use crate::domain::PasswordPolicy;
+use crate::http;
+use crate::store::{self, DynStore};
+
+/// Request bodies larger than this answer 413.
+pub const BODY_LIMIT_BYTES: usize = 256 * 1024;
+/// A request still running after this answers 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Every instance re-reads the signing keys this often, so a `keys rotate` anywhere is
+/// picked up well within the contract's 60 seconds.
+const KEY_RELOAD_EVERY: Duration = Duration::from_secs(20);
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: DynStore,
+    pub tokens: Arc<TokenService>,
+    pub hasher: PasswordHasher,
+    pub policy: PasswordPolicy,
+    /// Server secret that derives a refresh token's successor (see `auth::refresh`).
+    pub refresh_secret: Arc<Vec<u8>>,
+}
+
+impl AppState {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let store = store::connect(&config.database_url).await?;
+        Self::with_store(config, store).await
+    }
+
+    pub async fn with_store(config: Config, store: DynStore) -> anyhow::Result<Self> {
+        let secret = config.jwt_secret.as_ref().map(|s| s.expose().to_string());
+        let tokens = TokenService::new(store.clone(), config.issuer(), config.audience.clone(), config.access_ttl(), secret.as_deref())
+            .await
+            .context("cannot load the signing keys")?;
+        let candidate: [u8; 32] = rand::random();
+        let refresh_secret = store.server_secret("refresh_successor", &candidate).await?;
+        Ok(Self {
+            policy: PasswordPolicy { min_length: usize::from(config.password_min_length) },
+            config: Arc::new(config),
+            store,
+            tokens: Arc::new(tokens),
+            hasher: PasswordHasher::for_this_machine(),
+            refresh_secret: Arc::new(refresh_secret),
+        })
+    }
+}
+
+/// The whole HTTP surface: API routes, docs, fallbacks, and the middleware stack.
+pub fn router(state: AppState) -> Router {
+    let (api, mut openapi) = http::api().split_for_parts();
+    http::docs::declare_common_errors(&mut openapi);
+    let cors = cors_layer(&state.config.cors_origins);
+    api.merge(http::docs::router(openapi))
+        .fallback(|| async { crate::error::ApiError::NotFound })
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetSensitiveRequestHeadersLayer::new([
+                    header::AUTHORIZATION,
+                    header::COOKIE,
+                    HeaderName::from_static(crate::auth::extract::X_ACCESS_TOKEN),
+                ]))
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_request(())
+                        .on_response(log_response)
+                        .on_failure(()),
+                )
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(axum::middleware::from_fn(http::middleware::harden))
+                .layer(axum::middleware::from_fn(http::middleware::problems))
+                .layer(CatchPanicLayer::custom(http::middleware::panic_response))
+                .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+                .option_layer(cors)
+                .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES)),
+        )
+        .with_state(state)
+}
+
+fn request_span(request: &Request) -> Span {
+    let route = request.extensions().get::<MatchedPath>().map_or("-", MatchedPath::as_str);
+    let request_id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+    tracing::info_span!("request", method = %request.method(), route, request_id)
+}
+
+fn log_response(response: &Response, latency: Duration, _: &Span) {
+    tracing::info!(status = response.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "request finished");
+}
+
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    let origins: Vec<HeaderValue> = origins.iter().filter(|o| !o.is_empty()).filter_map(|o| HeaderValue::from_str(o.trim()).ok()).collect();
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, REQUEST_ID, HeaderName::from_static("x-access-token")])
+            .expose_headers([REQUEST_ID, header::LOCATION, header::RETRY_AFTER])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
+/// A bound listener with its state: `build` then `run`.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Binds first, so that with port 0 the public URL (and the issuer) name the real port.
+    pub async fn build(mut config: Config) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(config.bind).await.with_context(|| format!("GATEHOUSE_BIND: cannot listen on {}", config.bind))?;
+        let addr = listener.local_addr()?;
+        if config.public_url.is_none() {
+            config.public_url = Some(format!("http://{addr}"));
+        }
+        let state = AppState::build(config).await?;
+        Ok(Self { listener, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting and finishes what is in flight.
+    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let addr = self.local_addr();
+        let public_url = self.state.config.public_url();
+        tracing::info!(%addr, docs = %format!("{public_url}/docs"), "gatehouse listening on http://{addr}");
+        let tokens = self.state.tokens.clone();
+        let reloader = tokio::spawn(async move {
+            let mut every = tokio::time::interval(KEY_RELOAD_EVERY);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                if let Err(err) = tokens.reload().await {
+                    tracing::warn!(error = %err, "could not reload signing keys");
+                }
+            }
+        });
+        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        reloader.abort();
+        served.context("server error")
+    }
+
+    pub async fn run(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+}
+
+/// Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

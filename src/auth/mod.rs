@@ -1,0 +1,13 @@
+//! Passwords, signing keys and access tokens, refresh tokens, and the extractors that
+//! authenticate a request.
+
+pub mod extract;
+pub mod keys;
+pub mod password;
+pub mod refresh;
+pub mod sessions;
+pub mod tokens;
+
+pub use extract::{AdminUser, AuthUser};
+pub use password::{PasswordHasher, Verdict};
+pub use tokens::{AccessClaims, TokenService};

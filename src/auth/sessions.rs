@@ -1,0 +1,125 @@
+//! Sessions and their token pairs: login starts one, refresh rotates its token with a grace
+//! window and reuse detection, logout and password changes revoke.
+
+use chrono::{Duration, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::refresh;
+use crate::app::AppState;
+use crate::error::{ApiError, Result};
+use crate::store::{NewSession, RefreshRecord, User};
+
+/// How many rotations past a grace-window parent we look for the session's live token.
+const MAX_SUCCESSOR_WALK: usize = 8;
+
+/// Who is on the other end, as recorded on a session.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// The answer to login and refresh.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenPair {
+    pub access_token: String,
+    /// Always `Bearer`.
+    #[schema(example = "Bearer")]
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    #[schema(example = 900)]
+    pub expires_in: u64,
+    pub refresh_token: String,
+    /// Seconds left in the session's absolute lifetime.
+    #[schema(example = 2592000)]
+    pub refresh_expires_in: i64,
+    pub user: User,
+}
+
+fn pair(state: &AppState, user: User, session_id: Uuid, refresh_token: String, expires_at: chrono::DateTime<Utc>) -> Result<TokenPair> {
+    let access_token = state.tokens.issue(user.id, session_id, &user.username, &user.roles)?;
+    Ok(TokenPair {
+        access_token,
+        token_type: "Bearer",
+        expires_in: state.tokens.access_ttl().as_secs(),
+        refresh_token,
+        // Rounded up: right after login this is the full GATEHOUSE_REFRESH_TTL.
+        refresh_expires_in: ((expires_at - Utc::now()).num_milliseconds().max(0) + 999) / 1000,
+        user,
+    })
+}
+
+/// Starts a session for a user whose credentials were just checked.
+pub async fn start(state: &AppState, user: User, client: ClientInfo) -> Result<TokenPair> {
+    let refresh_token = refresh::new_token();
+    let lifetime = Duration::from_std(state.config.refresh_ttl()).map_err(anyhow::Error::from)?;
+    let session = state
+        .store
+        .create_session(NewSession {
+            id: Uuid::now_v7(),
+            user_id: user.id,
+            expires_at: Utc::now() + lifetime,
+            user_agent: client.user_agent,
+            ip: client.ip,
+            refresh_hash: refresh::hash(&refresh_token),
+        })
+        .await?;
+    pair(state, user, session.id, refresh_token, session.expires_at)
+}
+
+/// Exchanges a refresh token for a new pair (see the contract's "Refresh tokens").
+pub async fn rotate(state: &AppState, presented: &str) -> Result<TokenPair> {
+    let invalid = ApiError::InvalidToken { sent: true };
+    if !refresh::looks_valid(presented) {
+        return Err(invalid);
+    }
+    let presented_hash = refresh::hash(presented);
+    let mut record = state.store.refresh_record(&presented_hash).await?.ok_or(ApiError::InvalidToken { sent: true })?;
+    if !refresh::same_hash(&record.token_hash, &presented_hash) || !is_live(&record) {
+        return Err(invalid);
+    }
+    let successor = refresh::successor(&state.refresh_secret, presented);
+    if record.rotated_at.is_none() {
+        if state.store.rotate_refresh(record.session_id, &presented_hash, &refresh::hash(&successor)).await? {
+            return finish(state, &record, successor).await;
+        }
+        // Another request rotated it a moment ago: answer as for a grace-window reuse.
+        record = state.store.refresh_record(&presented_hash).await?.ok_or(ApiError::InvalidToken { sent: true })?;
+    }
+    let rotated_at = record.rotated_at.unwrap_or_else(Utc::now);
+    let grace = Duration::from_std(state.config.refresh_reuse_grace()).map_err(anyhow::Error::from)?;
+    if !grace.is_zero() && Utc::now() - rotated_at <= grace {
+        if let Some(current) = current_token(state, &record, successor).await? {
+            return finish(state, &record, current).await;
+        }
+    }
+    tracing::warn!(session_id = %record.session_id, user_id = %record.user_id, "refresh token reused; session revoked");
+    state.store.revoke_session(record.session_id, record.user_id).await?;
+    Err(ApiError::TokenReused)
+}
+
+fn is_live(record: &RefreshRecord) -> bool {
+    !record.session_revoked && !record.user_disabled && record.session_expires_at > Utc::now()
+}
+
+/// Walks the chain of successors from the presented token to the session's live token.
+async fn current_token(state: &AppState, record: &RefreshRecord, mut candidate: String) -> Result<Option<String>> {
+    let Some(live) = state.store.live_refresh_hash(record.session_id).await? else { return Ok(None) };
+    for _ in 0..MAX_SUCCESSOR_WALK {
+        if refresh::same_hash(&refresh::hash(&candidate), &live) {
+            return Ok(Some(candidate));
+        }
+        candidate = refresh::successor(&state.refresh_secret, &candidate);
+    }
+    Ok(None)
+}
+
+async fn finish(state: &AppState, record: &RefreshRecord, refresh_token: String) -> Result<TokenPair> {
+    let user = state.store.user_by_id(record.user_id).await?.ok_or(ApiError::InvalidToken { sent: true })?;
+    if user.disabled {
+        return Err(ApiError::InvalidToken { sent: true });
+    }
+    pair(state, user, record.session_id, refresh_token, record.session_expires_at)
+}

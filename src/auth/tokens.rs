@@ -1,0 +1,205 @@
+//! Access tokens: RFC 9068-shaped JWTs, EdDSA by default or HS256 with a shared secret.
+//! Verification pins the algorithm, issuer and audience and refuses anything unusual in the
+//! header (RFC 8725).
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::keys::{KeyRing, generate_key};
+use crate::store::{DynStore, StoreResult};
+
+/// Tokens longer than this are refused before any parsing.
+pub const MAX_TOKEN_BYTES: usize = 4096;
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+/// A token with an unknown `kid` reloads the keys at most this often (a new key made by
+/// another instance), so that forged `kid`s cannot hammer the database.
+const RELOAD_ON_UNKNOWN_KID_EVERY: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub sub: Uuid,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub nbf: i64,
+    pub jti: Uuid,
+    pub sid: Uuid,
+    pub roles: Vec<String>,
+    pub username: String,
+}
+
+enum Signer {
+    Ed25519 { ring: RwLock<(Arc<KeyRing>, Instant)> },
+    Hs256 { encoding: EncodingKey, decoding: DecodingKey },
+}
+
+pub struct TokenService {
+    signer: Signer,
+    store: DynStore,
+    validation: Validation,
+    issuer: String,
+    audience: String,
+    access_ttl: Duration,
+}
+
+/// Why a token was refused; callers answer 401 alike for each, this is for logs only.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("token refused: {0}")]
+    Refused(&'static str),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+impl TokenService {
+    /// Loads (and on first start creates) the signing keys.
+    pub async fn new(
+        store: DynStore,
+        issuer: String,
+        audience: String,
+        access_ttl: Duration,
+        hs256_secret: Option<&str>,
+    ) -> anyhow::Result<Self> {
+        if !store.signing_keys().await?.iter().any(|k| k.retired_at.is_none()) {
+            store.add_signing_key(generate_key(), false).await?;
+        }
+        let (signer, algorithm) = match hs256_secret {
+            Some(secret) => (
+                Signer::Hs256 {
+                    encoding: EncodingKey::from_secret(secret.as_bytes()),
+                    decoding: DecodingKey::from_secret(secret.as_bytes()),
+                },
+                Algorithm::HS256,
+            ),
+            None => {
+                let ring = load_ring(&store, access_ttl).await?;
+                (Signer::Ed25519 { ring: RwLock::new((Arc::new(ring), Instant::now())) }, Algorithm::EdDSA)
+            }
+        };
+        let mut validation = Validation::new(algorithm);
+        validation.set_issuer(&[&issuer]);
+        validation.set_audience(&[&audience]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
+        validation.leeway = 60;
+        Ok(Self { signer, store, validation, issuer, audience, access_ttl })
+    }
+
+    pub fn access_ttl(&self) -> Duration {
+        self.access_ttl
+    }
+
+    /// Re-reads the keys table: another instance may have rotated.
+    pub async fn reload(&self) -> StoreResult<()> {
+        if let Signer::Ed25519 { ring } = &self.signer {
+            let fresh = load_ring(&self.store, self.access_ttl).await?;
+            *ring.write().unwrap_or_else(|e| e.into_inner()) = (Arc::new(fresh), Instant::now());
+        }
+        Ok(())
+    }
+
+    fn ring(&self) -> Option<(Arc<KeyRing>, Instant)> {
+        match &self.signer {
+            Signer::Ed25519 { ring } => {
+                let guard = ring.read().unwrap_or_else(|e| e.into_inner());
+                Some((guard.0.clone(), guard.1))
+            }
+            Signer::Hs256 { .. } => None,
+        }
+    }
+
+    /// The JWK set of public keys (empty with HS256: a shared secret is never published).
+    pub fn jwks(&self) -> Value {
+        match self.ring() {
+            Some((ring, _)) => ring.jwks.clone(),
+            None => serde_json::json!({ "keys": [] }),
+        }
+    }
+
+    pub fn issue(&self, user_id: Uuid, session_id: Uuid, username: &str, roles: &[String]) -> anyhow::Result<String> {
+        let now = Utc::now().timestamp();
+        let claims = AccessClaims {
+            iss: self.issuer.clone(),
+            sub: user_id,
+            aud: self.audience.clone(),
+            exp: now + self.access_ttl.as_secs() as i64,
+            iat: now,
+            nbf: now,
+            jti: Uuid::now_v7(),
+            sid: session_id,
+            roles: roles.to_vec(),
+            username: username.to_string(),
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.typ = Some(ACCESS_TOKEN_TYP.to_string());
+        let token = match &self.signer {
+            Signer::Hs256 { encoding, .. } => {
+                header.alg = Algorithm::HS256;
+                jsonwebtoken::encode(&header, &claims, encoding)?
+            }
+            Signer::Ed25519 { .. } => {
+                let (ring, _) = self.ring().expect("Ed25519 signer has a ring");
+                let active = ring.active.as_ref().ok_or_else(|| anyhow::anyhow!("no active signing key"))?;
+                header.kid = Some(active.kid.clone());
+                jsonwebtoken::encode(&header, &claims, &active.encoding)?
+            }
+        };
+        Ok(token)
+    }
+
+    pub async fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(TokenError::Refused("oversized"));
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Refused("bad header"))?;
+        if header.alg != self.validation.algorithms[0] {
+            return Err(TokenError::Refused("algorithm"));
+        }
+        let typ_ok = header
+            .typ
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case(ACCESS_TOKEN_TYP) || t.eq_ignore_ascii_case("application/at+jwt"));
+        if !typ_ok {
+            return Err(TokenError::Refused("typ"));
+        }
+        // Keys are never fetched from where a token points, and no extension is understood.
+        if header.jku.is_some() || header.jwk.is_some() || header.x5u.is_some() || header.x5c.is_some() || header.crit.is_some() {
+            return Err(TokenError::Refused("key or extension header"));
+        }
+        let decoded = match &self.signer {
+            Signer::Hs256 { decoding, .. } => jsonwebtoken::decode::<AccessClaims>(token, decoding, &self.validation),
+            Signer::Ed25519 { .. } => {
+                let kid = header.kid.as_deref().ok_or(TokenError::Refused("no kid"))?;
+                let key = self.verifier_for(kid).await?;
+                jsonwebtoken::decode::<AccessClaims>(token, &key, &self.validation)
+            }
+        };
+        decoded.map(|data| data.claims).map_err(|_| TokenError::Refused("signature or claims"))
+    }
+
+    async fn verifier_for(&self, kid: &str) -> Result<Arc<DecodingKey>, TokenError> {
+        let (ring, loaded_at) = self.ring().expect("Ed25519 signer has a ring");
+        if let Some(key) = ring.verifiers.get(kid) {
+            return Ok(key.clone());
+        }
+        if loaded_at.elapsed() < RELOAD_ON_UNKNOWN_KID_EVERY {
+            return Err(TokenError::Refused("unknown kid"));
+        }
+        self.reload().await?;
+        let (ring, _) = self.ring().expect("Ed25519 signer has a ring");
+        ring.verifiers.get(kid).cloned().ok_or(TokenError::Refused("unknown kid"))
+    }
+}
+
+async fn load_ring(store: &DynStore, access_ttl: Duration) -> StoreResult<KeyRing> {
+    let records = store.signing_keys().await?;
+    let ttl = chrono::Duration::from_std(access_ttl).unwrap_or(chrono::Duration::MAX);
+    Ok(KeyRing::build(&records, ttl, Utc::now()))
+}

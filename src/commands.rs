@@ -1,0 +1,107 @@
+//! The subcommands: each prints a clear error and exits non-zero on failure.
+
+use std::io::{BufRead, IsTerminal};
+
+use anyhow::{Context, bail};
+use uuid::Uuid;
+
+use crate::app::Application;
+use crate::auth::PasswordHasher;
+use crate::auth::keys::generate_key;
+use crate::cli::{Cli, Command, KeysCommand, UserCommand};
+use crate::config::Config;
+use crate::domain::{Email, PasswordPolicy, Role, Username};
+use crate::store::{self, DynStore, NewUser};
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.config;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => Application::build(config).await?.run().await,
+        Command::Migrate => {
+            store::connect(&config.database_url).await?;
+            println!("schema is up to date");
+            Ok(())
+        }
+        Command::User { action } => user(&config, action).await,
+        Command::Keys { action } => keys(&config, action).await,
+    }
+}
+
+async fn user(config: &Config, action: UserCommand) -> anyhow::Result<()> {
+    let store = store::connect(&config.database_url).await?;
+    match action {
+        UserCommand::Create { username, email, admin } => create_user(config, &store, &username, email.as_deref(), admin).await,
+    }
+}
+
+async fn create_user(config: &Config, store: &DynStore, username: &str, email: Option<&str>, admin: bool) -> anyhow::Result<()> {
+    let name = Username::parse(username).map_err(|m| anyhow::anyhow!("username {m}"))?;
+    let email = email.map(Email::parse).transpose().map_err(|m| anyhow::anyhow!("email {m}"))?;
+    let raw = read_password()?;
+    let policy = PasswordPolicy { min_length: usize::from(config.password_min_length) };
+    let known: Vec<&str> = [Some(username), email.as_ref().map(Email::as_str)].into_iter().flatten().collect();
+    let password = policy.parse(&raw, &known).map_err(|m| anyhow::anyhow!("password {m}"))?;
+    let mut roles = vec![Role::USER.to_string()];
+    if admin {
+        roles.push(Role::ADMIN.to_string());
+    }
+    let user = store
+        .create_user(NewUser {
+            id: Uuid::now_v7(),
+            username: name.as_str().to_string(),
+            username_key: name.key(),
+            email: email.as_ref().map(|e| e.as_str().to_string()),
+            email_key: email.as_ref().map(Email::key),
+            password_hash: PasswordHasher::new(1).hash(password.expose()).await?,
+            roles,
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot create the user: {e}"))?;
+    println!("created user {} ({}) with roles {}", user.username, user.id, user.roles.join(", "));
+    Ok(())
+}
+
+/// One line of standard input, or a prompt (typed twice) on a terminal; never a flag.
+fn read_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ").context("cannot read the password")?;
+        let again = rpassword::prompt_password("Again: ").context("cannot read the password")?;
+        if first != again {
+            bail!("the two passwords differ");
+        }
+        return Ok(first);
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("cannot read the password from standard input")?;
+    let password = line.strip_suffix('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).unwrap_or(&line);
+    if password.is_empty() {
+        bail!("no password on standard input: give it as one line");
+    }
+    Ok(password.to_string())
+}
+
+async fn keys(config: &Config, action: KeysCommand) -> anyhow::Result<()> {
+    let store = store::connect(&config.database_url).await?;
+    match action {
+        KeysCommand::List => {
+            println!("{:<45} {:<8} {:<26} {}", "KID", "ALG", "CREATED", "STATE");
+            for key in store.signing_keys().await? {
+                let state = match key.retired_at {
+                    None => "active".to_string(),
+                    Some(at) => format!("retired {}", at.to_rfc3339()),
+                };
+                println!("{:<45} {:<8} {:<26} {}", key.kid, key.algorithm, key.created_at.to_rfc3339(), state);
+            }
+        }
+        KeysCommand::Rotate => {
+            let key = generate_key();
+            let kid = key.kid.clone();
+            store.add_signing_key(key, true).await?;
+            println!("new signing key {kid}; running instances sign with it within 60 seconds");
+            if config.jwt_secret.is_some() {
+                println!("note: GATEHOUSE_JWT_SECRET is set, so tokens are signed with HS256, not with this key");
+            }
+        }
+    }
+    Ok(())
+}

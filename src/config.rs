@@ -1,0 +1,155 @@
+//! Every setting: a flag, else the environment, else `.env` (loaded into the environment
+//! before parsing, without overriding it), else the default. Bad values stop the start.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Settings shared by the server and every subcommand.
+#[derive(Clone, Args)]
+pub struct Config {
+    /// `sqlite://PATH` or `postgres://...`
+    #[arg(long, env = "GATEHOUSE_DATABASE_URL", default_value = "sqlite://gatehouse.db", global = true)]
+    pub database_url: String,
+
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "GATEHOUSE_BIND", default_value = "127.0.0.1:8080", global = true)]
+    pub bind: SocketAddr,
+
+    /// The URL clients reach the service at (default: http:// + the bind address).
+    #[arg(long, env = "GATEHOUSE_PUBLIC_URL", value_parser = parse_url, global = true)]
+    pub public_url: Option<String>,
+
+    /// `iss` of tokens (default: the public URL).
+    #[arg(long, env = "GATEHOUSE_ISSUER", global = true)]
+    pub issuer: Option<String>,
+
+    /// `aud` of tokens.
+    #[arg(long, env = "GATEHOUSE_AUDIENCE", default_value = "gatehouse", global = true)]
+    pub audience: String,
+
+    /// Access token lifetime in seconds.
+    #[arg(long, env = "GATEHOUSE_ACCESS_TTL", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
+    pub access_ttl: u64,
+
+    /// Absolute session lifetime in seconds, counted from login.
+    #[arg(long, env = "GATEHOUSE_REFRESH_TTL", default_value_t = 2_592_000, value_parser = clap::value_parser!(u64).range(60..=31_536_000), global = true)]
+    pub refresh_ttl: u64,
+
+    /// When set (32 bytes or more), tokens are signed with HS256 and this secret.
+    #[arg(long, env = "GATEHOUSE_JWT_SECRET", value_parser = parse_jwt_secret, hide_env_values = true, global = true)]
+    pub jwt_secret: Option<Secret>,
+
+    /// Comma-separated origins allowed by CORS.
+    #[arg(long, env = "GATEHOUSE_CORS_ORIGINS", value_delimiter = ',', global = true)]
+    pub cors_origins: Vec<String>,
+
+    /// Log filter, in tracing's EnvFilter syntax.
+    #[arg(long, env = "GATEHOUSE_LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    /// `text` or `json` (one JSON object a line).
+    #[arg(long, env = "GATEHOUSE_LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    pub log_format: LogFormat,
+
+    /// Seconds in which a just-rotated refresh token may be presented again; 0 turns it off.
+    #[arg(long, env = "GATEHOUSE_REFRESH_REUSE_GRACE", default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=300), global = true)]
+    pub refresh_reuse_grace: u64,
+
+    /// Shortest password accepted.
+    #[arg(long, env = "GATEHOUSE_PASSWORD_MIN_LENGTH", default_value_t = 8, value_parser = clap::value_parser!(u16).range(8..=128), global = true)]
+    pub password_min_length: u16,
+}
+
+/// A secret string kept out of `Debug` output and logs.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("bind", &self.bind)
+            .field("public_url", &self.public_url())
+            .field("issuer", &self.issuer())
+            .field("audience", &self.audience)
+            .field("jwt_secret", &self.jwt_secret)
+            .finish_non_exhaustive()
+    }
+}
+
+fn parse_jwt_secret(value: &str) -> Result<Secret, String> {
+    if value.len() < 32 {
+        return Err(format!("must be at least 32 bytes long, got {}", value.len()));
+    }
+    Ok(Secret(value.to_string()))
+}
+
+fn parse_url(value: &str) -> Result<String, String> {
+    let ok = (value.starts_with("http://") || value.starts_with("https://"))
+        && value.len() > "https://".len()
+        && !value.contains(char::is_whitespace);
+    if ok { Ok(value.trim_end_matches('/').to_string()) } else { Err("must be an http:// or https:// URL".into()) }
+}
+
+/// Hides the password in a database URL before it reaches a log.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://***@{}", &url[..scheme], &url[at + 1..]),
+        _ => url.to_string(),
+    }
+}
+
+impl Config {
+    /// Settings for tests and tools: every default, with the given database.
+    pub fn for_database(database_url: impl Into<String>) -> Self {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            config: Config,
+        }
+        let mut config = Only::parse_from(["gatehouse"]).config;
+        config.database_url = database_url.into();
+        config
+    }
+
+    pub fn public_url(&self) -> String {
+        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.bind))
+    }
+
+    pub fn issuer(&self) -> String {
+        self.issuer.clone().unwrap_or_else(|| self.public_url())
+    }
+
+    pub fn access_ttl(&self) -> Duration {
+        Duration::from_secs(self.access_ttl)
+    }
+
+    pub fn refresh_ttl(&self) -> Duration {
+        Duration::from_secs(self.refresh_ttl)
+    }
+
+    pub fn refresh_reuse_grace(&self) -> Duration {
+        Duration::from_secs(self.refresh_reuse_grace)
+    }
+}

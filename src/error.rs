@@ -1,0 +1,253 @@
+//! The one error type of the service, rendered as an RFC 9457 problem document.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+/// One field that broke a rule, listed in a 422.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+/// Conflicts the contract names, each with its own stable code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    UsernameTaken,
+    EmailTaken,
+    NameTaken,
+    LastAdmin,
+}
+
+impl Conflict {
+    fn code(self) -> &'static str {
+        match self {
+            Self::UsernameTaken => "username_taken",
+            Self::EmailTaken => "email_taken",
+            Self::NameTaken => "name_taken",
+            Self::LastAdmin => "last_admin",
+        }
+    }
+
+    fn detail(self) -> &'static str {
+        match self {
+            Self::UsernameTaken => "This username is already taken.",
+            Self::EmailTaken => "This email address is already in use.",
+            Self::NameTaken => "You already have a template with this name.",
+            Self::LastAdmin => "This change would leave no enabled admin.",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("malformed request: {0}")]
+    Malformed(String),
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// `sent` is false when no token came with the request (RFC 6750 §3.1).
+    #[error("invalid token")]
+    InvalidToken { sent: bool },
+    #[error("refresh token reused")]
+    TokenReused,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("account disabled")]
+    AccountDisabled,
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("conflict: {0:?}")]
+    Conflict(Conflict),
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("rate limited")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("request timed out")]
+    Timeout,
+    #[error("database unavailable")]
+    Unavailable,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// The problem document (RFC 9457) every error answers with.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URN naming the problem type: `urn:gatehouse:problem:{code}`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine-readable code, see the contract's table.
+    pub code: String,
+    /// Present on 422 only: each field that broke a rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+}
+
+impl ApiError {
+    pub fn validation(field: &str, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Malformed(_) => StatusCode::BAD_REQUEST,
+            Self::InvalidCredentials | Self::InvalidToken { .. } | Self::TokenReused => {
+                StatusCode::UNAUTHORIZED
+            }
+            Self::Forbidden | Self::AccountDisabled => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Timeout => StatusCode::REQUEST_TIMEOUT,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Malformed(_) => "malformed_request",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::InvalidToken { .. } => "invalid_token",
+            Self::TokenReused => "token_reused",
+            Self::Forbidden => "forbidden",
+            Self::AccountDisabled => "account_disabled",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Conflict(c) => c.code(),
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::Validation(_) => "validation_failed",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Timeout => "request_timeout",
+            Self::Unavailable => "unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            Self::Malformed(why) => why.clone(),
+            Self::InvalidCredentials => "The username or password is incorrect.".into(),
+            Self::InvalidToken { sent: false } => "This route needs a bearer access token.".into(),
+            Self::InvalidToken { sent: true } => {
+                "The token is malformed, expired, revoked or of the wrong type.".into()
+            }
+            Self::TokenReused => {
+                "This refresh token was already used; its session has been revoked.".into()
+            }
+            Self::Forbidden => "You are not allowed to do this.".into(),
+            Self::AccountDisabled => "This account has been disabled.".into(),
+            Self::NotFound => "No such resource.".into(),
+            Self::MethodNotAllowed => "This method is not allowed on this path.".into(),
+            Self::Conflict(c) => c.detail().into(),
+            Self::PayloadTooLarge => "The request body is larger than 256 KiB.".into(),
+            Self::UnsupportedMediaType => "The request body must be application/json.".into(),
+            Self::Validation(errors) => match errors.as_slice() {
+                [one] => format!("{}: {}", one.field, one.message),
+                _ => "Some fields broke the rules; see errors.".into(),
+            },
+            Self::RateLimited { retry_after_secs } => {
+                format!("Too many attempts; try again in {retry_after_secs} seconds.")
+            }
+            Self::Timeout => "The request took too long.".into(),
+            Self::Unavailable => "The database is unavailable; try again shortly.".into(),
+            Self::Internal(_) => "An internal error occurred; it has been logged.".into(),
+        }
+    }
+
+    pub fn to_problem(&self) -> Problem {
+        let status = self.status();
+        Problem {
+            kind: format!("urn:gatehouse:problem:{}", self.code()),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            status: status.as_u16(),
+            detail: self.detail(),
+            code: self.code().to_string(),
+            errors: match self {
+                Self::Validation(errors) => Some(errors.clone()),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(err: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match err {
+            StoreError::Conflict(c) => Self::Conflict(c),
+            StoreError::NotFound => Self::NotFound,
+            StoreError::Unavailable(e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                Self::Unavailable
+            }
+            StoreError::Other(e) => Self::Internal(e),
+        }
+    }
+}
+
+/// Serialises a problem document with its content type.
+pub fn problem_response(status: StatusCode, problem: &Problem) -> Response {
+    let body = serde_json::to_vec(problem).unwrap_or_default();
+    let mut res = (status, body).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    res
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut res = problem_response(self.status(), &self.to_problem());
+        let headers = res.headers_mut();
+        match &self {
+            Self::InvalidToken { sent: true } | Self::TokenReused => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer error=\"invalid_token\""),
+                );
+            }
+            Self::InvalidToken { sent: false } => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::RateLimited { retry_after_secs } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            _ => {}
+        }
+        // The cause of a 500 travels to the logging middleware, never to the client.
+        if let Self::Internal(err) = self {
+            res.extensions_mut().insert(InternalCause(format!("{err:#}")));
+        }
+        res
+    }
+}
+
+/// The cause of a 500, carried in response extensions so that one middleware logs it.
+#[derive(Clone, Debug)]
+pub struct InternalCause(pub String);

@@ -1,0 +1,125 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations, and the /docs page
+//! that renders it with Swagger UI served from the binary (nothing from a CDN).
+
+use axum::response::Html;
+use axum::routing::get;
+use axum::Router;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, HttpMethod, OpenApi as OpenApiDoc, Ref, RefOr};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::{FieldError, Problem};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Gatehouse",
+        description = "Authentication and user management: register, log in, rotated refresh tokens, \
+sessions, and EdDSA access tokens that any service verifies through the JWKS. Every error is an \
+RFC 9457 problem document (`application/problem+json`) with a stable `code`. Path ids that are \
+not UUIDs answer 404. Refresh tokens rotate on every use; presenting a rotated token again inside \
+the grace window (GATEHOUSE_REFRESH_REUSE_GRACE, 10 s) answers the session's current refresh token, \
+after it `token_reused` and the session is revoked.",
+    ),
+    modifiers(&BearerScheme),
+    components(schemas(Problem, FieldError)),
+    tags(
+        (name = "auth", description = "Register, log in, refresh, log out"),
+        (name = "me", description = "The caller's own account and sessions"),
+        (name = "service", description = "Health and public keys"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+/// Adds the error answers every operation can give, so that none is undeclared: 401 on
+/// secured operations, 400/413/415/422 where a body is read, 404 where a path id is, and
+/// 500/503 everywhere.
+pub fn declare_common_errors(openapi: &mut OpenApiDoc) {
+    for item in openapi.paths.paths.values_mut() {
+        for method in [HttpMethod::Get, HttpMethod::Post, HttpMethod::Put, HttpMethod::Patch, HttpMethod::Delete] {
+            let operation = match method {
+                HttpMethod::Get => item.get.as_mut(),
+                HttpMethod::Post => item.post.as_mut(),
+                HttpMethod::Put => item.put.as_mut(),
+                HttpMethod::Patch => item.patch.as_mut(),
+                HttpMethod::Delete => item.delete.as_mut(),
+                _ => None,
+            };
+            if let Some(operation) = operation {
+                add_common_errors(operation);
+            }
+        }
+    }
+}
+
+fn add_common_errors(operation: &mut Operation) {
+    let mut codes: Vec<(&str, &str)> = vec![
+        ("500", "`internal`: a bug, logged with the request id"),
+        ("503", "`unavailable`: the database is unreachable"),
+    ];
+    if operation.request_body.is_some() {
+        codes.extend([
+            ("400", "`malformed_request`: the body is not JSON, or not a JSON object"),
+            ("413", "`payload_too_large`: the body is over 256 KiB"),
+            ("415", "`unsupported_media_type`: the body is not application/json"),
+            ("422", "`validation_failed`: a field is missing, of the wrong type or breaks a rule"),
+        ]);
+    }
+    if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+        codes.push(("401", "`invalid_token`: the access token is missing, invalid, expired or revoked"));
+    }
+    if operation.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
+        codes.push(("422", "`validation_failed`: a query parameter is malformed or out of range"));
+        codes.push(("404", "`not_found`: no such object, or not the caller's"));
+    }
+    for (code, description) in codes {
+        operation.responses.responses.entry(code.to_string()).or_insert_with(|| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/problem+json",
+                        ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+                    )
+                    .build(),
+            )
+        });
+    }
+}
+
+const DOCS_PAGE: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Gatehouse API</title>
+<link rel="stylesheet" href="docs/ui/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="docs/ui/swagger-ui-bundle.js"></script>
+<script src="docs/ui/swagger-ui-standalone-preset.js"></script>
+<script src="docs/ui/swagger-initializer.js"></script>
+</body>
+</html>
+"#;
+
+/// `/openapi.json`, `/docs` and the Swagger UI assets under `/docs/ui/`.
+pub fn router<S: Clone + Send + Sync + 'static>(openapi: OpenApiDoc) -> Router<S> {
+    let swagger: Router<S> = SwaggerUi::new("/docs/ui").url("/openapi.json", openapi).into();
+    swagger.route("/docs", get(|| async { Html(DOCS_PAGE) }))
+}

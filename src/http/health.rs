@@ -1,0 +1,53 @@
+//! Liveness with a real database round trip, and the public signing keys.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::app::AppState;
+
+/// The longest /health waits for the database before answering 503.
+const DATABASE_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(health)).routes(routes!(jwks))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`, or `unavailable` when the database does not answer.
+    #[schema(example = "ok")]
+    pub status: &'static str,
+    pub version: &'static str,
+    pub timestamp: DateTime<Utc>,
+    /// `ok` or `unavailable`.
+    pub database: &'static str,
+}
+
+/// Liveness and database reachability.
+#[utoipa::path(get, path = "/health", tag = "service",
+    responses(
+        (status = 200, description = "Serving, database reachable", body = Health),
+        (status = 503, description = "The database is unreachable", body = Health),
+    ))]
+async fn health(State(state): State<AppState>) -> impl IntoResponse {
+    let database_ok = matches!(tokio::time::timeout(DATABASE_CHECK_TIMEOUT, state.store.ping()).await, Ok(Ok(())));
+    let (code, status) = if database_ok { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "unavailable") };
+    let body = Health { status, version: env!("CARGO_PKG_VERSION"), timestamp: Utc::now(), database: status };
+    (code, Json(body))
+}
+
+/// The JWK set of public keys that verify access tokens (empty with HS256).
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "service",
+    responses((status = 200, description = "JWK set", body = Object)))]
+async fn jwks(State(state): State<AppState>) -> Json<Value> {
+    Json(state.tokens.jwks())
+}

@@ -1,0 +1,75 @@
+//! Response middleware: framework rejections become problem documents, 500s are logged
+//! with their cause, and the security headers are set.
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::{ApiError, InternalCause, problem_response};
+
+const PROBLEM_JSON: &str = "application/problem+json";
+/// Swagger UI needs inline styles and data: images, nothing from elsewhere.
+const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+img-src 'self' data:; connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+pub async fn harden(request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if path.starts_with("/v1/") {
+        // Every /v1 answer is about one account: no shared cache may keep it.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if path == "/docs" || path.starts_with("/docs/") {
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DOCS_CSP));
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    response
+}
+
+/// Turns error answers that did not come from [`ApiError`] (no route, wrong method, a
+/// timeout) into problem documents, keeping their headers (`Allow` on a 405).
+pub async fn problems(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if let Some(InternalCause(cause)) = response.extensions().get::<InternalCause>() {
+        tracing::error!(cause = %cause, "internal error");
+    }
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let error = match status {
+        StatusCode::NOT_FOUND => ApiError::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
+        StatusCode::REQUEST_TIMEOUT => ApiError::Timeout,
+        StatusCode::SERVICE_UNAVAILABLE => ApiError::Unavailable,
+        s if s.is_client_error() => ApiError::Malformed("The request could not be understood.".into()),
+        _ => ApiError::Internal(anyhow::anyhow!("unexpected {status} from the framework")),
+    };
+    let (mut parts, _) = response.into_parts();
+    let fresh = problem_response(status, &error.to_problem());
+    let (fresh_parts, body) = fresh.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(header::CONTENT_TYPE, fresh_parts.headers[header::CONTENT_TYPE].clone());
+    Response::from_parts(parts, body)
+}
+
+/// The answer to a panic: a plain 500 problem; the panic itself is logged here.
+pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    tracing::error!(panic = message, "handler panicked");
+    ApiError::Internal(anyhow::anyhow!("panic")).into_response()
+}

@@ -1,0 +1,23 @@
+//! One module per resource, each a router with its OpenAPI entries.
+
+pub mod auth;
+pub mod docs;
+pub mod extract;
+pub mod health;
+pub mod me;
+pub mod middleware;
+pub mod sessions;
+
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::app::AppState;
+
+/// Every API route, registered with its OpenAPI entry in one call.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
+        .merge(health::router())
+        .merge(auth::router())
+        .merge(me::router())
+        .merge(sessions::router())
+}

@@ -1,0 +1,23 @@
+//! Gatehouse: authentication and user management as one service.
+//!
+//! A map for newcomers:
+//! - [`config`]: every setting, from flag, environment, `.env` or default.
+//! - [`cli`] and [`commands`]: the `gatehouse` command line and its subcommands.
+//! - [`app`]: the shared state, the router with its middleware, `serve` and shutdown.
+//! - [`error`]: the one error type, rendered as an RFC 9457 problem document.
+//! - [`domain`]: values that parse once (username, email, password, role) and are trusted after.
+//! - [`auth`]: password hashing, signing keys and access tokens, refresh tokens, extractors.
+//! - [`store`]: every SQL statement, behind the one [`store::Store`] seam.
+//! - [`http`]: one module per resource, each with its routes and OpenAPI entries.
+//! - [`telemetry`]: tracing set-up (text or JSON).
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,443 @@
+//! The SQLite implementation of [`Store`]: an embedded file, WAL, foreign keys on.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{Row, Sqlite, Transaction};
+use uuid::Uuid;
+
+use super::*;
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+/// The columns of a [`User`], roles folded into one comma-separated string.
+macro_rules! user_columns {
+    () => {
+        "u.id, u.username, u.email, u.email_verified, u.disabled, u.mfa_enabled, u.created_at, u.updated_at, \
+         (SELECT group_concat(r.role, ',') FROM user_roles r WHERE r.user_id = u.id) AS roles"
+    };
+}
+
+fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+fn classify(err: sqlx::Error) -> StoreError {
+    match &err {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            return StoreError::Unavailable(err.to_string());
+        }
+        sqlx::Error::Database(db) => {
+            let message = db.message();
+            if db.is_unique_violation() {
+                if message.contains("users.username_key") {
+                    return StoreError::Conflict(Conflict::UsernameTaken);
+                }
+                if message.contains("users.email_key") {
+                    return StoreError::Conflict(Conflict::EmailTaken);
+                }
+            }
+            // Busy, read-only, I/O, full disk, cannot open: the file is in trouble, not the request.
+            let primary = db.code().and_then(|c| c.parse::<i32>().ok()).map(|c| c & 0xff);
+            if matches!(primary, Some(5 | 6 | 8 | 10 | 13 | 14 | 26)) {
+                return StoreError::Unavailable(message.to_string());
+            }
+        }
+        _ => {}
+    }
+    StoreError::Other(anyhow::Error::new(err))
+}
+
+fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
+    let mut roles: Vec<String> = row
+        .try_get::<Option<String>, _>("roles")?
+        .map(|r| r.split(',').map(str::to_string).collect())
+        .unwrap_or_default();
+    roles.sort();
+    Ok(User {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        email: row.try_get("email")?,
+        email_verified: row.try_get("email_verified")?,
+        roles,
+        disabled: row.try_get("disabled")?,
+        mfa_enabled: row.try_get("mfa_enabled")?,
+        created_at: millis_to_time(row.try_get("created_at")?),
+        updated_at: millis_to_time(row.try_get("updated_at")?),
+    })
+}
+
+fn session_from_row(row: &SqliteRow) -> Result<Session, sqlx::Error> {
+    Ok(Session {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        created_at: millis_to_time(row.try_get("created_at")?),
+        last_used_at: millis_to_time(row.try_get("last_used_at")?),
+        expires_at: millis_to_time(row.try_get("expires_at")?),
+        user_agent: row.try_get("user_agent")?,
+        ip: row.try_get("ip")?,
+    })
+}
+
+fn time_or_none(ms: Option<i64>) -> Option<DateTime<Utc>> {
+    ms.map(millis_to_time)
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .with_context(|| format!("GATEHOUSE_DATABASE_URL: cannot parse {url:?}"))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a commit that answered 2xx survives a power loss, not only a process crash.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        // Readers run in parallel under WAL; writers queue on SQLite's one write lock.
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let pool = SqlitePoolOptions::new()
+            .max_connections((cores * 4).clamp(4, 32) as u32)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .with_context(|| format!("cannot open the SQLite database {url:?}"))?;
+        sqlx::migrate!("migrations/sqlite")
+            .run(&pool)
+            .await
+            .context("cannot bring the SQLite schema up to date")?;
+        Ok(Self { pool })
+    }
+
+    /// A write transaction that takes SQLite's write lock at once, so that two writers
+    /// never deadlock upgrading from a read.
+    async fn write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(classify)
+    }
+
+    async fn fetch_user(&self, id: Uuid) -> StoreResult<Option<User>> {
+        let row = sqlx::query(concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)?;
+        row.as_ref().map(user_from_row).transpose().map_err(classify)
+    }
+
+    fn credentials(row: &SqliteRow) -> Result<Credentials, sqlx::Error> {
+        Ok(Credentials { user: user_from_row(row)?, password_hash: row.try_get("password_hash")? })
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(classify)?;
+        Ok(())
+    }
+
+    async fn create_user(&self, user: NewUser) -> StoreResult<User> {
+        let now = now_ms();
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO users (id, username, username_key, email, email_key, password_hash, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        )
+        .bind(user.id)
+        .bind(&user.username)
+        .bind(&user.username_key)
+        .bind(&user.email)
+        .bind(&user.email_key)
+        .bind(&user.password_hash)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+        for role in &user.roles {
+            sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
+                .bind(user.id)
+                .bind(role)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+        }
+        tx.commit().await.map_err(classify)?;
+        self.fetch_user(user.id).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>> {
+        self.fetch_user(id).await
+    }
+
+    async fn credentials_by_login(&self, login_key: &str) -> StoreResult<Option<Credentials>> {
+        // A username never holds '@' and an email always does, so at most one row matches.
+        let row = sqlx::query(concat!(
+            "SELECT ", user_columns!(), ", u.password_hash FROM users u WHERE u.username_key = $1 OR u.email_key = $1"
+        ))
+        .bind(login_key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
+        row.as_ref().map(Self::credentials).transpose().map_err(classify)
+    }
+
+    async fn credentials_by_id(&self, id: Uuid) -> StoreResult<Option<Credentials>> {
+        let row = sqlx::query(concat!("SELECT ", user_columns!(), ", u.password_hash FROM users u WHERE u.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)?;
+        row.as_ref().map(Self::credentials).transpose().map_err(classify)
+    }
+
+    async fn set_email(&self, id: Uuid, change: EmailChange) -> StoreResult<User> {
+        // A new address is unverified; the same address (any case) keeps its state.
+        let done = sqlx::query(
+            "UPDATE users SET email = $2, email_key = $3, \
+             email_verified = CASE WHEN email_key IS $3 THEN email_verified ELSE 0 END, updated_at = $4 \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(&change.email)
+        .bind(&change.email_key)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.fetch_user(id).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn set_password_hash(&self, id: Uuid, hash: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(hash)
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn create_session(&self, session: NewSession) -> StoreResult<Session> {
+        let now = now_ms();
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip) \
+             VALUES ($1, $2, $3, $3, $4, $5, $6)",
+        )
+        .bind(session.id)
+        .bind(session.user_id)
+        .bind(now)
+        .bind(session.expires_at.timestamp_millis())
+        .bind(&session.user_agent)
+        .bind(&session.ip)
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+        sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
+            .bind(&session.refresh_hash)
+            .bind(session.id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
+        Ok(Session {
+            id: session.id,
+            user_id: session.user_id,
+            created_at: millis_to_time(now),
+            last_used_at: millis_to_time(now),
+            expires_at: session.expires_at,
+            user_agent: session.user_agent,
+            ip: session.ip,
+        })
+    }
+
+    async fn session_is_live(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<bool> {
+        let row = sqlx::query(
+            "SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 AND u.disabled = 0",
+        )
+        .bind(session_id)
+        .bind(user_id)
+        .bind(now_ms())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(row.is_some())
+    }
+
+    async fn live_sessions(&self, user_id: Uuid) -> StoreResult<Vec<Session>> {
+        let rows = sqlx::query(
+            "SELECT id, user_id, created_at, last_used_at, expires_at, user_agent, ip FROM sessions \
+             WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at, id",
+        )
+        .bind(user_id)
+        .bind(now_ms())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter().map(session_from_row).collect::<Result<_, _>>().map_err(classify)
+    }
+
+    async fn revoke_session(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<bool> {
+        let now = now_ms();
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3",
+        )
+        .bind(session_id)
+        .bind(user_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn revoke_user_sessions(&self, user_id: Uuid, keep: Option<Uuid>) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET revoked_at = $3 WHERE user_id = $1 AND revoked_at IS NULL AND id IS NOT $2")
+            .bind(user_id)
+            .bind(keep)
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn refresh_record(&self, token_hash: &[u8]) -> StoreResult<Option<RefreshRecord>> {
+        let row = sqlx::query(
+            "SELECT t.token_hash, t.session_id, t.rotated_at, s.user_id, s.expires_at, s.revoked_at, u.disabled \
+             FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id \
+             WHERE t.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
+        let Some(row) = row else { return Ok(None) };
+        let record = (|| -> Result<RefreshRecord, sqlx::Error> {
+            Ok(RefreshRecord {
+                token_hash: row.try_get("token_hash")?,
+                session_id: row.try_get("session_id")?,
+                user_id: row.try_get("user_id")?,
+                rotated_at: time_or_none(row.try_get("rotated_at")?),
+                session_expires_at: millis_to_time(row.try_get("expires_at")?),
+                session_revoked: row.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
+                user_disabled: row.try_get("disabled")?,
+            })
+        })()
+        .map_err(classify)?;
+        Ok(Some(record))
+    }
+
+    async fn rotate_refresh(&self, session_id: Uuid, old_hash: &[u8], new_hash: &[u8]) -> StoreResult<bool> {
+        let now = now_ms();
+        let mut tx = self.write().await?;
+        let rotated = sqlx::query(
+            "UPDATE refresh_tokens SET rotated_at = $3 WHERE token_hash = $1 AND session_id = $2 AND rotated_at IS NULL",
+        )
+        .bind(old_hash)
+        .bind(session_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+        if rotated.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
+            .bind(new_hash)
+            .bind(session_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        sqlx::query("UPDATE sessions SET last_used_at = $2 WHERE id = $1")
+            .bind(session_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
+        Ok(true)
+    }
+
+    async fn live_refresh_hash(&self, session_id: Uuid) -> StoreResult<Option<Vec<u8>>> {
+        sqlx::query_scalar("SELECT token_hash FROM refresh_tokens WHERE session_id = $1 AND rotated_at IS NULL")
+            .bind(session_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)
+    }
+
+    async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
+        let rows = sqlx::query(
+            "SELECT kid, algorithm, private_key, public_key, created_at, retired_at FROM signing_keys ORDER BY created_at DESC, kid",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter()
+            .map(|row| {
+                Ok(SigningKeyRecord {
+                    kid: row.try_get("kid")?,
+                    algorithm: row.try_get("algorithm")?,
+                    private_key: row.try_get("private_key")?,
+                    public_key: row.try_get("public_key")?,
+                    created_at: millis_to_time(row.try_get("created_at")?),
+                    retired_at: time_or_none(row.try_get("retired_at")?),
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(classify)
+    }
+
+    async fn add_signing_key(&self, key: SigningKeyRecord, retire_active: bool) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        if retire_active {
+            sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL")
+                .bind(key.created_at.timestamp_millis())
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+        }
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, algorithm, private_key, public_key, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&key.kid)
+        .bind(&key.algorithm)
+        .bind(&key.private_key)
+        .bind(&key.public_key)
+        .bind(key.created_at.timestamp_millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
+        Ok(())
+    }
+
+    async fn server_secret(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+        sqlx::query("INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(name)
+            .bind(candidate)
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(classify)
+    }
+}

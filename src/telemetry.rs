@@ -1,0 +1,15 @@
+//! Tracing set-up: readable text or one JSON object a line.
+
+use tracing_subscriber::EnvFilter;
+
+use crate::config::LogFormat;
+
+pub fn init(filter: &str, format: LogFormat) -> anyhow::Result<()> {
+    let filter = EnvFilter::try_new(filter).map_err(|e| anyhow::anyhow!("GATEHOUSE_LOG: invalid filter {filter:?}: {e}"))?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let result = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),
+    };
+    result.map_err(|e| anyhow::anyhow!("cannot start logging: {e}"))
+}
