@@ -1,0 +1,177 @@
+//! The test harness: a real server on port 0 with a fresh SQLite file, spoken to over HTTP.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use gatehouse::app::Application;
+use gatehouse::config::Config;
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub database_url: String,
+    _dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// A registered user with a live session.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: String,
+    pub username: String,
+    pub password: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts a server on a fresh database after `adjust` has changed the settings.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = format!("sqlite://{}", dir.path().join("gatehouse.db").display());
+        let mut config = Config::for_database(&database_url);
+        config.bind = "127.0.0.1:0".parse().expect("address");
+        adjust(&mut config);
+        Self::start(config, dir).await
+    }
+
+    async fn start(config: Config, dir: tempfile::TempDir) -> Self {
+        let database_url = config.database_url.clone();
+        let app = Application::build(config).await.expect("the server starts");
+        let addr = app.local_addr();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            app.run_until(async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("the server runs");
+        });
+        Self {
+            addr,
+            base: format!("http://{addr}"),
+            client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
+            database_url,
+            _dir: dir,
+            stop: Some(stop),
+            server: Some(server),
+        }
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        let mut req = self.client.get(self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    pub async fn post(&self, path: &str, body: &Value, token: Option<&str>) -> Response {
+        let mut req = self.client.post(self.url(path)).json(body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value, token: Option<&str>) -> Response {
+        let mut req = self.client.patch(self.url(path)).json(body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Response {
+        let mut req = self.client.delete(self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    pub async fn post_register(&self, username: &str, email: Option<&str>, password: &str) -> Response {
+        let mut body = json!({ "username": username, "password": password });
+        if let Some(email) = email {
+            body["email"] = json!(email);
+        }
+        self.post("/v1/auth/register", &body, None).await
+    }
+
+    pub async fn post_login(&self, username: &str, password: &str) -> Response {
+        self.post("/v1/auth/login", &json!({ "username": username, "password": password }), None).await
+    }
+
+    pub async fn post_refresh(&self, refresh_token: &str) -> Response {
+        self.post("/v1/auth/refresh", &json!({ "refresh_token": refresh_token }), None).await
+    }
+
+    pub async fn get_me(&self, token: &str) -> Response {
+        self.get("/v1/auth/me", Some(token)).await
+    }
+
+    /// Registers `username` with the standard password and logs in.
+    pub async fn user(&self, username: &str) -> TestUser {
+        let res = self.post_register(username, None, PASSWORD).await;
+        assert_eq!(res.status(), StatusCode::CREATED, "register {username}: {}", res.text().await.unwrap_or_default());
+        self.login(username, PASSWORD).await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> TestUser {
+        let res = self.post_login(username, password).await;
+        assert_eq!(res.status(), StatusCode::OK, "login {username}");
+        let pair: Value = res.json().await.expect("token pair");
+        TestUser {
+            id: pair["user"]["id"].as_str().expect("id").to_string(),
+            username: username.to_string(),
+            password: password.to_string(),
+            access: pair["access_token"].as_str().expect("access token").to_string(),
+            refresh: pair["refresh_token"].as_str().expect("refresh token").to_string(),
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Reads a problem document and checks its status, content type and code.
+pub async fn assert_problem(res: Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(res.status(), status, "status");
+    let content_type = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    assert_eq!(content_type, "application/problem+json", "content type");
+    let body: Value = res.json().await.expect("problem JSON");
+    assert_eq!(body["code"], code, "code in {body}");
+    assert_eq!(body["status"], status.as_u16(), "status in {body}");
+    assert!(body["detail"].is_string(), "detail in {body}");
+    body
+}
