@@ -1,4 +1,7 @@
-//! The test harness: a real server on port 0 with a fresh SQLite file, spoken to over HTTP.
+//! The test harness: a real server on port 0 with a fresh database, spoken to over HTTP.
+//!
+//! Each test binary names its store with `pub const STORE: StoreKind` at its root; the
+//! shared suite under `tests/suite/` runs once per store binary (`tests/sqlite.rs`, ...).
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -10,6 +13,12 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 pub const PASSWORD: &str = "correct horse battery staple";
+
+/// The database a test binary runs its servers on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    Sqlite,
+}
 
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -36,10 +45,13 @@ impl TestApp {
         Self::spawn_with(|_| {}).await
     }
 
-    /// Starts a server on a fresh database after `adjust` has changed the settings.
+    /// Starts a server on a fresh database of this binary's store, after `adjust` has
+    /// changed the settings.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let database_url = format!("sqlite://{}", dir.path().join("gatehouse.db").display());
+        let database_url = match crate::STORE {
+            StoreKind::Sqlite => format!("sqlite://{}", dir.path().join("gatehouse.db").display()),
+        };
         let mut config = Config::for_database(&database_url);
         config.bind = "127.0.0.1:0".parse().expect("address");
         adjust(&mut config);

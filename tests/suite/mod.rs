@@ -1,0 +1,3 @@
+//! The integration suite: every file here runs once per store binary.
+
+mod health;
