@@ -1,7 +1,10 @@
 //! Every SQL statement of the service lives under this module, behind the [`Store`] trait:
 //! handlers speak to `dyn Store` and never know which database is underneath.
 
+pub mod copy;
+mod postgres;
 mod sqlite;
+mod sqlite_copy;
 
 use std::sync::Arc;
 
@@ -10,6 +13,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::error::Conflict;
+pub use copy::{Rows, Table};
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -153,6 +158,15 @@ pub trait Store: Send + Sync + 'static {
     async fn add_signing_key(&self, key: SigningKeyRecord, retire_active: bool) -> StoreResult<()>;
     /// Returns the named server secret, storing `candidate` when there is none yet.
     async fn server_secret(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>>;
+
+    /// `gatehouse copy`: up to `limit` rows of one table from `offset`, in primary-key order,
+    /// every column as stored.
+    async fn export_rows(&self, table: Table, offset: u64, limit: u32) -> StoreResult<Rows>;
+    /// `gatehouse copy`: inserts rows exported from another store, in one transaction.
+    async fn import_rows(&self, rows: Rows) -> StoreResult<()>;
+    async fn count_rows(&self, table: Table) -> StoreResult<u64>;
+    /// Deletes every row of the table, for `gatehouse copy --force`.
+    async fn clear_rows(&self, table: Table) -> StoreResult<()>;
 }
 
 /// Opens the store that the URL names and brings its schema up to date.
@@ -160,7 +174,7 @@ pub async fn connect(database_url: &str) -> anyhow::Result<DynStore> {
     if database_url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::connect(database_url).await?))
     } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
-        anyhow::bail!("GATEHOUSE_DATABASE_URL: PostgreSQL is not supported by this build yet")
+        Ok(Arc::new(PgStore::connect(database_url).await?))
     } else {
         anyhow::bail!("GATEHOUSE_DATABASE_URL must start with sqlite:// or postgres://")
     }

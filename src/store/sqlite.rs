@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::*;
 
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
 }
 
 /// The columns of a [`User`], roles folded into one comma-separated string.
@@ -28,7 +28,7 @@ fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
 }
 
-fn classify(err: sqlx::Error) -> StoreError {
+pub(super) fn classify(err: sqlx::Error) -> StoreError {
     match &err {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
             return StoreError::Unavailable(err.to_string());
@@ -439,5 +439,28 @@ impl Store for SqliteStore {
             .fetch_one(&self.pool)
             .await
             .map_err(classify)
+    }
+
+    async fn export_rows(&self, table: Table, offset: u64, limit: u32) -> StoreResult<Rows> {
+        super::sqlite_copy::export(&self.pool, table, offset, limit).await
+    }
+
+    async fn import_rows(&self, rows: Rows) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        super::sqlite_copy::import(&mut tx, rows).await?;
+        tx.commit().await.map_err(classify)
+    }
+
+    async fn count_rows(&self, table: Table) -> StoreResult<u64> {
+        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {}", table.name())))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(count.max(0) as u64)
+    }
+
+    async fn clear_rows(&self, table: Table) -> StoreResult<()> {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {}", table.name()))).execute(&self.pool).await.map_err(classify)?;
+        Ok(())
     }
 }

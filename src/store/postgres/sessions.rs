@@ -1,0 +1,178 @@
+//! Sessions and their rotated refresh tokens.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+use uuid::Uuid;
+
+use super::{PgStore, classify, now};
+use crate::store::{NewSession, RefreshRecord, Session, StoreResult};
+
+fn session_from_row(row: &PgRow) -> Result<Session, sqlx::Error> {
+    Ok(Session {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        created_at: row.try_get("created_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        expires_at: row.try_get("expires_at")?,
+        user_agent: row.try_get("user_agent")?,
+        ip: row.try_get("ip")?,
+    })
+}
+
+impl PgStore {
+    pub(super) async fn insert_session(&self, session: NewSession) -> StoreResult<Session> {
+        let now = now();
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip) \
+             VALUES ($1, $2, $3, $3, $4, $5, $6)",
+        )
+        .bind(session.id)
+        .bind(session.user_id)
+        .bind(now)
+        .bind(session.expires_at)
+        .bind(&session.user_agent)
+        .bind(&session.ip)
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+        sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
+            .bind(&session.refresh_hash)
+            .bind(session.id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
+        Ok(Session {
+            id: session.id,
+            user_id: session.user_id,
+            created_at: now,
+            last_used_at: now,
+            expires_at: session.expires_at,
+            user_agent: session.user_agent,
+            ip: session.ip,
+        })
+    }
+
+    pub(super) async fn check_session_live(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<bool> {
+        let row = sqlx::query(
+            "SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 AND NOT u.disabled",
+        )
+        .bind(session_id)
+        .bind(user_id)
+        .bind(now())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(row.is_some())
+    }
+
+    pub(super) async fn fetch_live_sessions(&self, user_id: Uuid) -> StoreResult<Vec<Session>> {
+        let rows = sqlx::query(
+            "SELECT id, user_id, created_at, last_used_at, expires_at, user_agent, ip FROM sessions \
+             WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at, id",
+        )
+        .bind(user_id)
+        .bind(now())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter().map(session_from_row).collect::<Result<_, _>>().map_err(classify)
+    }
+
+    pub(super) async fn revoke_one_session(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3",
+        )
+        .bind(session_id)
+        .bind(user_id)
+        .bind(now())
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub(super) async fn revoke_sessions_of(&self, user_id: Uuid, keep: Option<Uuid>) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE sessions SET revoked_at = $3 WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $2::uuid",
+        )
+        .bind(user_id)
+        .bind(keep)
+        .bind(now())
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    pub(super) async fn fetch_refresh_record(&self, token_hash: &[u8]) -> StoreResult<Option<RefreshRecord>> {
+        let row = sqlx::query(
+            "SELECT t.token_hash, t.session_id, t.rotated_at, s.user_id, s.expires_at, s.revoked_at, u.disabled \
+             FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id \
+             WHERE t.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
+        let Some(row) = row else { return Ok(None) };
+        let record = (|| -> Result<RefreshRecord, sqlx::Error> {
+            Ok(RefreshRecord {
+                token_hash: row.try_get("token_hash")?,
+                session_id: row.try_get("session_id")?,
+                user_id: row.try_get("user_id")?,
+                rotated_at: row.try_get("rotated_at")?,
+                session_expires_at: row.try_get("expires_at")?,
+                session_revoked: row.try_get::<Option<DateTime<Utc>>, _>("revoked_at")?.is_some(),
+                user_disabled: row.try_get("disabled")?,
+            })
+        })()
+        .map_err(classify)?;
+        Ok(Some(record))
+    }
+
+    pub(super) async fn rotate_refresh_token(&self, session_id: Uuid, old_hash: &[u8], new_hash: &[u8]) -> StoreResult<bool> {
+        let now = now();
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        // The row lock makes a concurrent rotation of the same token wait, then see it rotated.
+        let rotated = sqlx::query(
+            "UPDATE refresh_tokens SET rotated_at = $3 WHERE token_hash = $1 AND session_id = $2 AND rotated_at IS NULL",
+        )
+        .bind(old_hash)
+        .bind(session_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+        if rotated.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
+            .bind(new_hash)
+            .bind(session_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        sqlx::query("UPDATE sessions SET last_used_at = $2 WHERE id = $1")
+            .bind(session_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
+        Ok(true)
+    }
+
+    pub(super) async fn fetch_live_refresh_hash(&self, session_id: Uuid) -> StoreResult<Option<Vec<u8>>> {
+        sqlx::query_scalar("SELECT token_hash FROM refresh_tokens WHERE session_id = $1 AND rotated_at IS NULL")
+            .bind(session_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)
+    }
+}

@@ -1,0 +1,124 @@
+//! Users and their roles.
+
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+use super::{PgStore, classify, now};
+use crate::store::{Credentials, EmailChange, NewUser, StoreError, StoreResult, User};
+use uuid::Uuid;
+
+/// The columns of a [`User`], roles gathered into one sorted array.
+macro_rules! user_columns {
+    () => {
+        "u.id, u.username, u.email, u.email_verified, u.disabled, u.mfa_enabled, u.created_at, u.updated_at, \
+         ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = u.id ORDER BY r.role) AS roles"
+    };
+}
+
+pub(super) fn user_from_row(row: &PgRow) -> Result<User, sqlx::Error> {
+    Ok(User {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        email: row.try_get("email")?,
+        email_verified: row.try_get("email_verified")?,
+        roles: row.try_get("roles")?,
+        disabled: row.try_get("disabled")?,
+        mfa_enabled: row.try_get("mfa_enabled")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn credentials(row: &PgRow) -> Result<Credentials, sqlx::Error> {
+    Ok(Credentials { user: user_from_row(row)?, password_hash: row.try_get("password_hash")? })
+}
+
+impl PgStore {
+    pub(super) async fn fetch_user(&self, id: Uuid) -> StoreResult<Option<User>> {
+        let row = sqlx::query(concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)?;
+        row.as_ref().map(user_from_row).transpose().map_err(classify)
+    }
+
+    pub(super) async fn insert_user(&self, user: NewUser) -> StoreResult<User> {
+        let now = now();
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        sqlx::query(
+            "INSERT INTO users (id, username, username_key, email, email_key, password_hash, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        )
+        .bind(user.id)
+        .bind(&user.username)
+        .bind(&user.username_key)
+        .bind(&user.email)
+        .bind(&user.email_key)
+        .bind(&user.password_hash)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+        sqlx::query("INSERT INTO user_roles (user_id, role) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING")
+            .bind(user.id)
+            .bind(&user.roles)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
+        self.fetch_user(user.id).await?.ok_or(StoreError::NotFound)
+    }
+
+    pub(super) async fn fetch_credentials_by_login(&self, login_key: &str) -> StoreResult<Option<Credentials>> {
+        // A username never holds '@' and an email always does, so at most one row matches.
+        let row = sqlx::query(concat!(
+            "SELECT ", user_columns!(), ", u.password_hash FROM users u WHERE u.username_key = $1 OR u.email_key = $1"
+        ))
+        .bind(login_key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
+        row.as_ref().map(credentials).transpose().map_err(classify)
+    }
+
+    pub(super) async fn fetch_credentials_by_id(&self, id: Uuid) -> StoreResult<Option<Credentials>> {
+        let row = sqlx::query(concat!("SELECT ", user_columns!(), ", u.password_hash FROM users u WHERE u.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)?;
+        row.as_ref().map(credentials).transpose().map_err(classify)
+    }
+
+    pub(super) async fn update_email(&self, id: Uuid, change: EmailChange) -> StoreResult<User> {
+        // A new address is unverified; the same address (any case) keeps its state.
+        let done = sqlx::query(
+            "UPDATE users SET email = $2, email_key = $3, \
+             email_verified = CASE WHEN email_key IS NOT DISTINCT FROM $3 THEN email_verified ELSE false END, updated_at = $4 \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(&change.email)
+        .bind(&change.email_key)
+        .bind(now())
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.fetch_user(id).await?.ok_or(StoreError::NotFound)
+    }
+
+    pub(super) async fn update_password_hash(&self, id: Uuid, hash: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(hash)
+            .bind(now())
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+}

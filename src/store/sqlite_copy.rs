@@ -1,0 +1,204 @@
+//! `gatehouse copy` support for SQLite: whole rows out and in, every column as stored.
+//! Times are unix milliseconds here, as everywhere in the SQLite schema.
+
+use sqlx::sqlite::SqlitePool;
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::copy::{RefreshTokenRow, Rows, ServerSecretRow, SessionRow, Table, UserRow};
+use super::sqlite::classify;
+use super::{SigningKeyRecord, StoreResult, millis_to_time};
+
+pub(super) async fn export(pool: &SqlitePool, table: Table, offset: u64, limit: u32) -> StoreResult<Rows> {
+    let sql = match table {
+        Table::Users => {
+            "SELECT u.*, (SELECT group_concat(r.role, ',') FROM user_roles r WHERE r.user_id = u.id) AS roles \
+             FROM users u ORDER BY u.id LIMIT $1 OFFSET $2"
+        }
+        Table::Sessions => "SELECT * FROM sessions ORDER BY id LIMIT $1 OFFSET $2",
+        Table::RefreshTokens => "SELECT * FROM refresh_tokens ORDER BY token_hash LIMIT $1 OFFSET $2",
+        Table::SigningKeys => "SELECT * FROM signing_keys ORDER BY kid LIMIT $1 OFFSET $2",
+        Table::ServerSecrets => "SELECT * FROM server_secrets ORDER BY name LIMIT $1 OFFSET $2",
+    };
+    let rows = sqlx::query(sql)
+        .bind(i64::from(limit))
+        .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+        .fetch_all(pool)
+        .await
+        .map_err(classify)?;
+    let time = |r: &sqlx::sqlite::SqliteRow, col: &str| -> Result<_, sqlx::Error> { Ok(millis_to_time(r.try_get(col)?)) };
+    let maybe_time =
+        |r: &sqlx::sqlite::SqliteRow, col: &str| -> Result<_, sqlx::Error> { Ok(r.try_get::<Option<i64>, _>(col)?.map(millis_to_time)) };
+    let out = (|| -> Result<Rows, sqlx::Error> {
+        Ok(match table {
+            Table::Users => Rows::Users(
+                rows.iter()
+                    .map(|r| {
+                        let mut roles: Vec<String> = r
+                            .try_get::<Option<String>, _>("roles")?
+                            .map(|s| s.split(',').map(str::to_string).collect())
+                            .unwrap_or_default();
+                        roles.sort();
+                        Ok(UserRow {
+                            id: r.try_get("id")?,
+                            username: r.try_get("username")?,
+                            username_key: r.try_get("username_key")?,
+                            email: r.try_get("email")?,
+                            email_key: r.try_get("email_key")?,
+                            email_verified: r.try_get("email_verified")?,
+                            password_hash: r.try_get("password_hash")?,
+                            disabled: r.try_get("disabled")?,
+                            mfa_enabled: r.try_get("mfa_enabled")?,
+                            created_at: time(r, "created_at")?,
+                            updated_at: time(r, "updated_at")?,
+                            roles,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()?,
+            ),
+            Table::Sessions => Rows::Sessions(
+                rows.iter()
+                    .map(|r| {
+                        Ok(SessionRow {
+                            id: r.try_get("id")?,
+                            user_id: r.try_get("user_id")?,
+                            created_at: time(r, "created_at")?,
+                            last_used_at: time(r, "last_used_at")?,
+                            expires_at: time(r, "expires_at")?,
+                            revoked_at: maybe_time(r, "revoked_at")?,
+                            user_agent: r.try_get("user_agent")?,
+                            ip: r.try_get("ip")?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()?,
+            ),
+            Table::RefreshTokens => Rows::RefreshTokens(
+                rows.iter()
+                    .map(|r| {
+                        Ok(RefreshTokenRow {
+                            token_hash: r.try_get("token_hash")?,
+                            session_id: r.try_get("session_id")?,
+                            created_at: time(r, "created_at")?,
+                            rotated_at: maybe_time(r, "rotated_at")?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()?,
+            ),
+            Table::SigningKeys => Rows::SigningKeys(
+                rows.iter()
+                    .map(|r| {
+                        Ok(SigningKeyRecord {
+                            kid: r.try_get("kid")?,
+                            algorithm: r.try_get("algorithm")?,
+                            private_key: r.try_get("private_key")?,
+                            public_key: r.try_get("public_key")?,
+                            created_at: time(r, "created_at")?,
+                            retired_at: maybe_time(r, "retired_at")?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()?,
+            ),
+            Table::ServerSecrets => Rows::ServerSecrets(
+                rows.iter()
+                    .map(|r| Ok(ServerSecretRow { name: r.try_get("name")?, value: r.try_get("value")? }))
+                    .collect::<Result<_, sqlx::Error>>()?,
+            ),
+        })
+    })()
+    .map_err(classify)?;
+    Ok(out)
+}
+
+pub(super) async fn import(tx: &mut Transaction<'static, Sqlite>, rows: Rows) -> StoreResult<()> {
+    let ms = |t: chrono::DateTime<chrono::Utc>| t.timestamp_millis();
+    match rows {
+        Rows::Users(rows) => {
+            for u in rows {
+                sqlx::query(
+                    "INSERT INTO users (id, username, username_key, email, email_key, email_verified, password_hash, \
+                     disabled, mfa_enabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                )
+                .bind(u.id)
+                .bind(&u.username)
+                .bind(&u.username_key)
+                .bind(&u.email)
+                .bind(&u.email_key)
+                .bind(u.email_verified)
+                .bind(&u.password_hash)
+                .bind(u.disabled)
+                .bind(u.mfa_enabled)
+                .bind(ms(u.created_at))
+                .bind(ms(u.updated_at))
+                .execute(&mut **tx)
+                .await
+                .map_err(classify)?;
+                for role in &u.roles {
+                    sqlx::query("INSERT OR IGNORE INTO user_roles (user_id, role) VALUES ($1, $2)")
+                        .bind(u.id)
+                        .bind(role)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(classify)?;
+                }
+            }
+        }
+        Rows::Sessions(rows) => {
+            for s in rows {
+                sqlx::query(
+                    "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(s.id)
+                .bind(s.user_id)
+                .bind(ms(s.created_at))
+                .bind(ms(s.last_used_at))
+                .bind(ms(s.expires_at))
+                .bind(s.revoked_at.map(ms))
+                .bind(&s.user_agent)
+                .bind(&s.ip)
+                .execute(&mut **tx)
+                .await
+                .map_err(classify)?;
+            }
+        }
+        Rows::RefreshTokens(rows) => {
+            for t in rows {
+                sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at, rotated_at) VALUES ($1, $2, $3, $4)")
+                    .bind(&t.token_hash)
+                    .bind(t.session_id)
+                    .bind(ms(t.created_at))
+                    .bind(t.rotated_at.map(ms))
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(classify)?;
+            }
+        }
+        Rows::SigningKeys(rows) => {
+            for k in rows {
+                sqlx::query(
+                    "INSERT INTO signing_keys (kid, algorithm, private_key, public_key, created_at, retired_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&k.kid)
+                .bind(&k.algorithm)
+                .bind(&k.private_key)
+                .bind(&k.public_key)
+                .bind(ms(k.created_at))
+                .bind(k.retired_at.map(ms))
+                .execute(&mut **tx)
+                .await
+                .map_err(classify)?;
+            }
+        }
+        Rows::ServerSecrets(rows) => {
+            for s in rows {
+                sqlx::query("INSERT INTO server_secrets (name, value) VALUES ($1, $2)")
+                    .bind(&s.name)
+                    .bind(&s.value)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(classify)?;
+            }
+        }
+    }
+    Ok(())
+}
