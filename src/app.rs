@@ -29,9 +29,6 @@ use crate::store::{self, DynStore};
 pub const BODY_LIMIT_BYTES: usize = 256 * 1024;
 /// A request still running after this answers 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// Every instance re-reads the signing keys this often, so a `keys rotate` anywhere is
-/// picked up well within the contract's 60 seconds.
-const KEY_RELOAD_EVERY: Duration = Duration::from_secs(20);
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 #[derive(Clone)]
@@ -159,8 +156,11 @@ impl Application {
         let public_url = self.state.config.public_url();
         tracing::info!(%addr, docs = %format!("{public_url}/docs"), "gatehouse listening on http://{addr}");
         let tokens = self.state.tokens.clone();
+        // Every instance re-reads the signing keys this often (GATEHOUSE_KEY_RELOAD_INTERVAL,
+        // 20 s by default), so a `keys rotate` anywhere is picked up within the contract's 60 s.
+        let reload_every = Duration::from_secs(self.state.config.key_reload_interval);
         let reloader = tokio::spawn(async move {
-            let mut every = tokio::time::interval(KEY_RELOAD_EVERY);
+            let mut every = tokio::time::interval(reload_every);
             every.tick().await;
             loop {
                 every.tick().await;

@@ -30,6 +30,16 @@ pub enum Command {
         #[command(subcommand)]
         action: KeysCommand,
     },
+    /// Copy every user, session, refresh token, signing key and server secret from the
+    /// configured database into another one (for example SQLite to PostgreSQL).
+    Copy {
+        /// The target database URL (`postgres://...` or `sqlite://...`); its schema is created.
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// Replace the contents of a target that is not empty.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Subcommand)]

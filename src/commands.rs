@@ -24,6 +24,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User { action } => user(&config, action).await,
         Command::Keys { action } => keys(&config, action).await,
+        Command::Copy { to, force } => copy(&config, &to, force).await,
     }
 }
 
@@ -78,6 +79,20 @@ fn read_password() -> anyhow::Result<String> {
         bail!("no password on standard input: give it as one line");
     }
     Ok(password.to_string())
+}
+
+async fn copy(config: &Config, to: &str, force: bool) -> anyhow::Result<()> {
+    if to == config.database_url {
+        bail!("--to names the configured database itself");
+    }
+    let from = store::connect(&config.database_url).await?;
+    let target = store::connect(to).await.context("cannot open the target database")?;
+    let report = store::copy::copy_all(&from, &target, force).await?;
+    for (table, rows) in report {
+        println!("{:<16} {rows} rows", table.name());
+    }
+    println!("copied {} to {}", crate::config::redact_url(&config.database_url), crate::config::redact_url(to));
+    Ok(())
 }
 
 async fn keys(config: &Config, action: KeysCommand) -> anyhow::Result<()> {

@@ -66,6 +66,11 @@ pub struct Config {
     /// Shortest password accepted.
     #[arg(long, env = "GATEHOUSE_PASSWORD_MIN_LENGTH", default_value_t = 8, value_parser = clap::value_parser!(u16).range(8..=128), global = true)]
     pub password_min_length: u16,
+
+    /// Seconds between two reloads of the signing keys, so that a `keys rotate` made
+    /// anywhere reaches this instance (at most 60).
+    #[arg(long, env = "GATEHOUSE_KEY_RELOAD_INTERVAL", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=60), global = true)]
+    pub key_reload_interval: u64,
 }
 
 /// A secret string kept out of `Debug` output and logs.

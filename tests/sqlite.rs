@@ -1,6 +1,9 @@
-//! The integration suite on the embedded SQLite store.
+//! The integration suite on the embedded SQLite store, plus SQLite's own trouble cases.
 
 mod common;
 mod suite;
+
+#[path = "sqlite/outage.rs"]
+mod outage;
 
 pub const STORE: common::StoreKind = common::StoreKind::Sqlite;

@@ -4,6 +4,8 @@
 //! shared suite under `tests/suite/` runs once per store binary (`tests/sqlite.rs`, ...).
 #![allow(dead_code)]
 
+pub mod postgres;
+
 use std::net::SocketAddr;
 
 use gatehouse::app::Application;
@@ -18,6 +20,8 @@ pub const PASSWORD: &str = "correct horse battery staple";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreKind {
     Sqlite,
+    /// A fresh database on the binary's shared PostgreSQL server (see `common::postgres`).
+    Postgres,
 }
 
 pub struct TestApp {
@@ -25,6 +29,8 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub database_url: String,
+    /// The `iss` of this server's tokens.
+    pub issuer: String,
     _dir: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
@@ -51,16 +57,34 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = match crate::STORE {
             StoreKind::Sqlite => format!("sqlite://{}", dir.path().join("gatehouse.db").display()),
+            StoreKind::Postgres => postgres::shared().create_database().await,
         };
-        let mut config = Config::for_database(&database_url);
+        Self::spawn_on(&database_url, adjust).await
+    }
+
+    /// Starts a server on an existing database (another instance's, a copied one, ...).
+    pub async fn spawn_on(database_url: &str, adjust: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::for_database(database_url);
         config.bind = "127.0.0.1:0".parse().expect("address");
         adjust(&mut config);
         Self::start(config, dir).await
     }
 
+    /// A second instance behind the same load balancer: `other`'s database and issuer.
+    pub async fn spawn_sharing(other: &TestApp, adjust: impl FnOnce(&mut Config)) -> Self {
+        let issuer = other.issuer.clone();
+        Self::spawn_on(&other.database_url, |config| {
+            config.issuer = Some(issuer);
+            adjust(config);
+        })
+        .await
+    }
+
     async fn start(config: Config, dir: tempfile::TempDir) -> Self {
         let database_url = config.database_url.clone();
         let app = Application::build(config).await.expect("the server starts");
+        let issuer = app.state().config.issuer();
         let addr = app.local_addr();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
@@ -75,6 +99,7 @@ impl TestApp {
             base: format!("http://{addr}"),
             client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
             database_url,
+            issuer,
             _dir: dir,
             stop: Some(stop),
             server: Some(server),

@@ -1,0 +1,67 @@
+//! `gatehouse copy --to URL`: a SQLite database moved to PostgreSQL keeps its users,
+//! sessions, refresh tokens and keys.
+
+use std::process::Output;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use tokio::io::AsyncWriteExt as _;
+use tokio::process::Command;
+
+use crate::common::postgres;
+use crate::common::{PASSWORD, TestApp};
+
+fn gatehouse(database_url: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+    cmd.env("GATEHOUSE_DATABASE_URL", database_url).env_remove("GATEHOUSE_JWT_SECRET");
+    cmd
+}
+
+async fn copy(from: &str, to: &str, force: bool) -> Output {
+    let mut cmd = gatehouse(from);
+    cmd.args(["copy", "--to", to]);
+    if force {
+        cmd.arg("--force");
+    }
+    cmd.output().await.expect("run gatehouse copy")
+}
+
+#[tokio::test]
+async fn a_sqlite_database_copied_to_postgres_keeps_users_sessions_and_keys() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sqlite_url = format!("sqlite://{}", dir.path().join("old.db").display());
+    let source = TestApp::spawn_on(&sqlite_url, |_| {}).await;
+    let alice = source.user("alice").await;
+    let res = source.post_register("bob", Some("bob@example.com"), PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let mut admin = gatehouse(&sqlite_url).args(["user", "create", "root", "--admin"]).stdin(std::process::Stdio::piped()).spawn().expect("spawn");
+    admin.stdin.take().expect("stdin").write_all(format!("{PASSWORD}\n").as_bytes()).await.expect("password");
+    assert!(admin.wait().await.expect("user create").success());
+    let res = source.post_refresh(&alice.refresh).await;
+    let pair: Value = res.json().await.expect("pair");
+    let live_refresh = pair["refresh_token"].as_str().expect("refresh token").to_string();
+
+    let target = postgres::shared().create_database().await;
+    let out = copy(&sqlite_url, &target, false).await;
+    assert!(out.status.success(), "copy: {}", String::from_utf8_lossy(&out.stderr));
+
+    let again = copy(&sqlite_url, &target, false).await;
+    assert!(!again.status.success(), "a second copy into a non-empty database must be refused");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"), "{}", String::from_utf8_lossy(&again.stderr));
+    let forced = copy(&sqlite_url, &target, true).await;
+    assert!(forced.status.success(), "copy --force: {}", String::from_utf8_lossy(&forced.stderr));
+
+    let issuer = source.issuer.clone();
+    let moved = TestApp::spawn_on(&target, |c| c.issuer = Some(issuer)).await;
+    // The old refresh token goes on, and so does the access token signed before the move.
+    let res = moved.post_refresh(&live_refresh).await;
+    assert_eq!(res.status(), StatusCode::OK, "refresh after the move");
+    let me: Value = moved.get_me(&alice.access).await.json().await.expect("user");
+    assert_eq!(me["id"], alice.id);
+    moved.login("alice", PASSWORD).await;
+    moved.login("BOB@example.com", PASSWORD).await;
+    let root = moved.login("root", PASSWORD).await;
+    let me: Value = moved.get_me(&root.access).await.json().await.expect("user");
+    assert_eq!(me["roles"], serde_json::json!(["admin", "user"]));
+    assert_eq!(moved.post_register("Alice", None, PASSWORD).await.status(), StatusCode::CONFLICT);
+}
