@@ -38,11 +38,12 @@ pub async fn problems(request: Request, next: Next) -> Response {
         tracing::error!(cause = %cause, "internal error");
     }
     let status = response.status();
-    let is_problem = response
+    // A problem document, or a handler's own JSON answer (the 503 of /health), stays as it is.
+    let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()) || v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }
     let error = match status {
