@@ -59,12 +59,16 @@ impl TestApp {
             StoreKind::Sqlite => format!("sqlite://{}", dir.path().join("gatehouse.db").display()),
             StoreKind::Postgres => postgres::shared().create_database().await,
         };
-        Self::spawn_on(&database_url, adjust).await
+        Self::spawn_in(dir, &database_url, adjust).await
     }
 
     /// Starts a server on an existing database (another instance's, a copied one, ...).
     pub async fn spawn_on(database_url: &str, adjust: impl FnOnce(&mut Config)) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
+        Self::spawn_in(tempfile::tempdir().expect("temp dir"), database_url, adjust).await
+    }
+
+    /// `dir` lives as long as the server: it may hold the database.
+    async fn spawn_in(dir: tempfile::TempDir, database_url: &str, adjust: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::for_database(database_url);
         config.bind = "127.0.0.1:0".parse().expect("address");
         adjust(&mut config);
