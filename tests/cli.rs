@@ -140,7 +140,8 @@ async fn a_key_rotated_by_the_cli_is_used_by_a_server_started_after_it_and_old_t
     let fresh = app.login("alice", PASSWORD).await;
     let header = fresh.access.split('.').next().expect("header");
     use base64::Engine as _;
-    let header: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).expect("b64")).expect("json");
+    let header: Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).expect("b64")).expect("json");
     assert_eq!(header["kid"], new_kid.as_str());
 }
 

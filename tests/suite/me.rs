@@ -46,7 +46,11 @@ async fn patching_the_email_with_null_clears_it_and_absent_leaves_it() {
 
     assert_eq!(untouched["email"], "alice@example.com");
     assert!(cleared["email"].is_null());
-    assert_eq!(app.post_register("alice2", Some("ALICE@example.com"), PASSWORD).await.status(), StatusCode::CREATED, "the address is free again");
+    assert_eq!(
+        app.post_register("alice2", Some("ALICE@example.com"), PASSWORD).await.status(),
+        StatusCode::CREATED,
+        "the address is free again"
+    );
 }
 
 #[tokio::test]

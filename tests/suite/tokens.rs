@@ -103,7 +103,8 @@ async fn an_access_token_carries_every_claim_of_the_contract() {
     assert_eq!(claims["iss"], app.base.as_str());
     assert_eq!(claims["sub"], alice.id.as_str());
     assert_eq!(claims["aud"], "gatehouse");
-    let (iat, nbf, exp) = (claims["iat"].as_i64().expect("iat"), claims["nbf"].as_i64().expect("nbf"), claims["exp"].as_i64().expect("exp"));
+    let (iat, nbf, exp) =
+        (claims["iat"].as_i64().expect("iat"), claims["nbf"].as_i64().expect("nbf"), claims["exp"].as_i64().expect("exp"));
     let now = chrono::Utc::now().timestamp();
     assert!((now - 60..=now + 1).contains(&iat), "iat {iat} near now {now}");
     assert!(nbf <= iat);
@@ -379,7 +380,8 @@ async fn a_token_with_a_kid_made_by_another_instance_makes_this_one_reload_its_k
     let seed: [u8; 32] = key.private_key.clone().try_into().expect("seed");
     store.add_signing_key(key, true).await.expect("rotated");
     // What another instance that already reloaded would issue.
-    let from_elsewhere = ed25519_token(&SigningKey::from_bytes(&seed), &json!({ "alg": "EdDSA", "typ": "at+jwt", "kid": new_kid }), &jwt.claims);
+    let from_elsewhere =
+        ed25519_token(&SigningKey::from_bytes(&seed), &json!({ "alg": "EdDSA", "typ": "at+jwt", "kid": new_kid }), &jwt.claims);
     // Unknown kids reload the keys at most every 2 seconds.
     tokio::time::sleep(Duration::from_millis(2100)).await;
 
