@@ -98,3 +98,22 @@ async fn sessions_without_a_token_is_401() {
 
     assert_problem(res, StatusCode::UNAUTHORIZED, "invalid_token").await;
 }
+
+#[tokio::test]
+async fn x_forwarded_for_is_not_trusted_for_the_session_address_by_default() {
+    let app = TestApp::spawn().await;
+    app.post_register("alice", None, PASSWORD).await;
+    let res = app
+        .client
+        .post(app.url("/v1/auth/login"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .json(&serde_json::json!({ "username": "alice", "password": PASSWORD }))
+        .send()
+        .await
+        .expect("sent");
+    let pair: Value = res.json().await.expect("json");
+
+    let items = sessions(&app, pair["access_token"].as_str().expect("access")).await;
+
+    assert_eq!(items[0]["ip"], "127.0.0.1");
+}
