@@ -66,11 +66,8 @@ pub async fn problems(request: Request, next: Next) -> Response {
 
 /// The answer to a panic: a plain 500 problem; the panic itself is logged here.
 pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
-    let message = panic
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| panic.downcast_ref::<&str>().copied())
-        .unwrap_or("unknown panic");
+    let message =
+        panic.downcast_ref::<String>().map(String::as_str).or_else(|| panic.downcast_ref::<&str>().copied()).unwrap_or("unknown panic");
     tracing::error!(panic = message, "handler panicked");
     ApiError::Internal(anyhow::anyhow!("panic")).into_response()
 }

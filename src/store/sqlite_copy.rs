@@ -19,12 +19,8 @@ pub(super) async fn export(pool: &SqlitePool, table: Table, offset: u64, limit: 
         Table::SigningKeys => "SELECT * FROM signing_keys ORDER BY kid LIMIT $1 OFFSET $2",
         Table::ServerSecrets => "SELECT * FROM server_secrets ORDER BY name LIMIT $1 OFFSET $2",
     };
-    let rows = sqlx::query(sql)
-        .bind(i64::from(limit))
-        .bind(i64::try_from(offset).unwrap_or(i64::MAX))
-        .fetch_all(pool)
-        .await
-        .map_err(classify)?;
+    let rows =
+        sqlx::query(sql).bind(i64::from(limit)).bind(i64::try_from(offset).unwrap_or(i64::MAX)).fetch_all(pool).await.map_err(classify)?;
     let time = |r: &sqlx::sqlite::SqliteRow, col: &str| -> Result<_, sqlx::Error> { Ok(millis_to_time(r.try_get(col)?)) };
     let maybe_time =
         |r: &sqlx::sqlite::SqliteRow, col: &str| -> Result<_, sqlx::Error> { Ok(r.try_get::<Option<i64>, _>(col)?.map(millis_to_time)) };

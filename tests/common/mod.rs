@@ -8,7 +8,7 @@ pub mod postgres;
 
 use std::net::SocketAddr;
 
-use gatehouse::app::Application;
+use gatehouse::app::{AppState, Application};
 use gatehouse::config::Config;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
@@ -31,6 +31,8 @@ pub struct TestApp {
     pub database_url: String,
     /// The `iss` of this server's tokens.
     pub issuer: String,
+    /// The running server's state, to reach into it (reload the signing keys, say).
+    pub state: AppState,
     _dir: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
@@ -90,6 +92,7 @@ impl TestApp {
         let app = Application::build(config).await.expect("the server starts");
         let issuer = app.state().config.issuer();
         let addr = app.local_addr();
+        let state = app.state().clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             app.run_until(async {
@@ -104,6 +107,7 @@ impl TestApp {
             client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
             database_url,
             issuer,
+            state,
             _dir: dir,
             stop: Some(stop),
             server: Some(server),

@@ -117,6 +117,8 @@ impl PgServer {
     }
 
     /// The watchdog: stops the server and removes its directory once this process is gone.
+    // It outlives this process on purpose, so it is never waited for.
+    #[allow(clippy::zombie_processes)]
     fn watch_for_exit(&self) {
         let pg_ctl = self.bindir.join("pg_ctl");
         let stop = format!(
@@ -179,10 +181,8 @@ fn find_bindir() -> Option<PathBuf> {
         candidates.push(String::from_utf8_lossy(&out.stdout).trim().into());
     }
     if let Ok(entries) = std::fs::read_dir("/usr/lib/postgresql") {
-        let mut versions: Vec<(u32, PathBuf)> = entries
-            .flatten()
-            .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
-            .collect();
+        let mut versions: Vec<(u32, PathBuf)> =
+            entries.flatten().filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin")))).collect();
         versions.sort();
         candidates.extend(versions.into_iter().rev().map(|(_, p)| p));
     }

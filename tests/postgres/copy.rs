@@ -34,7 +34,12 @@ async fn a_sqlite_database_copied_to_postgres_keeps_users_sessions_and_keys() {
     let alice = source.user("alice").await;
     let res = source.post_register("bob", Some("bob@example.com"), PASSWORD).await;
     assert_eq!(res.status(), StatusCode::CREATED);
-    let mut admin = gatehouse(&sqlite_url).args(["user", "create", "root", "--admin"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::null()).spawn().expect("spawn");
+    let mut admin = gatehouse(&sqlite_url)
+        .args(["user", "create", "root", "--admin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
     admin.stdin.take().expect("stdin").write_all(format!("{PASSWORD}\n").as_bytes()).await.expect("password");
     assert!(admin.wait().await.expect("user create").success());
     let res = source.post_refresh(&alice.refresh).await;

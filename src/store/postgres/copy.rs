@@ -24,78 +24,79 @@ impl PgStore {
             .fetch_all(&self.pool)
             .await
             .map_err(classify)?;
-        let out = (|| -> Result<Rows, sqlx::Error> {
-            Ok(match table {
-                Table::Users => Rows::Users(
-                    rows.iter()
-                        .map(|r| {
-                            Ok(UserRow {
-                                id: r.try_get("id")?,
-                                username: r.try_get("username")?,
-                                username_key: r.try_get("username_key")?,
-                                email: r.try_get("email")?,
-                                email_key: r.try_get("email_key")?,
-                                email_verified: r.try_get("email_verified")?,
-                                password_hash: r.try_get("password_hash")?,
-                                disabled: r.try_get("disabled")?,
-                                mfa_enabled: r.try_get("mfa_enabled")?,
-                                created_at: r.try_get("created_at")?,
-                                updated_at: r.try_get("updated_at")?,
-                                roles: r.try_get("roles")?,
+        let out =
+            (|| -> Result<Rows, sqlx::Error> {
+                Ok(match table {
+                    Table::Users => Rows::Users(
+                        rows.iter()
+                            .map(|r| {
+                                Ok(UserRow {
+                                    id: r.try_get("id")?,
+                                    username: r.try_get("username")?,
+                                    username_key: r.try_get("username_key")?,
+                                    email: r.try_get("email")?,
+                                    email_key: r.try_get("email_key")?,
+                                    email_verified: r.try_get("email_verified")?,
+                                    password_hash: r.try_get("password_hash")?,
+                                    disabled: r.try_get("disabled")?,
+                                    mfa_enabled: r.try_get("mfa_enabled")?,
+                                    created_at: r.try_get("created_at")?,
+                                    updated_at: r.try_get("updated_at")?,
+                                    roles: r.try_get("roles")?,
+                                })
                             })
-                        })
-                        .collect::<Result<_, sqlx::Error>>()?,
-                ),
-                Table::Sessions => Rows::Sessions(
-                    rows.iter()
-                        .map(|r| {
-                            Ok(SessionRow {
-                                id: r.try_get("id")?,
-                                user_id: r.try_get("user_id")?,
-                                created_at: r.try_get("created_at")?,
-                                last_used_at: r.try_get("last_used_at")?,
-                                expires_at: r.try_get("expires_at")?,
-                                revoked_at: r.try_get("revoked_at")?,
-                                user_agent: r.try_get("user_agent")?,
-                                ip: r.try_get("ip")?,
+                            .collect::<Result<_, sqlx::Error>>()?,
+                    ),
+                    Table::Sessions => Rows::Sessions(
+                        rows.iter()
+                            .map(|r| {
+                                Ok(SessionRow {
+                                    id: r.try_get("id")?,
+                                    user_id: r.try_get("user_id")?,
+                                    created_at: r.try_get("created_at")?,
+                                    last_used_at: r.try_get("last_used_at")?,
+                                    expires_at: r.try_get("expires_at")?,
+                                    revoked_at: r.try_get("revoked_at")?,
+                                    user_agent: r.try_get("user_agent")?,
+                                    ip: r.try_get("ip")?,
+                                })
                             })
-                        })
-                        .collect::<Result<_, sqlx::Error>>()?,
-                ),
-                Table::RefreshTokens => Rows::RefreshTokens(
-                    rows.iter()
-                        .map(|r| {
-                            Ok(RefreshTokenRow {
-                                token_hash: r.try_get("token_hash")?,
-                                session_id: r.try_get("session_id")?,
-                                created_at: r.try_get("created_at")?,
-                                rotated_at: r.try_get("rotated_at")?,
+                            .collect::<Result<_, sqlx::Error>>()?,
+                    ),
+                    Table::RefreshTokens => Rows::RefreshTokens(
+                        rows.iter()
+                            .map(|r| {
+                                Ok(RefreshTokenRow {
+                                    token_hash: r.try_get("token_hash")?,
+                                    session_id: r.try_get("session_id")?,
+                                    created_at: r.try_get("created_at")?,
+                                    rotated_at: r.try_get("rotated_at")?,
+                                })
                             })
-                        })
-                        .collect::<Result<_, sqlx::Error>>()?,
-                ),
-                Table::SigningKeys => Rows::SigningKeys(
-                    rows.iter()
-                        .map(|r| {
-                            Ok(SigningKeyRecord {
-                                kid: r.try_get("kid")?,
-                                algorithm: r.try_get("algorithm")?,
-                                private_key: r.try_get("private_key")?,
-                                public_key: r.try_get("public_key")?,
-                                created_at: r.try_get("created_at")?,
-                                retired_at: r.try_get("retired_at")?,
+                            .collect::<Result<_, sqlx::Error>>()?,
+                    ),
+                    Table::SigningKeys => Rows::SigningKeys(
+                        rows.iter()
+                            .map(|r| {
+                                Ok(SigningKeyRecord {
+                                    kid: r.try_get("kid")?,
+                                    algorithm: r.try_get("algorithm")?,
+                                    private_key: r.try_get("private_key")?,
+                                    public_key: r.try_get("public_key")?,
+                                    created_at: r.try_get("created_at")?,
+                                    retired_at: r.try_get("retired_at")?,
+                                })
                             })
-                        })
-                        .collect::<Result<_, sqlx::Error>>()?,
-                ),
-                Table::ServerSecrets => Rows::ServerSecrets(
-                    rows.iter()
-                        .map(|r| Ok(ServerSecretRow { name: r.try_get("name")?, value: r.try_get("value")? }))
-                        .collect::<Result<_, sqlx::Error>>()?,
-                ),
-            })
-        })()
-        .map_err(classify)?;
+                            .collect::<Result<_, sqlx::Error>>()?,
+                    ),
+                    Table::ServerSecrets => Rows::ServerSecrets(
+                        rows.iter()
+                            .map(|r| Ok(ServerSecretRow { name: r.try_get("name")?, value: r.try_get("value")? }))
+                            .collect::<Result<_, sqlx::Error>>()?,
+                    ),
+                })
+            })()
+            .map_err(classify)?;
         Ok(out)
     }
 

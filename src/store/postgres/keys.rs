@@ -63,10 +63,6 @@ impl PgStore {
             .execute(&self.pool)
             .await
             .map_err(classify)?;
-        sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
-            .bind(name)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(classify)
+        sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1").bind(name).fetch_one(&self.pool).await.map_err(classify)
     }
 }

@@ -53,7 +53,8 @@ fn classify(err: sqlx::Error) -> StoreError {
             // disk full); 57P0x: the server is shutting down or starting; 25006: read-only
             // transaction (a standby); 40001/40P01: serialization failure or deadlock.
             let code = db.code().unwrap_or_default();
-            if code.starts_with("08") || code.starts_with("53") || code.starts_with("57P") || matches!(&*code, "25006" | "40001" | "40P01") {
+            if code.starts_with("08") || code.starts_with("53") || code.starts_with("57P") || matches!(&*code, "25006" | "40001" | "40P01")
+            {
                 return StoreError::Unavailable(db.message().to_string());
             }
         }
@@ -167,8 +168,10 @@ impl Store for PgStore {
     }
 
     async fn count_rows(&self, table: Table) -> StoreResult<u64> {
-        let count: i64 =
-            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {}", table.name()))).fetch_one(&self.pool).await.map_err(classify)?;
+        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {}", table.name())))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(classify)?;
         Ok(count.max(0) as u64)
     }
 

@@ -84,28 +84,25 @@ impl PgStore {
     }
 
     pub(super) async fn revoke_one_session(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE sessions SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3",
-        )
-        .bind(session_id)
-        .bind(user_id)
-        .bind(now())
-        .execute(&self.pool)
-        .await
-        .map_err(classify)?;
+        let done =
+            sqlx::query("UPDATE sessions SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3")
+                .bind(session_id)
+                .bind(user_id)
+                .bind(now())
+                .execute(&self.pool)
+                .await
+                .map_err(classify)?;
         Ok(done.rows_affected() > 0)
     }
 
     pub(super) async fn revoke_sessions_of(&self, user_id: Uuid, keep: Option<Uuid>) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE sessions SET revoked_at = $3 WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $2::uuid",
-        )
-        .bind(user_id)
-        .bind(keep)
-        .bind(now())
-        .execute(&self.pool)
-        .await
-        .map_err(classify)?;
+        sqlx::query("UPDATE sessions SET revoked_at = $3 WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $2::uuid")
+            .bind(user_id)
+            .bind(keep)
+            .bind(now())
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
         Ok(())
     }
 
@@ -139,15 +136,14 @@ impl PgStore {
         let now = now();
         let mut tx = self.pool.begin().await.map_err(classify)?;
         // The row lock makes a concurrent rotation of the same token wait, then see it rotated.
-        let rotated = sqlx::query(
-            "UPDATE refresh_tokens SET rotated_at = $3 WHERE token_hash = $1 AND session_id = $2 AND rotated_at IS NULL",
-        )
-        .bind(old_hash)
-        .bind(session_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(classify)?;
+        let rotated =
+            sqlx::query("UPDATE refresh_tokens SET rotated_at = $3 WHERE token_hash = $1 AND session_id = $2 AND rotated_at IS NULL")
+                .bind(old_hash)
+                .bind(session_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
         if rotated.rows_affected() == 0 {
             return Ok(false);
         }

@@ -73,7 +73,9 @@ impl PgStore {
     pub(super) async fn fetch_credentials_by_login(&self, login_key: &str) -> StoreResult<Option<Credentials>> {
         // A username never holds '@' and an email always does, so at most one row matches.
         let row = sqlx::query(concat!(
-            "SELECT ", user_columns!(), ", u.password_hash FROM users u WHERE u.username_key = $1 OR u.email_key = $1"
+            "SELECT ",
+            user_columns!(),
+            ", u.password_hash FROM users u WHERE u.username_key = $1 OR u.email_key = $1"
         ))
         .bind(login_key)
         .fetch_optional(&self.pool)
