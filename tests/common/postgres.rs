@@ -14,10 +14,11 @@
 //! panic, Ctrl-C, SIGKILL), then runs `pg_ctl stop -m immediate` and deletes the temp
 //! directory. Servers owned by a test are also stopped by their `Drop`.
 //!
-//! Where the binaries are looked for: `GATEHOUSE_PG_BINDIR`, `pg_config --bindir`, the
-//! newest `/usr/lib/postgresql/*/bin`, then `PATH`. When none has `initdb`, `pg_ctl` and
-//! `postgres`, the PostgreSQL tests print a banner on stderr and, under `CI=true`, fail;
-//! elsewhere the test binary exits early (successfully) after the banner.
+//! Where the binaries are looked for: `GATEHOUSE_PG_BINDIR` alone when set; otherwise
+//! `pg_config --bindir`, the newest `/usr/lib/postgresql/*/bin`, then `PATH`. When none
+//! has `initdb`, `pg_ctl` and `postgres`, the PostgreSQL tests print a banner on stderr
+//! and, under `CI=true`, fail; elsewhere the test binary exits early (successfully) after
+//! the banner.
 
 use std::io::Write as _;
 use std::net::TcpListener;
@@ -173,10 +174,12 @@ fn has_server_binaries(dir: &Path) -> bool {
 }
 
 fn find_bindir() -> Option<PathBuf> {
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    if let Ok(dir) = std::env::var("GATEHOUSE_PG_BINDIR") {
-        candidates.push(dir.into());
+    // An explicit directory is the only one tried (and lets CI prove the missing-server path).
+    if let Some(dir) = std::env::var_os("GATEHOUSE_PG_BINDIR") {
+        let dir = PathBuf::from(dir);
+        return has_server_binaries(&dir).then_some(dir);
     }
+    let mut candidates: Vec<PathBuf> = Vec::new();
     if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
         candidates.push(String::from_utf8_lossy(&out.stdout).trim().into());
     }
