@@ -4,6 +4,8 @@
 //! shared suite under `tests/suite/` runs once per store binary (`tests/sqlite.rs`, ...).
 #![allow(dead_code)]
 
+pub mod admin;
+
 use std::net::SocketAddr;
 
 use gatehouse::app::Application;
