@@ -167,3 +167,29 @@ async fn an_admin_reads_one_user_and_an_unknown_or_malformed_id_is_404() {
     assert_problem(app.delete(&unknown, Some(&admin.access)).await, StatusCode::NOT_FOUND, "not_found").await;
     assert_problem(app.get("/v1/users/not-a-uuid", Some(&admin.access)).await, StatusCode::NOT_FOUND, "not_found").await;
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_admin_and_template_routes() {
+    let app = TestApp::spawn().await;
+
+    let doc: Value = app.get("/openapi.json", None).await.json().await.expect("OpenAPI JSON");
+
+    let paths = &doc["paths"];
+    let patch_user = &paths["/v1/users/{id}"]["patch"];
+    for code in ["200", "401", "403", "404", "409", "422"] {
+        assert!(patch_user["responses"][code].is_object(), "PATCH /v1/users/{{id}} declares {code}");
+    }
+    assert_eq!(patch_user["security"], json!([{"bearer": []}]));
+    assert_eq!(paths["/v1/users"]["get"]["tags"], json!(["admin"]));
+    let params: Vec<&str> = paths["/v1/users"]["get"]["parameters"].as_array().expect("params").iter().map(|p| p["name"].as_str().expect("name")).collect();
+    assert_eq!(params, ["page", "per_page", "q", "role"]);
+    assert!(paths["/v1/users"]["get"]["parameters"][2]["description"].is_string());
+    assert!(paths["/v1/templates"]["post"]["responses"]["409"].is_object());
+    assert!(paths["/v1/templates"]["get"]["responses"]["200"].is_object());
+    for method in ["get", "patch", "delete"] {
+        assert_eq!(paths["/v1/templates/{id}"][method]["tags"], json!(["templates"]), "{method}");
+        assert!(paths["/v1/templates/{id}"][method]["responses"]["404"].is_object(), "{method}");
+    }
+    let tags: Vec<&str> = doc["tags"].as_array().expect("tags").iter().map(|t| t["name"].as_str().expect("name")).collect();
+    assert!(tags.contains(&"admin") && tags.contains(&"templates"), "{tags:?}");
+}
