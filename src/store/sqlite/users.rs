@@ -18,8 +18,18 @@ fn like_pattern(needle: &str) -> String {
     pattern
 }
 
+/// How the role filter is written for each of the two statements.
+#[derive(Clone, Copy)]
+enum RoleFilter {
+    /// For the page: SQLite keeps walking users_by_created in order and checks each user's
+    /// roles by primary key, stopping once the page is full.
+    Exists,
+    /// For the count: driven by user_roles_by_role, so a rare role counts quickly.
+    In,
+}
+
 /// The WHERE clause shared by the page and the count.
-fn push_filters(sql: &mut QueryBuilder<Sqlite>, query: &UserQuery) {
+fn push_filters(sql: &mut QueryBuilder<Sqlite>, query: &UserQuery, role_filter: RoleFilter) {
     sql.push(" WHERE 1 = 1");
     if let Some(q) = &query.q {
         // The keys hold the username and email in lower case, so the match ignores case
@@ -29,10 +39,11 @@ fn push_filters(sql: &mut QueryBuilder<Sqlite>, query: &UserQuery) {
         sql.push(" OR u.email_key LIKE ").push_bind(pattern).push(" ESCAPE '\\')");
     }
     if let Some(role) = &query.role {
-        // Served by the primary key of user_roles (user_id, role).
-        sql.push(" AND EXISTS (SELECT 1 FROM user_roles f WHERE f.user_id = u.id AND f.role = ")
-            .push_bind(role.clone())
-            .push(")");
+        match role_filter {
+            RoleFilter::Exists => sql.push(" AND EXISTS (SELECT 1 FROM user_roles f WHERE f.user_id = u.id AND f.role = "),
+            RoleFilter::In => sql.push(" AND u.id IN (SELECT f.user_id FROM user_roles f WHERE f.role = "),
+        };
+        sql.push_bind(role.clone()).push(")");
     }
 }
 
@@ -66,7 +77,7 @@ impl SqliteStore {
     /// migration 0002); the count scans the whole index (or the role's entries) each time.
     pub(super) async fn list_users_page(&self, query: &UserQuery) -> StoreResult<Page<User>> {
         let mut page = QueryBuilder::<Sqlite>::new(concat!("SELECT ", user_columns!(), " FROM users u"));
-        push_filters(&mut page, query);
+        push_filters(&mut page, query, RoleFilter::Exists);
         page.push(" ORDER BY u.created_at, u.id LIMIT ")
             .push_bind(i64::from(query.per_page))
             .push(" OFFSET ")
@@ -75,7 +86,7 @@ impl SqliteStore {
         let items = rows.iter().map(user_from_row).collect::<Result<Vec<_>, _>>().map_err(classify)?;
 
         let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM users u");
-        push_filters(&mut count, query);
+        push_filters(&mut count, query, RoleFilter::In);
         let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await.map_err(classify)?;
         Ok(Page { items, total: u64::try_from(total).unwrap_or_default() })
     }
