@@ -73,3 +73,32 @@ pub enum KeysCommand {
     /// Make a new signing key; the old public keys stay in the JWKS until their tokens expire.
     Rotate,
 }
+
+/// Rewrites clap's answer to a bad setting value so that it names the environment variable
+/// (where such values usually come from) besides the flag, and never echoes a hidden value
+/// such as GATEHOUSE_JWT_SECRET. `None` for every other kind of command-line error.
+pub fn explain_bad_value(err: &clap::Error) -> Option<String> {
+    use clap::CommandFactory;
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+
+    if !matches!(err.kind(), ErrorKind::InvalidValue | ErrorKind::ValueValidation) {
+        return None;
+    }
+    let Some(ContextValue::String(arg)) = err.get(ContextKind::InvalidArg) else { return None };
+    let long = arg.split_whitespace().next()?.trim_start_matches("--").to_string();
+    let command = Cli::command();
+    let spec = command.get_arguments().find(|a| a.get_long() == Some(long.as_str()))?;
+    let setting = match spec.get_env() {
+        Some(env) => format!("{} (--{long})", env.to_string_lossy()),
+        None => format!("--{long}"),
+    };
+    let why = std::error::Error::source(err).map(ToString::to_string).or_else(|| match err.get(ContextKind::ValidValue) {
+        Some(ContextValue::Strings(valid)) => Some(format!("expected one of {}", valid.join(", "))),
+        _ => None,
+    });
+    let value = match err.get(ContextKind::InvalidValue) {
+        Some(ContextValue::String(value)) if !spec.is_hide_env_values_set() => format!(" {value:?}"),
+        _ => String::new(),
+    };
+    Some(format!("{setting}: invalid value{value}: {}", why.unwrap_or_else(|| "not accepted".into())))
+}

@@ -73,6 +73,11 @@ pub struct Config {
 pub struct Secret(String);
 
 impl Secret {
+    /// A JWT secret, under the same rule as GATEHOUSE_JWT_SECRET: 32 bytes or more.
+    pub fn new(value: impl Into<String>) -> Result<Self, String> {
+        parse_jwt_secret(&value.into())
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }

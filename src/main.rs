@@ -1,4 +1,4 @@
-use clap::Parser;
+use clap::Parser as _;
 
 use gatehouse::cli::Cli;
 
@@ -11,7 +11,16 @@ async fn main() -> std::process::ExitCode {
         eprintln!("error: cannot read .env: {err}");
         return std::process::ExitCode::FAILURE;
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => match gatehouse::cli::explain_bad_value(&err) {
+            Some(message) => {
+                eprintln!("error: {message}");
+                return std::process::ExitCode::from(2);
+            }
+            None => err.exit(),
+        },
+    };
     if let Err(err) = gatehouse::telemetry::init(&cli.config.log, cli.config.log_format) {
         eprintln!("error: {err:#}");
         return std::process::ExitCode::FAILURE;

@@ -103,7 +103,12 @@ fn user_subcommands_fail_clearly_on_unknown_users_and_bad_roles() {
     let cli = Cli::new();
     cli.create("root", true);
 
-    for args in [&["user", "disable", "nobody"][..], &["user", "enable", "nobody"], &["user", "delete", "nobody"], &["user", "set-roles", "nobody", "editor"]] {
+    for args in [
+        &["user", "disable", "nobody"][..],
+        &["user", "enable", "nobody"],
+        &["user", "delete", "nobody"],
+        &["user", "set-roles", "nobody", "editor"],
+    ] {
         let err = cli.fails(args);
         assert!(err.contains("no user named \"nobody\""), "{args:?}: {err}");
     }

@@ -58,10 +58,10 @@ mod tests {
 
     #[test]
     fn common_and_personal_passwords_are_refused_with_a_reason() {
-        assert!(POLICY.parse("password123", &[]).expect_err("refused").contains("guess"));
+        assert!(POLICY.parse("password123", &[]).is_err_and(|e| e.contains("guess")));
         assert!(POLICY.parse("alice-the-great", &["alice-the-great"]).is_err());
-        assert!(POLICY.parse("short", &[]).expect_err("refused").contains("at least 8"));
-        assert!(POLICY.parse(&"x".repeat(129), &[]).expect_err("refused").contains("at most"));
+        assert!(POLICY.parse("short", &[]).is_err_and(|e| e.contains("at least 8")));
+        assert!(POLICY.parse(&"x".repeat(129), &[]).is_err_and(|e| e.contains("at most")));
     }
 
     #[test]

@@ -21,9 +21,7 @@ pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_CONTENT_CHARS: usize = 65_536;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_templates, create_template))
-        .routes(routes!(get_template, patch_template, delete_template))
+    OpenApiRouter::new().routes(routes!(list_templates, create_template)).routes(routes!(get_template, patch_template, delete_template))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -88,7 +86,11 @@ fn valid(errors: Vec<FieldError>) -> Result<()> {
         (status = 200, description = "One page of the caller's templates", body = TemplateList),
         (status = 422, description = "`validation_failed`: a query parameter is malformed or out of range", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn list_templates(State(state): State<AppState>, user: AuthUser, ApiQuery(params): ApiQuery<PageParams>) -> Result<Json<TemplateList>> {
+async fn list_templates(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> Result<Json<TemplateList>> {
     let mut errors = Vec::new();
     let paging = params.parse(&mut errors);
     valid(errors)?;
@@ -113,10 +115,7 @@ async fn create_template(
     let content = req.content.unwrap_or_default();
     check_content(&content, &mut errors);
     valid(errors)?;
-    let template = state
-        .store
-        .create_template(NewTemplate { id: Uuid::now_v7(), owner_id: user.user_id, name: req.name, content })
-        .await?;
+    let template = state.store.create_template(NewTemplate { id: Uuid::now_v7(), owner_id: user.user_id, name: req.name, content }).await?;
     let location = HeaderValue::from_str(&format!("/v1/templates/{}", template.id)).map_err(anyhow::Error::from)?;
     Ok((StatusCode::CREATED, [(LOCATION, location)], Json(template)))
 }

@@ -135,7 +135,11 @@ impl UpdateUserRequest {
         (status = 403, description = "`forbidden`: the caller is not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`: a query parameter is malformed or out of range", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn list_users(State(state): State<AppState>, _admin: AdminUser, ApiQuery(params): ApiQuery<UserListParams>) -> Result<Json<UserList>> {
+async fn list_users(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    ApiQuery(params): ApiQuery<UserListParams>,
+) -> Result<Json<UserList>> {
     let query = params.parse()?;
     let page = state.store.list_users(&query).await?;
     Ok(Json(UserList { items: page.items, page: query.page, per_page: query.per_page, total: page.total }))

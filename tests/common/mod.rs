@@ -8,7 +8,7 @@ pub mod admin;
 
 use std::net::SocketAddr;
 
-use gatehouse::app::Application;
+use gatehouse::app::{AppState, Application};
 use gatehouse::config::Config;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
@@ -27,6 +27,8 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub database_url: String,
+    /// The running server's state, to reach into it (reload the signing keys, say).
+    pub state: AppState,
     _dir: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
@@ -64,6 +66,7 @@ impl TestApp {
         let database_url = config.database_url.clone();
         let app = Application::build(config).await.expect("the server starts");
         let addr = app.local_addr();
+        let state = app.state().clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             app.run_until(async {
@@ -77,6 +80,7 @@ impl TestApp {
             base: format!("http://{addr}"),
             client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
             database_url,
+            state,
             _dir: dir,
             stop: Some(stop),
             server: Some(server),

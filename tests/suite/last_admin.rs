@@ -49,7 +49,8 @@ async fn a_disabled_admin_does_not_count_as_the_admin_that_remains() {
 /// other. Otherwise alpha demotes itself while bravo deletes itself.
 async fn race(app: &TestApp, a: &TestUser, b: &TestUser, mutual: bool) -> (StatusCode, StatusCode) {
     let demote = json!({"roles": ["user"]});
-    let first = app.client.patch(app.url(&format!("/v1/users/{}", if mutual { &b.id } else { &a.id }))).bearer_auth(&a.access).json(&demote);
+    let first =
+        app.client.patch(app.url(&format!("/v1/users/{}", if mutual { &b.id } else { &a.id }))).bearer_auth(&a.access).json(&demote);
     let second = if mutual {
         app.client.patch(app.url(&format!("/v1/users/{}", a.id))).json(&demote)
     } else {

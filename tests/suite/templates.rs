@@ -84,7 +84,8 @@ async fn a_name_is_unique_per_owner_but_free_for_another_owner() {
 
     let res = app.post("/v1/templates", &json!({"name": "report"}), Some(&alice.access)).await;
     assert_problem(res, StatusCode::CONFLICT, "name_taken").await;
-    let rename = app.patch(&format!("/v1/templates/{}", other["id"].as_str().expect("id")), &json!({"name": "report"}), Some(&alice.access)).await;
+    let rename =
+        app.patch(&format!("/v1/templates/{}", other["id"].as_str().expect("id")), &json!({"name": "report"}), Some(&alice.access)).await;
     assert_problem(rename, StatusCode::CONFLICT, "name_taken").await;
     create(&app, &bob, json!({"name": "report"})).await;
 }
@@ -145,7 +146,8 @@ async fn templates_are_listed_oldest_first_in_pages() {
         create(&app, &alice, json!({"name": format!("t{i:02}")})).await;
     }
 
-    let page3: Value = app.get_query("/v1/templates", &[("page", "3"), ("per_page", "10")], Some(&alice.access)).await.json().await.expect("list");
+    let page3: Value =
+        app.get_query("/v1/templates", &[("page", "3"), ("per_page", "10")], Some(&alice.access)).await.json().await.expect("list");
     let names: Vec<&str> = page3["items"].as_array().expect("items").iter().map(|t| t["name"].as_str().expect("name")).collect();
     assert_eq!(names, ["t21", "t22", "t23", "t24", "t25"]);
     assert_eq!(page3["total"], 25);

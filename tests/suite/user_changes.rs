@@ -43,7 +43,13 @@ async fn invalid_roles_or_email_answer_422_and_change_nothing() {
     let bob = app.user("bob").await;
     let path = format!("/v1/users/{}", bob.id);
 
-    for body in [json!({"roles": ["Bad Role"]}), json!({"roles": [""]}), json!({"roles": "admin"}), json!({"email": "nope"}), json!({"disabled": "yes"})] {
+    for body in [
+        json!({"roles": ["Bad Role"]}),
+        json!({"roles": [""]}),
+        json!({"roles": "admin"}),
+        json!({"email": "nope"}),
+        json!({"disabled": "yes"}),
+    ] {
         let res = app.patch(&path, &body, Some(&admin.access)).await;
         assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     }

@@ -181,7 +181,8 @@ async fn the_openapi_document_describes_the_admin_and_template_routes() {
     }
     assert_eq!(patch_user["security"], json!([{"bearer": []}]));
     assert_eq!(paths["/v1/users"]["get"]["tags"], json!(["admin"]));
-    let params: Vec<&str> = paths["/v1/users"]["get"]["parameters"].as_array().expect("params").iter().map(|p| p["name"].as_str().expect("name")).collect();
+    let params: Vec<&str> =
+        paths["/v1/users"]["get"]["parameters"].as_array().expect("params").iter().map(|p| p["name"].as_str().expect("name")).collect();
     assert_eq!(params, ["page", "per_page", "q", "role"]);
     assert!(paths["/v1/users"]["get"]["parameters"][2]["description"].is_string());
     assert!(paths["/v1/templates"]["post"]["responses"]["409"].is_object());

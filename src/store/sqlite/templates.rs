@@ -23,15 +23,14 @@ impl SqliteStore {
     /// Served by templates_by_owner (owner_id, created_at, id); deep pages are OFFSET scans.
     pub(super) async fn templates_page(&self, owner_id: Uuid, page: u32, per_page: u32) -> StoreResult<Page<Template>> {
         let offset = i64::from(page.saturating_sub(1)) * i64::from(per_page);
-        let rows = sqlx::query(concat!(
-            "SELECT ", columns!(), " FROM templates WHERE owner_id = $1 ORDER BY created_at, id LIMIT $2 OFFSET $3"
-        ))
-        .bind(owner_id)
-        .bind(i64::from(per_page))
-        .bind(offset)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(classify)?;
+        let rows =
+            sqlx::query(concat!("SELECT ", columns!(), " FROM templates WHERE owner_id = $1 ORDER BY created_at, id LIMIT $2 OFFSET $3"))
+                .bind(owner_id)
+                .bind(i64::from(per_page))
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(classify)?;
         let items = rows.iter().map(template_from_row).collect::<Result<Vec<_>, _>>().map_err(classify)?;
         let total: i64 = sqlx::query_scalar("SELECT count(*) FROM templates WHERE owner_id = $1")
             .bind(owner_id)
@@ -44,7 +43,8 @@ impl SqliteStore {
     pub(super) async fn insert_template(&self, template: NewTemplate) -> StoreResult<Template> {
         let row = sqlx::query(concat!(
             "INSERT INTO templates (id, owner_id, name, content, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $5) RETURNING ", columns!()
+             VALUES ($1, $2, $3, $4, $5, $5) RETURNING ",
+            columns!()
         ))
         .bind(template.id)
         .bind(template.owner_id)
@@ -70,7 +70,8 @@ impl SqliteStore {
     pub(super) async fn patch_template(&self, owner_id: Uuid, id: Uuid, patch: TemplatePatch) -> StoreResult<Template> {
         let row = sqlx::query(concat!(
             "UPDATE templates SET name = COALESCE($3, name), content = COALESCE($4, content), updated_at = $5 \
-             WHERE id = $1 AND owner_id = $2 RETURNING ", columns!()
+             WHERE id = $1 AND owner_id = $2 RETURNING ",
+            columns!()
         ))
         .bind(id)
         .bind(owner_id)

@@ -78,10 +78,7 @@ impl SqliteStore {
     pub(super) async fn list_users_page(&self, query: &UserQuery) -> StoreResult<Page<User>> {
         let mut page = QueryBuilder::<Sqlite>::new(concat!("SELECT ", user_columns!(), " FROM users u"));
         push_filters(&mut page, query, RoleFilter::Exists);
-        page.push(" ORDER BY u.created_at, u.id LIMIT ")
-            .push_bind(i64::from(query.per_page))
-            .push(" OFFSET ")
-            .push_bind(query.offset());
+        page.push(" ORDER BY u.created_at, u.id LIMIT ").push_bind(i64::from(query.per_page)).push(" OFFSET ").push_bind(query.offset());
         let rows = page.build().fetch_all(&self.pool).await.map_err(classify)?;
         let items = rows.iter().map(user_from_row).collect::<Result<Vec<_>, _>>().map_err(classify)?;
 

@@ -1,0 +1,181 @@
+//! The `gatehouse` binary end to end: subcommands against a fresh SQLite file, and the
+//! server then answering over HTTP for what they did.
+
+mod common;
+
+pub const STORE: common::StoreKind = common::StoreKind::Sqlite;
+
+use std::io::Write as _;
+use std::process::{Command, Output, Stdio};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use common::{PASSWORD, TestApp};
+
+/// A scratch directory with its own database; the binary runs inside it, so no `.env`
+/// from elsewhere is read.
+struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    fn new() -> Self {
+        Self { dir: tempfile::tempdir().expect("temp dir") }
+    }
+
+    fn database_url(&self) -> String {
+        format!("sqlite://{}", self.dir.path().join("gatehouse.db").display())
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+        cmd.args(args).current_dir(self.dir.path()).env("GATEHOUSE_DATABASE_URL", self.database_url()).env("GATEHOUSE_LOG", "warn");
+        for (name, _) in std::env::vars() {
+            if name.starts_with("GATEHOUSE_") && name != "GATEHOUSE_DATABASE_URL" && name != "GATEHOUSE_LOG" {
+                cmd.env_remove(name);
+            }
+        }
+        cmd
+    }
+
+    fn run(&self, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
+        let mut cmd = self.command(args);
+        cmd.envs(env.iter().copied()).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("gatehouse runs");
+        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("stdin written");
+        child.wait_with_output().expect("gatehouse exits")
+    }
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn migrate_creates_the_database_and_exits_zero() {
+    let scratch = Scratch::new();
+
+    let output = scratch.run(&["migrate"], "", &[]);
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("up to date"));
+    assert!(scratch.dir.path().join("gatehouse.db").exists());
+    let again = scratch.run(&["migrate"], "", &[]);
+    assert!(again.status.success(), "migrating twice is fine: {}", stderr(&again));
+}
+
+#[tokio::test]
+async fn user_create_reads_the_password_from_stdin_and_the_admin_then_logs_in_over_http() {
+    let scratch = Scratch::new();
+
+    let output = scratch.run(&["user", "create", "root-admin", "--email", "root@example.com", "--admin"], &format!("{PASSWORD}\n"), &[]);
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("root-admin"));
+    assert!(!stdout(&output).contains(PASSWORD) && !stderr(&output).contains(PASSWORD), "the password is never echoed");
+    let url = scratch.database_url();
+    let app = TestApp::spawn_with(|c| c.database_url = url).await;
+    let res = app.post_login("ROOT-ADMIN", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let pair: Value = res.json().await.expect("json");
+    assert_eq!(pair["user"]["roles"], serde_json::json!(["admin", "user"]));
+    assert_eq!(pair["user"]["email"], "root@example.com");
+}
+
+#[test]
+fn user_create_refuses_a_weak_password_or_a_taken_name_with_a_message() {
+    let scratch = Scratch::new();
+
+    let weak = scratch.run(&["user", "create", "alice"], "password\n", &[]);
+    let first = scratch.run(&["user", "create", "alice"], &format!("{PASSWORD}\n"), &[]);
+    let taken = scratch.run(&["user", "create", "ALICE"], &format!("{PASSWORD}\n"), &[]);
+    let empty = scratch.run(&["user", "create", "bob"], "", &[]);
+
+    assert!(!weak.status.success());
+    assert!(stderr(&weak).contains("password"), "{}", stderr(&weak));
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(!taken.status.success());
+    assert!(stderr(&taken).contains("taken") || stderr(&taken).contains("Username"), "{}", stderr(&taken));
+    assert!(!empty.status.success());
+}
+
+#[test]
+fn keys_rotate_adds_an_active_key_and_keys_list_shows_the_retired_one() {
+    let scratch = Scratch::new();
+
+    let first = scratch.run(&["keys", "rotate"], "", &[]);
+    let second = scratch.run(&["keys", "rotate"], "", &[]);
+    let list = scratch.run(&["keys", "list"], "", &[]);
+
+    assert!(first.status.success() && second.status.success(), "{}", stderr(&second));
+    assert!(list.status.success(), "{}", stderr(&list));
+    let listing = stdout(&list);
+    let rows: Vec<&str> = listing.lines().skip(1).filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(rows.len(), 2, "{listing}");
+    assert_eq!(rows.iter().filter(|r| r.contains("active")).count(), 1, "{listing}");
+    assert_eq!(rows.iter().filter(|r| r.contains("retired")).count(), 1, "{listing}");
+    assert!(rows.iter().all(|r| r.contains("EdDSA")));
+}
+
+#[tokio::test]
+async fn a_key_rotated_by_the_cli_is_used_by_a_server_started_after_it_and_old_tokens_still_verify() {
+    let scratch = Scratch::new();
+    let url = scratch.database_url();
+    let app = TestApp::spawn_with(|c| c.database_url = url).await;
+    let alice = app.user("alice").await;
+
+    let output = scratch.run(&["keys", "rotate"], "", &[]);
+    app.state.tokens.reload().await.expect("reloaded");
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    let new_kid = stdout(&output).split_whitespace().nth(3).expect("kid in the output").trim_end_matches(';').to_string();
+    let jwks: Value = app.get("/.well-known/jwks.json", None).await.json().await.expect("jwks");
+    assert_eq!(jwks["keys"].as_array().expect("keys").len(), 2);
+    assert_eq!(app.get_me(&alice.access).await.status(), StatusCode::OK);
+    let fresh = app.login("alice", PASSWORD).await;
+    let header = fresh.access.split('.').next().expect("header");
+    use base64::Engine as _;
+    let header: Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).expect("b64")).expect("json");
+    assert_eq!(header["kid"], new_kid.as_str());
+}
+
+#[test]
+fn a_bad_setting_value_stops_with_a_message_naming_the_setting() {
+    let scratch = Scratch::new();
+
+    let output = scratch.run(&["migrate"], "", &[("GATEHOUSE_ACCESS_TTL", "abc")]);
+
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(message.contains("GATEHOUSE_ACCESS_TTL"), "{message}");
+    assert!(message.contains("abc"), "{message}");
+}
+
+#[test]
+fn a_jwt_secret_under_32_bytes_is_refused_at_start() {
+    let scratch = Scratch::new();
+
+    let output = scratch.run(&["migrate"], "", &[("GATEHOUSE_JWT_SECRET", "too-short")]);
+
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(message.contains("GATEHOUSE_JWT_SECRET") && message.contains("32 bytes"), "{message}");
+    assert!(!message.contains("too-short"), "the secret itself is never printed: {message}");
+}
+
+#[test]
+fn a_setting_in_a_dot_env_file_is_read_and_its_bad_value_refused() {
+    let scratch = Scratch::new();
+    std::fs::write(scratch.dir.path().join(".env"), "GATEHOUSE_REFRESH_REUSE_GRACE=forever\n").expect(".env written");
+
+    let output = scratch.run(&["migrate"], "", &[]);
+
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("GATEHOUSE_REFRESH_REUSE_GRACE"), "{}", stderr(&output));
+}
