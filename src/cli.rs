@@ -53,6 +53,27 @@ pub enum UserCommand {
         #[arg(long)]
         admin: bool,
     },
+    /// List users, oldest first.
+    List {
+        /// Only users whose username or email contains this (case ignored).
+        #[arg(long)]
+        q: Option<String>,
+        /// Only users holding this role.
+        #[arg(long)]
+        role: Option<String>,
+    },
+    /// Replace a user's roles (`user` is always kept); refused when it would leave no enabled admin.
+    SetRoles {
+        username: String,
+        #[arg(required = true, num_args = 1..)]
+        roles: Vec<String>,
+    },
+    /// Disable a user and revoke all its sessions; refused for the last enabled admin.
+    Disable { username: String },
+    /// Enable a disabled user.
+    Enable { username: String },
+    /// Delete a user with its sessions and templates; refused for the last enabled admin.
+    Delete { username: String },
 }
 
 #[derive(Subcommand)]

@@ -1,5 +1,7 @@
 //! The subcommands: each prints a clear error and exits non-zero on failure.
 
+mod users;
+
 use std::io::{BufRead, IsTerminal};
 
 use anyhow::{Context, bail};
@@ -32,6 +34,11 @@ async fn user(config: &Config, action: UserCommand) -> anyhow::Result<()> {
     let store = store::connect(&config.database_url).await?;
     match action {
         UserCommand::Create { username, email, admin } => create_user(config, &store, &username, email.as_deref(), admin).await,
+        UserCommand::List { q, role } => users::list(&store, q, role).await,
+        UserCommand::SetRoles { username, roles } => users::set_roles(&store, &username, &roles).await,
+        UserCommand::Disable { username } => users::set_disabled(&store, &username, true).await,
+        UserCommand::Enable { username } => users::set_disabled(&store, &username, false).await,
+        UserCommand::Delete { username } => users::delete(&store, &username).await,
     }
 }
 

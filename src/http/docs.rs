@@ -29,6 +29,8 @@ after it `token_reused` and the session is revoked.",
     tags(
         (name = "auth", description = "Register, log in, refresh, log out"),
         (name = "me", description = "The caller's own account and sessions"),
+        (name = "admin", description = "User management by admins: list, read, change roles, disable, delete"),
+        (name = "templates", description = "The caller's own templates"),
         (name = "service", description = "Health and public keys"),
     )
 )]

@@ -6,7 +6,10 @@ pub mod extract;
 pub mod health;
 pub mod me;
 pub mod middleware;
+pub mod paging;
 pub mod sessions;
+pub mod templates;
+pub mod users;
 
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -20,4 +23,6 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(auth::router())
         .merge(me::router())
         .merge(sessions::router())
+        .merge(users::router())
+        .merge(templates::router())
 }

@@ -75,6 +75,66 @@ pub struct EmailChange {
     pub email_key: Option<String>,
 }
 
+/// An admin's change to a user; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct UserPatch {
+    /// The whole new set of roles (already normalised: sorted, with `user`).
+    pub roles: Option<Vec<String>>,
+    pub disabled: Option<bool>,
+    pub email: Option<EmailChange>,
+}
+
+/// A filtered page of users, oldest first.
+#[derive(Debug, Clone)]
+pub struct UserQuery {
+    /// From 1.
+    pub page: u32,
+    pub per_page: u32,
+    /// Substring of the username or email, in lower case, matched literally (`%` and `_` too).
+    pub q: Option<String>,
+    /// Only users holding this role.
+    pub role: Option<String>,
+}
+
+impl UserQuery {
+    pub fn offset(&self) -> i64 {
+        i64::from(self.page.saturating_sub(1)) * i64::from(self.per_page)
+    }
+}
+
+/// One page of a list and the number of items over all pages.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+}
+
+/// A user-owned text template.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Template {
+    pub id: Uuid,
+    #[schema(example = "welcome mail")]
+    pub name: String,
+    /// `""` when none was given.
+    pub content: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub struct NewTemplate {
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    pub name: String,
+    pub content: String,
+}
+
+/// A change to a template; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct TemplatePatch {
+    pub name: Option<String>,
+    pub content: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Session {
     pub id: Uuid,
@@ -136,6 +196,25 @@ pub trait Store: Send + Sync + 'static {
     async fn set_email(&self, id: Uuid, change: EmailChange) -> StoreResult<User>;
     async fn set_password_hash(&self, id: Uuid, hash: &str) -> StoreResult<()>;
 
+    /// One page of users matching the query, oldest first (`created_at`, then `id`), and
+    /// the number of matching users. One page fetch plus one count.
+    async fn list_users(&self, query: &UserQuery) -> StoreResult<Page<User>>;
+    /// Applies an admin's change to a user and returns the user as it now is; `NotFound`
+    /// for an unknown id, `Conflict(EmailTaken)` for an address in use. Disabling revokes
+    /// every session of the user in the same transaction.
+    ///
+    /// Answers `Conflict(LastAdmin)` and changes nothing when the user was an enabled admin
+    /// and the change would leave no enabled admin. Every implementation must make that
+    /// check atomic with the change, so that two admins demoting each other at the same
+    /// moment cannot both succeed: SQLite serialises writers (`BEGIN IMMEDIATE`),
+    /// PostgreSQL must lock (e.g. `SELECT ... FOR UPDATE` on the enabled admins' rows, or
+    /// a transaction-level advisory lock) before it counts.
+    async fn update_user(&self, id: Uuid, patch: UserPatch) -> StoreResult<User>;
+    /// Deletes a user with its roles, sessions, refresh tokens and templates, freeing its
+    /// username and email; `NotFound` for an unknown id; `Conflict(LastAdmin)` when it is
+    /// the last enabled admin, checked atomically as in [`Store::update_user`].
+    async fn delete_user(&self, id: Uuid) -> StoreResult<()>;
+
     /// Creates a session with its first refresh token.
     async fn create_session(&self, session: NewSession) -> StoreResult<Session>;
     /// True while the session is not revoked, not expired, and its user is enabled.
@@ -151,6 +230,18 @@ pub trait Store: Send + Sync + 'static {
     /// false when `old_hash` was no longer the live token (another request rotated it).
     async fn rotate_refresh(&self, session_id: Uuid, old_hash: &[u8], new_hash: &[u8]) -> StoreResult<bool>;
     async fn live_refresh_hash(&self, session_id: Uuid) -> StoreResult<Option<Vec<u8>>>;
+
+    /// One page of the owner's templates, oldest first, and how many the owner has.
+    async fn list_templates(&self, owner_id: Uuid, page: u32, per_page: u32) -> StoreResult<Page<Template>>;
+    /// `Conflict(NameTaken)` when the owner has a template of that name (a unique constraint).
+    async fn create_template(&self, template: NewTemplate) -> StoreResult<Template>;
+    /// The owner is part of the query: another user's template is `None`.
+    async fn template(&self, owner_id: Uuid, id: Uuid) -> StoreResult<Option<Template>>;
+    /// `NotFound` when the owner has no such template (another user's stays unchanged);
+    /// `Conflict(NameTaken)` when the new name is taken by another of the owner's templates.
+    async fn update_template(&self, owner_id: Uuid, id: Uuid, patch: TemplatePatch) -> StoreResult<Template>;
+    /// False when the owner has no such template.
+    async fn delete_template(&self, owner_id: Uuid, id: Uuid) -> StoreResult<bool>;
 
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
     /// Adds a signing key; with `retire_active` the current one is retired first, otherwise

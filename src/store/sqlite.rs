@@ -24,6 +24,9 @@ macro_rules! user_columns {
     };
 }
 
+mod templates;
+mod users;
+
 fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
 }
@@ -41,6 +44,10 @@ pub(super) fn classify(err: sqlx::Error) -> StoreError {
                 }
                 if message.contains("users.email_key") {
                     return StoreError::Conflict(Conflict::EmailTaken);
+                }
+                // templates_owner_name_key: SQLite names the columns, not the constraint.
+                if message.contains("templates.owner_id, templates.name") {
+                    return StoreError::Conflict(Conflict::NameTaken);
                 }
             }
             // Busy, read-only, I/O, full disk, cannot open: the file is in trouble, not the request.
@@ -224,6 +231,18 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn list_users(&self, query: &UserQuery) -> StoreResult<Page<User>> {
+        self.list_users_page(query).await
+    }
+
+    async fn update_user(&self, id: Uuid, patch: UserPatch) -> StoreResult<User> {
+        self.update_user_checked(id, patch).await
+    }
+
+    async fn delete_user(&self, id: Uuid) -> StoreResult<()> {
+        self.delete_user_checked(id).await
+    }
+
     async fn create_session(&self, session: NewSession) -> StoreResult<Session> {
         let now = now_ms();
         let mut tx = self.write().await?;
@@ -373,6 +392,26 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(classify)
+    }
+
+    async fn list_templates(&self, owner_id: Uuid, page: u32, per_page: u32) -> StoreResult<Page<Template>> {
+        self.templates_page(owner_id, page, per_page).await
+    }
+
+    async fn create_template(&self, template: NewTemplate) -> StoreResult<Template> {
+        self.insert_template(template).await
+    }
+
+    async fn template(&self, owner_id: Uuid, id: Uuid) -> StoreResult<Option<Template>> {
+        self.owned_template(owner_id, id).await
+    }
+
+    async fn update_template(&self, owner_id: Uuid, id: Uuid, patch: TemplatePatch) -> StoreResult<Template> {
+        self.patch_template(owner_id, id, patch).await
+    }
+
+    async fn delete_template(&self, owner_id: Uuid, id: Uuid) -> StoreResult<bool> {
+        self.remove_template(owner_id, id).await
     }
 
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {

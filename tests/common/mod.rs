@@ -4,6 +4,7 @@
 //! shared suite under `tests/suite/` runs once per store binary (`tests/sqlite.rs`, ...).
 #![allow(dead_code)]
 
+pub mod admin;
 pub mod postgres;
 
 use std::net::SocketAddr;

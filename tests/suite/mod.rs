@@ -2,6 +2,7 @@
 
 mod errors;
 mod health;
+mod last_admin;
 mod login;
 mod logout;
 mod me;
@@ -9,4 +10,7 @@ mod openapi;
 mod refresh;
 mod register;
 mod sessions;
+mod templates;
 mod tokens;
+mod user_changes;
+mod users;

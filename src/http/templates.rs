@@ -1,0 +1,169 @@
+//! The caller's own templates. Each is owned by the user in the token's `sub`; another
+//! user's template answers 404, decided by the query itself (owner in the WHERE clause).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header::LOCATION};
+use axum::response::IntoResponse;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::extract::{ApiJson, ApiQuery, IdPath};
+use super::paging::PageParams;
+use crate::app::AppState;
+use crate::auth::AuthUser;
+use crate::error::{ApiError, FieldError, Problem, Result};
+use crate::store::{NewTemplate, Template, TemplatePatch};
+
+pub const MAX_NAME_CHARS: usize = 200;
+pub const MAX_CONTENT_CHARS: usize = 65_536;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_templates, create_template)).routes(routes!(get_template, patch_template, delete_template))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TemplateList {
+    pub items: Vec<Template>,
+    #[schema(example = 1)]
+    pub page: u32,
+    #[schema(example = 20)]
+    pub per_page: u32,
+    /// The caller's templates over all pages.
+    #[schema(example = 3)]
+    pub total: u64,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateTemplateRequest {
+    /// 1 to 200 characters, not only spaces, unique among the caller's templates.
+    #[schema(example = "welcome mail", min_length = 1, max_length = 200)]
+    pub name: String,
+    /// Up to 65,536 characters; `""` when absent.
+    #[serde(default)]
+    #[schema(example = "Hello {{name}}!", max_length = 65536)]
+    pub content: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct UpdateTemplateRequest {
+    /// A new name: 1 to 200 characters, unique among the caller's templates.
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: Option<String>,
+    /// New content, up to 65,536 characters.
+    #[serde(default)]
+    #[schema(max_length = 65536)]
+    pub content: Option<String>,
+}
+
+fn check_name(name: &str, errors: &mut Vec<FieldError>) {
+    let len = name.chars().count();
+    if !(1..=MAX_NAME_CHARS).contains(&len) {
+        errors.push(FieldError::new("name", format!("must be 1 to {MAX_NAME_CHARS} characters long")));
+    } else if name.trim().is_empty() {
+        errors.push(FieldError::new("name", "must not be only spaces"));
+    } else if name.chars().any(char::is_control) {
+        errors.push(FieldError::new("name", "must not contain control characters"));
+    }
+}
+
+fn check_content(content: &str, errors: &mut Vec<FieldError>) {
+    if content.chars().count() > MAX_CONTENT_CHARS {
+        errors.push(FieldError::new("content", format!("must be at most {MAX_CONTENT_CHARS} characters long")));
+    }
+}
+
+fn valid(errors: Vec<FieldError>) -> Result<()> {
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::Validation(errors)) }
+}
+
+/// Lists the caller's templates, oldest first.
+#[utoipa::path(get, path = "/v1/templates", tag = "templates", security(("bearer" = [])), params(PageParams),
+    responses(
+        (status = 200, description = "One page of the caller's templates", body = TemplateList),
+        (status = 422, description = "`validation_failed`: a query parameter is malformed or out of range", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_templates(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> Result<Json<TemplateList>> {
+    let mut errors = Vec::new();
+    let paging = params.parse(&mut errors);
+    valid(errors)?;
+    let page = state.store.list_templates(user.user_id, paging.page, paging.per_page).await?;
+    Ok(Json(TemplateList { items: page.items, page: paging.page, per_page: paging.per_page, total: page.total }))
+}
+
+/// Creates a template owned by the caller.
+#[utoipa::path(post, path = "/v1/templates", tag = "templates", security(("bearer" = [])), request_body = CreateTemplateRequest,
+    responses(
+        (status = 201, description = "Created", body = Template,
+            headers(("Location" = String, description = "/v1/templates/{id}"))),
+        (status = 409, description = "`name_taken`: the caller already has a template of this name", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn create_template(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(req): ApiJson<CreateTemplateRequest>,
+) -> Result<impl IntoResponse> {
+    let mut errors = Vec::new();
+    check_name(&req.name, &mut errors);
+    let content = req.content.unwrap_or_default();
+    check_content(&content, &mut errors);
+    valid(errors)?;
+    let template = state.store.create_template(NewTemplate { id: Uuid::now_v7(), owner_id: user.user_id, name: req.name, content }).await?;
+    let location = HeaderValue::from_str(&format!("/v1/templates/{}", template.id)).map_err(anyhow::Error::from)?;
+    Ok((StatusCode::CREATED, [(LOCATION, location)], Json(template)))
+}
+
+/// Reads one of the caller's templates.
+#[utoipa::path(get, path = "/v1/templates/{id}", tag = "templates", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Template id")),
+    responses(
+        (status = 200, description = "The template", body = Template),
+        (status = 404, description = "`not_found`: no such template of the caller", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_template(State(state): State<AppState>, user: AuthUser, IdPath(id): IdPath) -> Result<Json<Template>> {
+    Ok(Json(state.store.template(user.user_id, id).await?.ok_or(ApiError::NotFound)?))
+}
+
+/// Renames one of the caller's templates or replaces its content.
+#[utoipa::path(patch, path = "/v1/templates/{id}", tag = "templates", security(("bearer" = [])), request_body = UpdateTemplateRequest,
+    params(("id" = Uuid, Path, description = "Template id")),
+    responses(
+        (status = 200, description = "The template as it now is", body = Template),
+        (status = 404, description = "`not_found`: no such template of the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`name_taken`: the caller already has a template of this name", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn patch_template(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath,
+    ApiJson(req): ApiJson<UpdateTemplateRequest>,
+) -> Result<Json<Template>> {
+    let mut errors = Vec::new();
+    if let Some(name) = &req.name {
+        check_name(name, &mut errors);
+    }
+    if let Some(content) = &req.content {
+        check_content(content, &mut errors);
+    }
+    valid(errors)?;
+    let patch = TemplatePatch { name: req.name, content: req.content };
+    Ok(Json(state.store.update_template(user.user_id, id, patch).await?))
+}
+
+/// Deletes one of the caller's templates.
+#[utoipa::path(delete, path = "/v1/templates/{id}", tag = "templates", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Template id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "`not_found`: no such template of the caller", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn delete_template(State(state): State<AppState>, user: AuthUser, IdPath(id): IdPath) -> Result<StatusCode> {
+    if state.store.delete_template(user.user_id, id).await? { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::NotFound) }
+}

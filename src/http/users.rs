@@ -1,0 +1,196 @@
+//! Admin user management: list, read, change (roles, disabled, email) and delete users.
+//! Every route takes an [`AdminUser`], whose role is read from the database per request.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::extract::{ApiJson, ApiQuery, IdPath};
+use super::me::present;
+use super::paging::paging;
+use crate::app::AppState;
+use crate::auth::AdminUser;
+use crate::domain::{Email, Role, normalize_roles};
+use crate::error::{ApiError, FieldError, Problem, Result};
+use crate::store::{EmailChange, User, UserPatch, UserQuery};
+
+/// Longest `q` accepted: no username or email is longer.
+const MAX_Q_CHARS: usize = 254;
+/// Most roles one user may hold.
+const MAX_ROLES: usize = 32;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_users)).routes(routes!(get_user, patch_user, delete_user))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserListParams {
+    /// Page number, from 1 (default 1); a page past the end answers 200 with no items.
+    #[param(value_type = Option<u32>, minimum = 1, example = 1)]
+    pub page: Option<String>,
+    /// Items per page, 1 to 100 (default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100, example = 20)]
+    pub per_page: Option<String>,
+    /// Substring of the username or email, case ignored; `%` and `_` match literally.
+    #[param(value_type = Option<String>, max_length = 254, example = "ali")]
+    pub q: Option<String>,
+    /// Only users holding this role.
+    #[param(value_type = Option<String>, example = "admin")]
+    pub role: Option<String>,
+}
+
+impl UserListParams {
+    fn parse(self) -> Result<UserQuery> {
+        let mut errors = Vec::new();
+        let paging = paging(self.page.as_deref(), self.per_page.as_deref(), &mut errors);
+        let q = self.q.filter(|q| !q.is_empty());
+        if q.as_ref().is_some_and(|q| q.chars().count() > MAX_Q_CHARS) {
+            errors.push(FieldError::new("q", format!("must be at most {MAX_Q_CHARS} characters long")));
+        }
+        let role = self.role.map(|r| Role::parse(&r).map(|r| r.as_str().to_string()));
+        let role = match role {
+            Some(Err(message)) => {
+                errors.push(FieldError::new("role", message));
+                None
+            }
+            Some(Ok(role)) => Some(role),
+            None => None,
+        };
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        Ok(UserQuery { page: paging.page, per_page: paging.per_page, q: q.map(|q| q.to_lowercase()), role })
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserList {
+    pub items: Vec<User>,
+    #[schema(example = 1)]
+    pub page: u32,
+    #[schema(example = 20)]
+    pub per_page: u32,
+    /// Users matching the filters, over all pages.
+    #[schema(example = 42)]
+    pub total: u64,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct UpdateUserRequest {
+    /// The whole new set of roles; `user` is always added. Each is `admin`, `user` or 1 to
+    /// 32 of `a-z 0-9 _ -`. 409 `last_admin` when it would leave no enabled admin.
+    #[serde(default)]
+    #[schema(example = json!(["user", "admin"]))]
+    pub roles: Option<Vec<String>>,
+    /// `true` disables the account and revokes all its sessions at once; 409 `last_admin`
+    /// when it would leave no enabled admin.
+    #[serde(default)]
+    pub disabled: Option<bool>,
+    /// A new address, or `null` to remove it; absent leaves it as it is.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "alice@example.com")]
+    pub email: Option<Option<String>>,
+}
+
+impl UpdateUserRequest {
+    fn parse(self) -> Result<UserPatch> {
+        let mut errors = Vec::new();
+        let roles = self.roles.map(|raw| {
+            if raw.len() > MAX_ROLES {
+                errors.push(FieldError::new("roles", format!("must hold at most {MAX_ROLES} roles")));
+            }
+            let parsed: Vec<Role> = raw
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| Role::parse(r).map_err(|m| errors.push(FieldError::new(format!("roles[{i}]"), m))).ok())
+                .collect();
+            normalize_roles(parsed).into_iter().map(|r| r.as_str().to_string()).collect()
+        });
+        let email = match self.email {
+            None => None,
+            Some(None) => Some(EmailChange { email: None, email_key: None }),
+            Some(Some(raw)) => match Email::parse(&raw) {
+                Ok(email) => Some(EmailChange { email: Some(email.as_str().to_string()), email_key: Some(email.key()) }),
+                Err(message) => {
+                    errors.push(FieldError::new("email", message));
+                    None
+                }
+            },
+        };
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        Ok(UserPatch { roles, disabled: self.disabled, email })
+    }
+}
+
+/// Lists users, oldest first, with optional `q` and `role` filters (admin only).
+#[utoipa::path(get, path = "/v1/users", tag = "admin", security(("bearer" = [])), params(UserListParams),
+    responses(
+        (status = 200, description = "One page of users, oldest first", body = UserList),
+        (status = 403, description = "`forbidden`: the caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: a query parameter is malformed or out of range", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_users(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    ApiQuery(params): ApiQuery<UserListParams>,
+) -> Result<Json<UserList>> {
+    let query = params.parse()?;
+    let page = state.store.list_users(&query).await?;
+    Ok(Json(UserList { items: page.items, page: query.page, per_page: query.per_page, total: page.total }))
+}
+
+/// Reads one user (admin only).
+#[utoipa::path(get, path = "/v1/users/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user", body = User),
+        (status = 403, description = "`forbidden`: the caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such user", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_user(State(state): State<AppState>, _admin: AdminUser, IdPath(id): IdPath) -> Result<Json<User>> {
+    Ok(Json(state.store.user_by_id(id).await?.ok_or(ApiError::NotFound)?))
+}
+
+/// Changes a user's roles, disabled state or email (admin only). Disabling revokes all the
+/// user's sessions at once; a role change shows in the next token issued to the user.
+#[utoipa::path(patch, path = "/v1/users/{id}", tag = "admin", security(("bearer" = [])), request_body = UpdateUserRequest,
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user as it now is", body = User),
+        (status = 403, description = "`forbidden`: the caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such user", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`last_admin`: the change would leave no enabled admin; `email_taken`", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn patch_user(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    IdPath(id): IdPath,
+    ApiJson(req): ApiJson<UpdateUserRequest>,
+) -> Result<Json<User>> {
+    let patch = req.parse()?;
+    let (roles, disabled) = (patch.roles.clone(), patch.disabled);
+    let user = state.store.update_user(id, patch).await?;
+    tracing::info!(actor_id = %admin.user_id, user_id = %id, ?roles, ?disabled, "user changed by an admin");
+    Ok(Json(user))
+}
+
+/// Deletes a user with its sessions and templates, freeing its username and email (admin only).
+#[utoipa::path(delete, path = "/v1/users/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "`forbidden`: the caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such user", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`last_admin`: the user is the last enabled admin", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn delete_user(State(state): State<AppState>, AdminUser(admin): AdminUser, IdPath(id): IdPath) -> Result<StatusCode> {
+    state.store.delete_user(id).await?;
+    tracing::info!(actor_id = %admin.user_id, user_id = %id, "user deleted by an admin");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,118 @@
+//! `gatehouse user list | set-roles | disable | enable | delete`, run as the binary.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+struct Cli {
+    dir: tempfile::TempDir,
+    database_url: String,
+}
+
+impl Cli {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = format!("sqlite://{}", dir.path().join("gatehouse.db").display());
+        Self { dir, database_url }
+    }
+
+    fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("GATEHOUSE_DATABASE_URL", &self.database_url)
+            .env("GATEHOUSE_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary runs");
+        if let Some(input) = stdin {
+            child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("stdin written");
+        }
+        drop(child.stdin.take());
+        child.wait_with_output().expect("the binary finishes")
+    }
+
+    /// Runs and expects success; returns standard output.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args, None);
+        assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs and expects failure; returns standard error.
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args, None);
+        assert!(!out.status.success(), "{args:?} should fail: {}", String::from_utf8_lossy(&out.stdout));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    fn create(&self, username: &str, admin: bool) {
+        let mut args = vec!["user", "create", username];
+        if admin {
+            args.push("--admin");
+        }
+        let out = self.run(&args, Some(&format!("{PASSWORD}\n")));
+        assert!(out.status.success(), "create {username}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+/// The line of `user list` that shows this user.
+fn row<'a>(list: &'a str, username: &str) -> Option<&'a str> {
+    list.lines().find(|l| l.split_whitespace().nth(1) == Some(username))
+}
+
+#[test]
+fn user_subcommands_list_set_roles_disable_enable_and_delete_under_the_last_admin_rule() {
+    let cli = Cli::new();
+    cli.create("root", true);
+    cli.create("bob", false);
+
+    let list = cli.ok(&["user", "list"]);
+    assert!(row(&list, "root").is_some_and(|r| r.contains("admin,user") && r.contains("enabled")), "{list}");
+    assert!(row(&list, "bob").is_some_and(|r| r.contains(" user ")), "{list}");
+    assert!(list.contains("2 user(s)"), "{list}");
+
+    // The only admin cannot step down, be disabled or be deleted.
+    for args in [&["user", "set-roles", "root", "user"][..], &["user", "disable", "root"], &["user", "delete", "root"]] {
+        let err = cli.fails(args);
+        assert!(err.contains("last enabled admin"), "{args:?}: {err}");
+    }
+
+    let out = cli.ok(&["user", "set-roles", "bob", "admin", "editor"]);
+    assert!(out.contains("admin,editor,user"), "`user` is always kept: {out}");
+    let admins = cli.ok(&["user", "list", "--role", "editor"]);
+    assert!(row(&admins, "bob").is_some() && row(&admins, "root").is_none(), "{admins}");
+
+    cli.ok(&["user", "disable", "bob"]);
+    assert!(row(&cli.ok(&["user", "list"]), "bob").is_some_and(|r| r.contains("disabled")));
+    cli.ok(&["user", "enable", "bob"]);
+    assert!(row(&cli.ok(&["user", "list", "--q", "BO"]), "bob").is_some_and(|r| r.contains("enabled")));
+
+    // With bob an enabled admin, root may now step down.
+    cli.ok(&["user", "set-roles", "root", "user"]);
+    cli.ok(&["user", "delete", "root"]);
+    let list = cli.ok(&["user", "list"]);
+    assert!(row(&list, "root").is_none() && list.contains("1 user(s)"), "{list}");
+}
+
+#[test]
+fn user_subcommands_fail_clearly_on_unknown_users_and_bad_roles() {
+    let cli = Cli::new();
+    cli.create("root", true);
+
+    for args in [
+        &["user", "disable", "nobody"][..],
+        &["user", "enable", "nobody"],
+        &["user", "delete", "nobody"],
+        &["user", "set-roles", "nobody", "editor"],
+    ] {
+        let err = cli.fails(args);
+        assert!(err.contains("no user named \"nobody\""), "{args:?}: {err}");
+    }
+    let err = cli.fails(&["user", "set-roles", "root", "Not A Role"]);
+    assert!(err.contains("must be 1 to 32"), "{err}");
+    assert!(cli.fails(&["user", "set-roles", "root"]).contains("required"), "at least one role");
+}
