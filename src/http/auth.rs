@@ -100,7 +100,10 @@ fn login_key(login: &str) -> String {
         (status = 403, description = "`account_disabled`, after a correct password", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 async fn login(State(state): State<AppState>, client: ClientInfo, ApiJson(req): ApiJson<LoginRequest>) -> Result<impl IntoResponse> {
-    let credentials = state.store.credentials_by_login(&login_key(&req.username)).await?;
+    // No username or email holds a control character (and PostgreSQL text cannot hold NUL):
+    // such a login is an unknown user, without asking the store.
+    let credentials =
+        if req.username.chars().any(char::is_control) { None } else { state.store.credentials_by_login(&login_key(&req.username)).await? };
     // Unknown users are checked against a dummy hash: same answer, same time.
     let verdict = state.hasher.verify(&req.password, credentials.as_ref().map(|c| c.password_hash.as_str())).await?;
     let (Verdict::Match { needs_rehash }, Some(credentials)) = (verdict, credentials) else {

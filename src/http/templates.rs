@@ -41,7 +41,7 @@ pub struct CreateTemplateRequest {
     /// 1 to 200 characters, not only spaces, unique among the caller's templates.
     #[schema(example = "welcome mail", min_length = 1, max_length = 200)]
     pub name: String,
-    /// Up to 65,536 characters; `""` when absent.
+    /// Up to 65,536 characters, no NUL (`\u0000`); `""` when absent.
     #[serde(default)]
     #[schema(example = "Hello {{name}}!", max_length = 65536)]
     pub content: Option<String>,
@@ -53,7 +53,7 @@ pub struct UpdateTemplateRequest {
     #[serde(default)]
     #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
-    /// New content, up to 65,536 characters.
+    /// New content, up to 65,536 characters, no NUL (`\u0000`).
     #[serde(default)]
     #[schema(max_length = 65536)]
     pub content: Option<String>,
@@ -73,6 +73,9 @@ fn check_name(name: &str, errors: &mut Vec<FieldError>) {
 fn check_content(content: &str, errors: &mut Vec<FieldError>) {
     if content.chars().count() > MAX_CONTENT_CHARS {
         errors.push(FieldError::new("content", format!("must be at most {MAX_CONTENT_CHARS} characters long")));
+    } else if content.contains('\0') {
+        // PostgreSQL text cannot hold NUL; refusing it here keeps both stores alike.
+        errors.push(FieldError::new("content", "must not contain NUL characters"));
     }
 }
 

@@ -50,6 +50,9 @@ impl UserListParams {
         let q = self.q.filter(|q| !q.is_empty());
         if q.as_ref().is_some_and(|q| q.chars().count() > MAX_Q_CHARS) {
             errors.push(FieldError::new("q", format!("must be at most {MAX_Q_CHARS} characters long")));
+        } else if q.as_ref().is_some_and(|q| q.chars().any(char::is_control)) {
+            // No username or email holds one; PostgreSQL text cannot even hold NUL.
+            errors.push(FieldError::new("q", "must not contain control characters"));
         }
         let role = self.role.map(|r| Role::parse(&r).map(|r| r.as_str().to_string()));
         let role = match role {

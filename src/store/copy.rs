@@ -15,6 +15,7 @@ const PAGE: u32 = 500;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Table {
     Users,
+    Templates,
     Sessions,
     RefreshTokens,
     SigningKeys,
@@ -22,12 +23,14 @@ pub enum Table {
 }
 
 impl Table {
-    pub const ALL: [Table; 5] = [Table::Users, Table::Sessions, Table::RefreshTokens, Table::SigningKeys, Table::ServerSecrets];
+    pub const ALL: [Table; 6] =
+        [Table::Users, Table::Templates, Table::Sessions, Table::RefreshTokens, Table::SigningKeys, Table::ServerSecrets];
 
     /// The SQL table name, the same in every store.
     pub fn name(self) -> &'static str {
         match self {
             Table::Users => "users",
+            Table::Templates => "templates",
             Table::Sessions => "sessions",
             Table::RefreshTokens => "refresh_tokens",
             Table::SigningKeys => "signing_keys",
@@ -51,6 +54,16 @@ pub struct UserRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub roles: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TemplateRow {
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    pub name: String,
+    pub content: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone)]
@@ -83,6 +96,7 @@ pub struct ServerSecretRow {
 #[derive(Debug, Clone)]
 pub enum Rows {
     Users(Vec<UserRow>),
+    Templates(Vec<TemplateRow>),
     Sessions(Vec<SessionRow>),
     RefreshTokens(Vec<RefreshTokenRow>),
     SigningKeys(Vec<SigningKeyRecord>),
@@ -93,6 +107,7 @@ impl Rows {
     pub fn len(&self) -> usize {
         match self {
             Rows::Users(rows) => rows.len(),
+            Rows::Templates(rows) => rows.len(),
             Rows::Sessions(rows) => rows.len(),
             Rows::RefreshTokens(rows) => rows.len(),
             Rows::SigningKeys(rows) => rows.len(),

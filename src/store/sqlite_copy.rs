@@ -4,7 +4,7 @@
 use sqlx::sqlite::SqlitePool;
 use sqlx::{Row, Sqlite, Transaction};
 
-use super::copy::{RefreshTokenRow, Rows, ServerSecretRow, SessionRow, Table, UserRow};
+use super::copy::{RefreshTokenRow, Rows, ServerSecretRow, SessionRow, Table, TemplateRow, UserRow};
 use super::sqlite::classify;
 use super::{SigningKeyRecord, StoreResult, millis_to_time};
 
@@ -14,6 +14,7 @@ pub(super) async fn export(pool: &SqlitePool, table: Table, offset: u64, limit: 
             "SELECT u.*, (SELECT group_concat(r.role, ',') FROM user_roles r WHERE r.user_id = u.id) AS roles \
              FROM users u ORDER BY u.id LIMIT $1 OFFSET $2"
         }
+        Table::Templates => "SELECT * FROM templates ORDER BY id LIMIT $1 OFFSET $2",
         Table::Sessions => "SELECT * FROM sessions ORDER BY id LIMIT $1 OFFSET $2",
         Table::RefreshTokens => "SELECT * FROM refresh_tokens ORDER BY token_hash LIMIT $1 OFFSET $2",
         Table::SigningKeys => "SELECT * FROM signing_keys ORDER BY kid LIMIT $1 OFFSET $2",
@@ -47,6 +48,20 @@ pub(super) async fn export(pool: &SqlitePool, table: Table, offset: u64, limit: 
                             created_at: time(r, "created_at")?,
                             updated_at: time(r, "updated_at")?,
                             roles,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()?,
+            ),
+            Table::Templates => Rows::Templates(
+                rows.iter()
+                    .map(|r| {
+                        Ok(TemplateRow {
+                            id: r.try_get("id")?,
+                            owner_id: r.try_get("owner_id")?,
+                            name: r.try_get("name")?,
+                            content: r.try_get("content")?,
+                            created_at: time(r, "created_at")?,
+                            updated_at: time(r, "updated_at")?,
                         })
                     })
                     .collect::<Result<_, sqlx::Error>>()?,
@@ -135,6 +150,20 @@ pub(super) async fn import(tx: &mut Transaction<'static, Sqlite>, rows: Rows) ->
                         .await
                         .map_err(classify)?;
                 }
+            }
+        }
+        Rows::Templates(rows) => {
+            for t in rows {
+                sqlx::query("INSERT INTO templates (id, owner_id, name, content, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(t.id)
+                    .bind(t.owner_id)
+                    .bind(&t.name)
+                    .bind(&t.content)
+                    .bind(ms(t.created_at))
+                    .bind(ms(t.updated_at))
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(classify)?;
             }
         }
         Rows::Sessions(rows) => {

@@ -1,5 +1,5 @@
 //! `gatehouse copy --to URL`: a SQLite database moved to PostgreSQL keeps its users,
-//! sessions, refresh tokens and keys.
+//! templates, sessions, refresh tokens and keys.
 
 use std::process::Output;
 
@@ -27,7 +27,7 @@ async fn copy(from: &str, to: &str, force: bool) -> Output {
 }
 
 #[tokio::test]
-async fn a_sqlite_database_copied_to_postgres_keeps_users_sessions_and_keys() {
+async fn a_sqlite_database_copied_to_postgres_keeps_users_templates_sessions_and_keys() {
     let dir = tempfile::tempdir().expect("temp dir");
     let sqlite_url = format!("sqlite://{}", dir.path().join("old.db").display());
     let source = TestApp::spawn_on(&sqlite_url, |_| {}).await;
@@ -42,6 +42,12 @@ async fn a_sqlite_database_copied_to_postgres_keeps_users_sessions_and_keys() {
         .expect("spawn");
     admin.stdin.take().expect("stdin").write_all(format!("{PASSWORD}\n").as_bytes()).await.expect("password");
     assert!(admin.wait().await.expect("user create").success());
+    let res = source
+        .post("/v1/templates", &serde_json::json!({"name": "welcome", "content": "Hello {{name}}\n\tcafé"}), Some(&alice.access))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let template: Value = res.json().await.expect("template");
+    let template_path = format!("/v1/templates/{}", template["id"].as_str().expect("id"));
     let res = source.post_refresh(&alice.refresh).await;
     let pair: Value = res.json().await.expect("pair");
     let live_refresh = pair["refresh_token"].as_str().expect("refresh token").to_string();
@@ -69,4 +75,9 @@ async fn a_sqlite_database_copied_to_postgres_keeps_users_sessions_and_keys() {
     let me: Value = moved.get_me(&root.access).await.json().await.expect("user");
     assert_eq!(me["roles"], serde_json::json!(["admin", "user"]));
     assert_eq!(moved.post_register("Alice", None, PASSWORD).await.status(), StatusCode::CONFLICT);
+    // The template, every column as it was, and its name still taken for its owner.
+    let read: Value = moved.get(&template_path, Some(&alice.access)).await.json().await.expect("template");
+    assert_eq!(read, template);
+    let res = moved.post("/v1/templates", &serde_json::json!({"name": "welcome"}), Some(&alice.access)).await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
 }

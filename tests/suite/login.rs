@@ -60,6 +60,18 @@ async fn an_unknown_user_and_a_wrong_password_get_the_same_401() {
     assert_eq!(unknown, wrong);
 }
 
+/// No account holds a control character; PostgreSQL text cannot even hold NUL. Such a login
+/// is an unknown user on both stores, never a 500.
+#[tokio::test]
+async fn a_login_with_a_nul_or_control_character_is_an_unknown_user() {
+    let app = TestApp::spawn().await;
+    app.user("carol").await;
+
+    for login in ["carol\u{0}", "\u{0}", "car\nol"] {
+        assert_problem(app.post_login(login, PASSWORD).await, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    }
+}
+
 #[tokio::test]
 async fn login_without_a_password_field_is_a_422_on_that_field() {
     let app = TestApp::spawn().await;

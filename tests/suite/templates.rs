@@ -126,6 +126,32 @@ async fn content_may_hold_65536_characters_and_65537_is_422() {
     assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
 }
 
+/// PostgreSQL text cannot hold NUL: both stores refuse it up front, alike.
+#[tokio::test]
+async fn a_nul_character_in_the_name_or_content_is_422_on_that_field() {
+    let app = TestApp::spawn().await;
+    let alice = app.user("alice").await;
+
+    for (body, field) in [
+        (json!({"name": "a\u{0}b"}), "name"),
+        (json!({"name": "nul", "content": "before\u{0}after"}), "content"),
+        (json!({"name": "nul", "content": "\u{0}"}), "content"),
+    ] {
+        let res = app.post("/v1/templates", &body, Some(&alice.access)).await;
+        let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert_eq!(problem["errors"][0]["field"], field, "{body}");
+    }
+    let ok = create(&app, &alice, json!({"name": "fine", "content": "tabs\tand\nnewlines stay"})).await;
+    let path = format!("/v1/templates/{}", ok["id"].as_str().expect("id"));
+    for (body, field) in [(json!({"content": "x\u{0}"}), "content"), (json!({"name": "\u{0}"}), "name")] {
+        let res = app.patch(&path, &body, Some(&alice.access)).await;
+        let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert_eq!(problem["errors"][0]["field"], field, "{body}");
+    }
+    let after: Value = app.get(&path, Some(&alice.access)).await.json().await.expect("template");
+    assert_eq!(after, ok, "unchanged");
+}
+
 #[tokio::test]
 async fn a_name_must_be_1_to_200_characters() {
     let app = TestApp::spawn().await;

@@ -139,6 +139,8 @@ async fn bad_list_query_parameters_answer_422_naming_the_parameter() {
         ("per_page", "ten"),
         ("role", "Not A Role!"),
         ("role", ""),
+        ("q", "a\u{0}b"),
+        ("q", "tab\there"),
     ] {
         let res = app.get_query("/v1/users", &[(key, value)], Some(&admin.access)).await;
         let body = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;

@@ -3,7 +3,7 @@
 use sqlx::Row;
 
 use super::{PgStore, classify};
-use crate::store::copy::{RefreshTokenRow, Rows, ServerSecretRow, SessionRow, Table, UserRow};
+use crate::store::copy::{RefreshTokenRow, Rows, ServerSecretRow, SessionRow, Table, TemplateRow, UserRow};
 use crate::store::{SigningKeyRecord, StoreResult};
 
 impl PgStore {
@@ -13,6 +13,7 @@ impl PgStore {
                 "SELECT u.*, ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = u.id ORDER BY r.role) AS roles \
                  FROM users u ORDER BY u.id LIMIT $1 OFFSET $2"
             }
+            Table::Templates => "SELECT * FROM templates ORDER BY id LIMIT $1 OFFSET $2",
             Table::Sessions => "SELECT * FROM sessions ORDER BY id LIMIT $1 OFFSET $2",
             Table::RefreshTokens => "SELECT * FROM refresh_tokens ORDER BY token_hash LIMIT $1 OFFSET $2",
             Table::SigningKeys => "SELECT * FROM signing_keys ORDER BY kid LIMIT $1 OFFSET $2",
@@ -43,6 +44,20 @@ impl PgStore {
                                     created_at: r.try_get("created_at")?,
                                     updated_at: r.try_get("updated_at")?,
                                     roles: r.try_get("roles")?,
+                                })
+                            })
+                            .collect::<Result<_, sqlx::Error>>()?,
+                    ),
+                    Table::Templates => Rows::Templates(
+                        rows.iter()
+                            .map(|r| {
+                                Ok(TemplateRow {
+                                    id: r.try_get("id")?,
+                                    owner_id: r.try_get("owner_id")?,
+                                    name: r.try_get("name")?,
+                                    content: r.try_get("content")?,
+                                    created_at: r.try_get("created_at")?,
+                                    updated_at: r.try_get("updated_at")?,
                                 })
                             })
                             .collect::<Result<_, sqlx::Error>>()?,
@@ -129,6 +144,22 @@ impl PgStore {
                         .execute(&mut *tx)
                         .await
                         .map_err(classify)?;
+                }
+            }
+            Rows::Templates(rows) => {
+                for t in rows {
+                    sqlx::query(
+                        "INSERT INTO templates (id, owner_id, name, content, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(t.id)
+                    .bind(t.owner_id)
+                    .bind(&t.name)
+                    .bind(&t.content)
+                    .bind(t.created_at)
+                    .bind(t.updated_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?;
                 }
             }
             Rows::Sessions(rows) => {

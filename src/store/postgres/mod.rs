@@ -3,10 +3,20 @@
 //! "one live token / one active key" live in constraints, so races between instances
 //! cannot break them.
 
+/// The columns of a [`User`], roles gathered into one sorted array.
+macro_rules! user_columns {
+    () => {
+        "u.id, u.username, u.email, u.email_verified, u.disabled, u.mfa_enabled, u.created_at, u.updated_at, \
+         ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = u.id ORDER BY r.role) AS roles"
+    };
+}
+
 mod copy;
 mod keys;
 mod sessions;
+mod templates;
 mod users;
+mod users_admin;
 
 use std::time::Duration;
 
@@ -46,6 +56,7 @@ fn classify(err: sqlx::Error) -> StoreError {
                 match db.constraint() {
                     Some("users_username_key") => return StoreError::Conflict(Conflict::UsernameTaken),
                     Some("users_email_key") => return StoreError::Conflict(Conflict::EmailTaken),
+                    Some("templates_owner_name_key") => return StoreError::Conflict(Conflict::NameTaken),
                     _ => {}
                 }
             }
@@ -115,6 +126,18 @@ impl Store for PgStore {
         self.update_password_hash(id, hash).await
     }
 
+    async fn list_users(&self, query: &UserQuery) -> StoreResult<Page<User>> {
+        self.list_users_page(query).await
+    }
+
+    async fn update_user(&self, id: Uuid, patch: UserPatch) -> StoreResult<User> {
+        self.update_user_checked(id, patch).await
+    }
+
+    async fn delete_user(&self, id: Uuid) -> StoreResult<()> {
+        self.delete_user_checked(id).await
+    }
+
     async fn create_session(&self, session: NewSession) -> StoreResult<Session> {
         self.insert_session(session).await
     }
@@ -145,6 +168,26 @@ impl Store for PgStore {
 
     async fn live_refresh_hash(&self, session_id: Uuid) -> StoreResult<Option<Vec<u8>>> {
         self.fetch_live_refresh_hash(session_id).await
+    }
+
+    async fn list_templates(&self, owner_id: Uuid, page: u32, per_page: u32) -> StoreResult<Page<Template>> {
+        self.templates_page(owner_id, page, per_page).await
+    }
+
+    async fn create_template(&self, template: NewTemplate) -> StoreResult<Template> {
+        self.insert_template(template).await
+    }
+
+    async fn template(&self, owner_id: Uuid, id: Uuid) -> StoreResult<Option<Template>> {
+        self.owned_template(owner_id, id).await
+    }
+
+    async fn update_template(&self, owner_id: Uuid, id: Uuid, patch: TemplatePatch) -> StoreResult<Template> {
+        self.patch_template(owner_id, id, patch).await
+    }
+
+    async fn delete_template(&self, owner_id: Uuid, id: Uuid) -> StoreResult<bool> {
+        self.remove_template(owner_id, id).await
     }
 
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {

@@ -7,14 +7,6 @@ use super::{PgStore, classify, now};
 use crate::store::{Credentials, EmailChange, NewUser, StoreError, StoreResult, User};
 use uuid::Uuid;
 
-/// The columns of a [`User`], roles gathered into one sorted array.
-macro_rules! user_columns {
-    () => {
-        "u.id, u.username, u.email, u.email_verified, u.disabled, u.mfa_enabled, u.created_at, u.updated_at, \
-         ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = u.id ORDER BY r.role) AS roles"
-    };
-}
-
 pub(super) fn user_from_row(row: &PgRow) -> Result<User, sqlx::Error> {
     Ok(User {
         id: row.try_get("id")?,

@@ -4,20 +4,6 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::*;
 
-/// `%` and `_` (and the escape character itself) match literally.
-fn like_pattern(needle: &str) -> String {
-    let mut pattern = String::with_capacity(needle.len() + 2);
-    pattern.push('%');
-    for c in needle.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
 /// How the role filter is written for each of the two statements.
 #[derive(Clone, Copy)]
 enum RoleFilter {
@@ -153,16 +139,5 @@ impl SqliteStore {
         }
         tx.commit().await.map_err(classify)?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::like_pattern;
-
-    #[test]
-    fn like_patterns_escape_the_wildcards_and_the_escape_character() {
-        assert_eq!(like_pattern("a%b_c\\d"), "%a\\%b\\_c\\\\d%");
-        assert_eq!(like_pattern("alice"), "%alice%");
     }
 }
