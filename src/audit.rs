@@ -73,3 +73,16 @@ pub async fn prune_forever(store: DynStore, retention_days: u32) {
         }
     }
 }
+
+/// A login refused because the account is locked: counts it (`locked` login, `login_lockout`
+/// 429) and records `login.locked`. One call where the lockout answers 429.
+pub async fn login_locked(audit: &Audit, user: Option<Uuid>, retry_after_secs: u64) {
+    crate::metrics::login("locked");
+    crate::metrics::rate_limited("login_lockout");
+    audit.record(AuditType::LoginLocked, None, user, serde_json::json!({ "retry_after": retry_after_secs })).await;
+}
+
+/// `gatehouse import` created `imported` accounts (and skipped `skipped`): records `users.imported`.
+pub async fn users_imported(audit: &Audit, imported: u64, skipped: u64, format: &str) {
+    audit.record(AuditType::UsersImported, None, None, serde_json::json!({ "imported": imported, "skipped": skipped, "format": format })).await;
+}
