@@ -84,5 +84,7 @@ pub async fn login_locked(audit: &Audit, user: Option<Uuid>, retry_after_secs: u
 
 /// `gatehouse import` created `imported` accounts (and skipped `skipped`): records `users.imported`.
 pub async fn users_imported(audit: &Audit, imported: u64, skipped: u64, format: &str) {
-    audit.record(AuditType::UsersImported, None, None, serde_json::json!({ "imported": imported, "skipped": skipped, "format": format })).await;
+    audit
+        .record(AuditType::UsersImported, None, None, serde_json::json!({ "imported": imported, "skipped": skipped, "format": format }))
+        .await;
 }

@@ -45,7 +45,11 @@ impl PasswordHasher {
     }
 
     /// `op` names the work in the metrics (`hash` or `verify`).
-    async fn run<T: Send + 'static>(&self, op: &'static str, work: impl FnOnce(&Argon2<'static>) -> T + Send + 'static) -> anyhow::Result<T> {
+    async fn run<T: Send + 'static>(
+        &self,
+        op: &'static str,
+        work: impl FnOnce(&Argon2<'static>) -> T + Send + 'static,
+    ) -> anyhow::Result<T> {
         let waiting = crate::metrics::Waiting::start();
         let _permit = self.permits.acquire().await.context("hash semaphore closed")?;
         drop(waiting);

@@ -3,9 +3,9 @@
 
 use anyhow::{Context, anyhow};
 
+use crate::audit::Audit;
 use crate::domain::{Role, Username, normalize_roles};
 use crate::error::Conflict;
-use crate::audit::Audit;
 use crate::store::{AuditType, DynStore, StoreError, User, UserPatch, UserQuery};
 
 const PAGE: u32 = 100;

@@ -58,9 +58,10 @@ impl AuditParams {
     fn parse(self) -> Result<AuditQuery> {
         let mut errors = Vec::new();
         let paging = paging(self.page.as_deref(), self.per_page.as_deref(), &mut errors);
-        let user_id = self.user_id.as_deref().and_then(|raw| {
-            Uuid::parse_str(raw).map_err(|_| errors.push(FieldError::new("user_id", "must be a user id (a UUID)"))).ok()
-        });
+        let user_id = self
+            .user_id
+            .as_deref()
+            .and_then(|raw| Uuid::parse_str(raw).map_err(|_| errors.push(FieldError::new("user_id", "must be a user id (a UUID)"))).ok());
         let kind = self.kind.as_deref().and_then(|raw| {
             AuditType::parse(raw).or_else(|| {
                 errors.push(FieldError::new("type", "must be one of the audit event types, such as login.failed"));

@@ -52,7 +52,12 @@ async fn get_me(State(state): State<AppState>, user: AuthUser) -> Result<Json<Us
         (status = 200, description = "The updated account", body = User),
         (status = 409, description = "`email_taken`", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
-async fn patch_me(State(state): State<AppState>, user: AuthUser, audit: Audit, ApiJson(req): ApiJson<UpdateMeRequest>) -> Result<Json<User>> {
+async fn patch_me(
+    State(state): State<AppState>,
+    user: AuthUser,
+    audit: Audit,
+    ApiJson(req): ApiJson<UpdateMeRequest>,
+) -> Result<Json<User>> {
     let changing = req.email.is_some();
     let updated = match req.email {
         None => state.store.user_by_id(user.user_id).await?.ok_or(ApiError::InvalidToken { sent: true })?,

@@ -6,6 +6,7 @@ mod last_admin;
 mod login;
 mod logout;
 mod me;
+mod metrics;
 mod openapi;
 mod refresh;
 mod register;

@@ -73,8 +73,11 @@ impl SqliteStore {
     }
 
     pub(super) async fn delete_audit_before(&self, older_than: DateTime<Utc>) -> StoreResult<u64> {
-        let done =
-            sqlx::query("DELETE FROM audit_events WHERE time < $1").bind(older_than.timestamp_millis()).execute(&self.pool).await.map_err(classify)?;
+        let done = sqlx::query("DELETE FROM audit_events WHERE time < $1")
+            .bind(older_than.timestamp_millis())
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
         Ok(done.rows_affected())
     }
 }
