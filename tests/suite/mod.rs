@@ -1,5 +1,6 @@
 //! The integration suite: every file here runs once per store binary.
 
+mod audit;
 mod errors;
 mod health;
 mod last_admin;
