@@ -20,7 +20,7 @@ use tower_http::trace::TraceLayer;
 use tracing::Span;
 
 use crate::auth::{PasswordHasher, TokenService};
-use crate::config::Config;
+use crate::config::{Config, MetricsBind};
 use crate::domain::PasswordPolicy;
 use crate::http;
 use crate::store::{self, DynStore};
@@ -29,7 +29,7 @@ use crate::store::{self, DynStore};
 pub const BODY_LIMIT_BYTES: usize = 256 * 1024;
 /// A request still running after this answers 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 #[derive(Clone)]
 pub struct AppState {
@@ -71,7 +71,9 @@ pub fn router(state: AppState) -> Router {
     let (api, mut openapi) = http::api().split_for_parts();
     http::docs::declare_common_errors(&mut openapi);
     let cors = cors_layer(&state.config.cors_origins);
+    let public_metrics = state.config.metrics_bind.is_none();
     api.merge(http::docs::router(openapi))
+        .merge(if public_metrics { metrics_router() } else { Router::new() })
         .fallback(|| async { crate::error::ApiError::NotFound })
         .layer(
             ServiceBuilder::new()
@@ -83,6 +85,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(TraceLayer::new_for_http().make_span_with(request_span).on_request(()).on_response(log_response).on_failure(()))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(axum::middleware::from_fn(crate::metrics::track))
                 .layer(axum::middleware::from_fn(http::middleware::harden))
                 .layer(axum::middleware::from_fn(http::middleware::problems))
                 .layer(CatchPanicLayer::custom(http::middleware::panic_response))
@@ -93,10 +96,16 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// GET /metrics alone, for the public router or a listener of its own.
+fn metrics_router() -> Router<AppState> {
+    Router::new().route("/metrics", axum::routing::get(crate::metrics::serve))
+}
+
 fn request_span(request: &Request) -> Span {
     let route = request.extensions().get::<MatchedPath>().map_or("-", MatchedPath::as_str);
     let request_id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-    tracing::info_span!("request", method = %request.method(), route, request_id)
+    // `user_id` is filled in by the AuthUser extractor once the caller is known.
+    tracing::info_span!("request", method = %request.method(), route, request_id, user_id = tracing::field::Empty)
 }
 
 fn log_response(response: &Response, latency: Duration, _: &Span) {
@@ -121,6 +130,8 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
 /// A bound listener with its state: `build` then `run`.
 pub struct Application {
     listener: TcpListener,
+    /// /metrics on an address of its own (GATEHOUSE_METRICS_BIND).
+    metrics_listener: Option<TcpListener>,
     state: AppState,
 }
 
@@ -132,8 +143,22 @@ impl Application {
         if config.public_url.is_none() {
             config.public_url = Some(format!("http://{addr}"));
         }
+        let metrics_listener = match config.metrics_bind {
+            Some(MetricsBind::Separate(at)) => {
+                Some(TcpListener::bind(at).await.with_context(|| format!("GATEHOUSE_METRICS_BIND: cannot listen on {at}"))?)
+            }
+            _ => None,
+        };
+        if config.metrics_bind != Some(MetricsBind::Off) {
+            crate::metrics::handle();
+        }
         let state = AppState::build(config).await?;
-        Ok(Self { listener, state })
+        Ok(Self { listener, metrics_listener, state })
+    }
+
+    /// Where /metrics is served apart from the API, when it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -163,9 +188,29 @@ impl Application {
                 }
             }
         });
+        let mut background = vec![reloader];
+        background.push(tokio::spawn(crate::audit::prune_forever(self.state.store.clone(), self.state.config.audit_retention_days)));
+        if self.state.config.metrics_bind != Some(MetricsBind::Off) {
+            background.push(tokio::spawn(async {
+                let mut every = tokio::time::interval(crate::metrics::UPKEEP_EVERY);
+                loop {
+                    every.tick().await;
+                    crate::metrics::run_upkeep();
+                }
+            }));
+        }
+        if let Some(listener) = self.metrics_listener {
+            let metrics_app = metrics_router().with_state(self.state.clone());
+            tracing::info!(addr = %listener.local_addr()?, "metrics served on their own address");
+            background.push(tokio::spawn(async move {
+                if let Err(err) = axum::serve(listener, metrics_app).await {
+                    tracing::error!(error = %err, "metrics server stopped");
+                }
+            }));
+        }
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
-        reloader.abort();
+        background.iter().for_each(tokio::task::JoinHandle::abort);
         served.context("server error")
     }
 

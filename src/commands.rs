@@ -119,6 +119,8 @@ async fn keys(config: &Config, action: KeysCommand) -> anyhow::Result<()> {
             let key = generate_key();
             let kid = key.kid.clone();
             store.add_signing_key(key, true).await?;
+            let detail = serde_json::json!({ "kid": kid, "via": "cli" });
+            crate::audit::Audit::offline(store.clone()).record(crate::store::AuditType::KeysRotated, None, None, detail).await;
             println!("new signing key {kid}; running instances sign with it within 60 seconds");
             if config.jwt_secret.is_some() {
                 println!("note: GATEHOUSE_JWT_SECRET is set, so tokens are signed with HS256, not with this key");

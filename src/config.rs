@@ -71,6 +71,28 @@ pub struct Config {
     /// anywhere reaches this instance (at most 60).
     #[arg(long, env = "GATEHOUSE_KEY_RELOAD_INTERVAL", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=60), global = true)]
     pub key_reload_interval: u64,
+    /// Where /metrics is served: unset = on the public address; an address = on a listener
+    /// of its own only; `off` = nowhere.
+    #[arg(long, env = "GATEHOUSE_METRICS_BIND", value_parser = parse_metrics_bind, global = true)]
+    pub metrics_bind: Option<MetricsBind>,
+
+    /// Days audit events are kept; older ones are pruned in the background.
+    #[arg(long, env = "GATEHOUSE_AUDIT_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=36_500), global = true)]
+    pub audit_retention_days: u32,
+}
+
+/// GATEHOUSE_METRICS_BIND when set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsBind {
+    Off,
+    Separate(SocketAddr),
+}
+
+fn parse_metrics_bind(value: &str) -> Result<MetricsBind, String> {
+    if value.eq_ignore_ascii_case("off") {
+        return Ok(MetricsBind::Off);
+    }
+    value.parse().map(MetricsBind::Separate).map_err(|_| "must be an address such as 127.0.0.1:9090, or `off`".to_string())
 }
 
 /// A secret string kept out of `Debug` output and logs.

@@ -10,8 +10,11 @@
 //! - [`store`]: every SQL statement, behind the one [`store::Store`] seam.
 //! - [`http`]: one module per resource, each with its routes and OpenAPI entries.
 //! - [`telemetry`]: tracing set-up (text or JSON).
+//! - [`metrics`]: the Prometheus series and the /metrics route.
+//! - [`audit`]: recording the audit trail from handlers, and pruning it.
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod commands;
@@ -19,5 +22,6 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod store;
 pub mod telemetry;

@@ -179,3 +179,21 @@ fn a_setting_in_a_dot_env_file_is_read_and_its_bad_value_refused() {
     assert!(!output.status.success());
     assert!(stderr(&output).contains("GATEHOUSE_REFRESH_REUSE_GRACE"), "{}", stderr(&output));
 }
+
+#[tokio::test]
+async fn keys_rotate_records_a_keys_rotated_audit_event_with_the_new_kid() {
+    let scratch = Scratch::new();
+    assert!(scratch.run(&["migrate"], "", &[]).status.success());
+
+    let rotated = scratch.run(&["keys", "rotate"], "", &[]);
+
+    assert!(rotated.status.success(), "{}", stderr(&rotated));
+    let store = gatehouse::store::connect(&scratch.database_url()).await.expect("store");
+    let query =
+        gatehouse::store::AuditQuery { page: 1, per_page: 10, kind: Some(gatehouse::store::AuditType::KeysRotated), ..Default::default() };
+    let events = store.list_audit(&query).await.expect("audit").items;
+    assert_eq!(events.len(), 1);
+    let kid = events[0].detail["kid"].as_str().expect("kid");
+    assert!(stdout(&rotated).contains(kid), "{}", stdout(&rotated));
+    assert_eq!(events[0].actor_id, None);
+}

@@ -63,6 +63,7 @@ impl FromRequestParts<AppState> for AuthUser {
             return Err(ApiError::InvalidToken { sent: true });
         }
         let user = AuthUser { user_id: claims.sub, session_id: claims.sid, username: claims.username, roles: claims.roles };
+        tracing::Span::current().record("user_id", tracing::field::display(user.user_id));
         parts.extensions.insert(user.clone());
         Ok(user)
     }

@@ -44,15 +44,25 @@ impl PasswordHasher {
         Self::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
     }
 
-    async fn run<T: Send + 'static>(&self, work: impl FnOnce(&Argon2<'static>) -> T + Send + 'static) -> anyhow::Result<T> {
+    /// `op` names the work in the metrics (`hash` or `verify`).
+    async fn run<T: Send + 'static>(
+        &self,
+        op: &'static str,
+        work: impl FnOnce(&Argon2<'static>) -> T + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let waiting = crate::metrics::Waiting::start();
         let _permit = self.permits.acquire().await.context("hash semaphore closed")?;
+        drop(waiting);
         let argon = self.argon.clone();
-        tokio::task::spawn_blocking(move || work(&argon)).await.context("hash task failed")
+        let started = std::time::Instant::now();
+        let done = tokio::task::spawn_blocking(move || work(&argon)).await.context("hash task failed");
+        crate::metrics::password_hashed(op, started.elapsed());
+        done
     }
 
     pub async fn hash(&self, password: &str) -> anyhow::Result<String> {
         let password = password.to_owned();
-        self.run(move |argon| argon.hash_password(password.as_bytes()).map(|h| h.to_string()))
+        self.run("hash", move |argon| argon.hash_password(password.as_bytes()).map(|h| h.to_string()))
             .await?
             .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))
     }
@@ -67,7 +77,7 @@ impl PasswordHasher {
         let password = password.to_owned();
         let expected = self.argon.params().clone();
         let verdict = self
-            .run(move |argon| match PasswordHash::new(&stored) {
+            .run("verify", move |argon| match PasswordHash::new(&stored) {
                 Ok(parsed) if argon.verify_password(password.as_bytes(), &parsed).is_ok() => {
                     Verdict::Match { needs_rehash: !is_current(&parsed, &expected) }
                 }

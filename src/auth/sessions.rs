@@ -8,8 +8,9 @@ use uuid::Uuid;
 
 use super::refresh;
 use crate::app::AppState;
+use crate::audit::Audit;
 use crate::error::{ApiError, Result};
-use crate::store::{NewSession, RefreshRecord, User};
+use crate::store::{AuditType, NewSession, RefreshRecord, User};
 
 /// How many rotations past a grace-window parent we look for the session's live token.
 const MAX_SUCCESSOR_WALK: usize = 8;
@@ -70,7 +71,8 @@ pub async fn start(state: &AppState, user: User, client: ClientInfo) -> Result<T
 }
 
 /// Exchanges a refresh token for a new pair (see the contract's "Refresh tokens").
-pub async fn rotate(state: &AppState, presented: &str) -> Result<TokenPair> {
+/// Counts each outcome (rotated, grace reuse, reuse detected); a detected reuse is audited.
+pub async fn rotate(state: &AppState, presented: &str, audit: &Audit) -> Result<TokenPair> {
     let invalid = ApiError::InvalidToken { sent: true };
     if !refresh::looks_valid(presented) {
         return Err(invalid);
@@ -83,6 +85,7 @@ pub async fn rotate(state: &AppState, presented: &str) -> Result<TokenPair> {
     let successor = refresh::successor(&state.refresh_secret, presented);
     if record.rotated_at.is_none() {
         if state.store.rotate_refresh(record.session_id, &presented_hash, &refresh::hash(&successor)).await? {
+            crate::metrics::refresh("rotated");
             return finish(state, &record, successor).await;
         }
         // Another request rotated it a moment ago: answer as for a grace-window reuse.
@@ -94,10 +97,13 @@ pub async fn rotate(state: &AppState, presented: &str) -> Result<TokenPair> {
         && Utc::now() - rotated_at <= grace
         && let Some(current) = current_token(state, &record, successor).await?
     {
+        crate::metrics::refresh("grace_reuse");
         return finish(state, &record, current).await;
     }
     tracing::warn!(session_id = %record.session_id, user_id = %record.user_id, "refresh token reused; session revoked");
     state.store.revoke_session(record.session_id, record.user_id).await?;
+    crate::metrics::refresh("reuse_detected");
+    audit.record(AuditType::RefreshReused, None, Some(record.user_id), serde_json::json!({ "session_id": record.session_id })).await;
     Err(ApiError::TokenReused)
 }
 

@@ -3,9 +3,10 @@
 
 use anyhow::{Context, anyhow};
 
+use crate::audit::Audit;
 use crate::domain::{Role, Username, normalize_roles};
 use crate::error::Conflict;
-use crate::store::{DynStore, StoreError, User, UserPatch, UserQuery};
+use crate::store::{AuditType, DynStore, StoreError, User, UserPatch, UserQuery};
 
 const PAGE: u32 = 100;
 
@@ -61,17 +62,19 @@ pub async fn list(store: &DynStore, q: Option<String>, role: Option<String>) -> 
 pub async fn set_roles(store: &DynStore, username: &str, roles: &[String]) -> anyhow::Result<()> {
     let parsed = roles.iter().map(|r| Role::parse(r)).collect::<Result<Vec<_>, _>>().map_err(|m| anyhow!(m))?;
     let roles = normalize_roles(parsed).into_iter().map(|r| r.as_str().to_string()).collect();
-    let user = find(store, username).await?;
+    let before = find(store, username).await?;
     let patch = UserPatch { roles: Some(roles), ..UserPatch::default() };
-    let user = store.update_user(user.id, patch).await.map_err(|e| explain(e, username))?;
+    let user = store.update_user(before.id, patch).await.map_err(|e| explain(e, username))?;
+    crate::http::users::record_changes(&Audit::offline(store.clone()), None, &before, &user).await;
     println!("updated {}", describe(&user));
     Ok(())
 }
 
 pub async fn set_disabled(store: &DynStore, username: &str, disabled: bool) -> anyhow::Result<()> {
-    let user = find(store, username).await?;
+    let before = find(store, username).await?;
     let patch = UserPatch { disabled: Some(disabled), ..UserPatch::default() };
-    let user = store.update_user(user.id, patch).await.map_err(|e| explain(e, username))?;
+    let user = store.update_user(before.id, patch).await.map_err(|e| explain(e, username))?;
+    crate::http::users::record_changes(&Audit::offline(store.clone()), None, &before, &user).await;
     let note = if disabled { "; its sessions are revoked" } else { "" };
     println!("updated {}{note}", describe(&user));
     Ok(())
@@ -80,6 +83,8 @@ pub async fn set_disabled(store: &DynStore, username: &str, disabled: bool) -> a
 pub async fn delete(store: &DynStore, username: &str) -> anyhow::Result<()> {
     let user = find(store, username).await?;
     store.delete_user(user.id).await.map_err(|e| explain(e, username))?;
+    let detail = serde_json::json!({ "username": user.username, "via": "cli" });
+    Audit::offline(store.clone()).record(AuditType::UserDeleted, None, Some(user.id), detail).await;
     println!("deleted user {} ({}) with its sessions and templates", user.username, user.id);
     Ok(())
 }

@@ -5,17 +5,19 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header::LOCATION};
 use axum::response::IntoResponse;
 use serde::Deserialize;
+use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::extract::ApiJson;
 use crate::app::AppState;
+use crate::audit::Audit;
 use crate::auth::sessions::{self, ClientInfo, TokenPair};
 use crate::auth::{AuthUser, Verdict};
 use crate::domain::{Email, Role, Username};
 use crate::error::{ApiError, FieldError, Result};
-use crate::store::{NewUser, User};
+use crate::store::{AuditType, NewUser, User};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(register)).routes(routes!(login)).routes(routes!(refresh)).routes(routes!(logout))
@@ -56,7 +58,7 @@ pub struct RefreshRequest {
             headers(("Location" = String, description = "/v1/users/{id}"))),
         (status = 409, description = "`username_taken` or `email_taken`", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
-async fn register(State(state): State<AppState>, ApiJson(req): ApiJson<RegisterRequest>) -> Result<impl IntoResponse> {
+async fn register(State(state): State<AppState>, audit: Audit, ApiJson(req): ApiJson<RegisterRequest>) -> Result<impl IntoResponse> {
     let mut errors = Vec::new();
     let username = Username::parse(&req.username).map_err(|m| errors.push(FieldError::new("username", m))).ok();
     let email = match req.email.as_deref() {
@@ -83,6 +85,8 @@ async fn register(State(state): State<AppState>, ApiJson(req): ApiJson<RegisterR
         })
         .await?;
     tracing::info!(user_id = %user.id, "user registered");
+    crate::metrics::registered();
+    audit.record(AuditType::UserRegistered, None, Some(user.id), json!({ "username": user.username })).await;
     let location = HeaderValue::from_str(&format!("/v1/users/{}", user.id)).map_err(anyhow::Error::from)?;
     Ok((StatusCode::CREATED, [(LOCATION, location)], Json(user)))
 }
@@ -99,18 +103,29 @@ fn login_key(login: &str) -> String {
         (status = 401, description = "`invalid_credentials`: unknown user or wrong password, one answer for both", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "`account_disabled`, after a correct password", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
-async fn login(State(state): State<AppState>, client: ClientInfo, ApiJson(req): ApiJson<LoginRequest>) -> Result<impl IntoResponse> {
+async fn login(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    audit: Audit,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<impl IntoResponse> {
     // No username or email holds a control character (and PostgreSQL text cannot hold NUL):
     // such a login is an unknown user, without asking the store.
     let credentials =
         if req.username.chars().any(char::is_control) { None } else { state.store.credentials_by_login(&login_key(&req.username)).await? };
+    let known_user = credentials.as_ref().map(|c| c.user.id);
+    // A locked account answers 429 here: `crate::audit::login_locked(&audit, known_user, retry_after).await;`
     // Unknown users are checked against a dummy hash: same answer, same time.
     let verdict = state.hasher.verify(&req.password, credentials.as_ref().map(|c| c.password_hash.as_str())).await?;
     let (Verdict::Match { needs_rehash }, Some(credentials)) = (verdict, credentials) else {
+        crate::metrics::login("invalid_credentials");
+        audit.record(AuditType::LoginFailed, None, known_user, json!({ "reason": "invalid_credentials" })).await;
         return Err(ApiError::InvalidCredentials);
     };
     let user = credentials.user;
     if user.disabled {
+        crate::metrics::login("disabled");
+        audit.record(AuditType::LoginFailed, None, Some(user.id), json!({ "reason": "account_disabled" })).await;
         return Err(ApiError::AccountDisabled);
     }
     if needs_rehash {
@@ -118,7 +133,10 @@ async fn login(State(state): State<AppState>, client: ClientInfo, ApiJson(req): 
         state.store.set_password_hash(user.id, &fresh).await?;
     }
     tracing::info!(user_id = %user.id, "login succeeded");
-    Ok(token_response(sessions::start(&state, user, client).await?))
+    let pair = sessions::start(&state, user, client).await?;
+    crate::metrics::login("success");
+    audit.record(AuditType::LoginSucceeded, Some(pair.user.id), Some(pair.user.id), json!({})).await;
+    Ok(token_response(pair))
 }
 
 /// Token responses must never be cached (RFC 6749 §5.1).
@@ -135,15 +153,16 @@ fn token_response(pair: TokenPair) -> impl IntoResponse {
         (status = 200, description = "A new token pair; inside the grace window the session's current refresh token", body = TokenPair),
         (status = 401, description = "`invalid_token` (not live) or `token_reused` (session revoked)", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
-async fn refresh(State(state): State<AppState>, ApiJson(req): ApiJson<RefreshRequest>) -> Result<impl IntoResponse> {
-    Ok(token_response(sessions::rotate(&state, &req.refresh_token).await?))
+async fn refresh(State(state): State<AppState>, audit: Audit, ApiJson(req): ApiJson<RefreshRequest>) -> Result<impl IntoResponse> {
+    Ok(token_response(sessions::rotate(&state, &req.refresh_token, &audit).await?))
 }
 
 /// Ends the current session: its refresh token and access tokens stop working at once.
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204, description = "Logged out")))]
-async fn logout(State(state): State<AppState>, user: AuthUser) -> Result<StatusCode> {
+async fn logout(State(state): State<AppState>, user: AuthUser, audit: Audit) -> Result<StatusCode> {
     state.store.revoke_session(user.session_id, user.user_id).await?;
+    audit.record(AuditType::Logout, Some(user.user_id), Some(user.user_id), json!({ "session_id": user.session_id })).await;
     tracing::info!(user_id = %user.user_id, session_id = %user.session_id, "logged out");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,10 +9,11 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::extract::ApiJson;
 use crate::app::AppState;
+use crate::audit::Audit;
 use crate::auth::{AuthUser, Verdict};
 use crate::domain::Email;
 use crate::error::{ApiError, Result};
-use crate::store::{EmailChange, User};
+use crate::store::{AuditType, EmailChange, User};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(get_me, patch_me)).routes(routes!(change_password))
@@ -51,7 +52,13 @@ async fn get_me(State(state): State<AppState>, user: AuthUser) -> Result<Json<Us
         (status = 200, description = "The updated account", body = User),
         (status = 409, description = "`email_taken`", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
-async fn patch_me(State(state): State<AppState>, user: AuthUser, ApiJson(req): ApiJson<UpdateMeRequest>) -> Result<Json<User>> {
+async fn patch_me(
+    State(state): State<AppState>,
+    user: AuthUser,
+    audit: Audit,
+    ApiJson(req): ApiJson<UpdateMeRequest>,
+) -> Result<Json<User>> {
+    let changing = req.email.is_some();
     let updated = match req.email {
         None => state.store.user_by_id(user.user_id).await?.ok_or(ApiError::InvalidToken { sent: true })?,
         Some(None) => state.store.set_email(user.user_id, EmailChange { email: None, email_key: None }).await?,
@@ -61,6 +68,9 @@ async fn patch_me(State(state): State<AppState>, user: AuthUser, ApiJson(req): A
             state.store.set_email(user.user_id, change).await?
         }
     };
+    if changing {
+        audit.record(AuditType::EmailChanged, Some(user.user_id), Some(user.user_id), serde_json::json!({ "email": updated.email })).await;
+    }
     Ok(Json(updated))
 }
 
@@ -70,6 +80,7 @@ async fn patch_me(State(state): State<AppState>, user: AuthUser, ApiJson(req): A
 async fn change_password(
     State(state): State<AppState>,
     user: AuthUser,
+    audit: Audit,
     ApiJson(req): ApiJson<ChangePasswordRequest>,
 ) -> Result<StatusCode> {
     let credentials = state.store.credentials_by_id(user.user_id).await?.ok_or(ApiError::InvalidToken { sent: true })?;
@@ -87,5 +98,7 @@ async fn change_password(
     state.store.set_password_hash(user.user_id, &hash).await?;
     state.store.revoke_user_sessions(user.user_id, Some(user.session_id)).await?;
     tracing::info!(user_id = %user.user_id, "password changed; other sessions revoked");
+    let detail = serde_json::json!({ "other_sessions_revoked": true });
+    audit.record(AuditType::PasswordChanged, Some(user.user_id), Some(user.user_id), detail).await;
     Ok(StatusCode::NO_CONTENT)
 }

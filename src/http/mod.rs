@@ -1,5 +1,6 @@
 //! One module per resource, each a router with its OpenAPI entries.
 
+pub mod audit;
 pub mod auth;
 pub mod docs;
 pub mod extract;
@@ -25,4 +26,5 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(sessions::router())
         .merge(users::router())
         .merge(templates::router())
+        .merge(audit::router())
 }

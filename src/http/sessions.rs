@@ -11,8 +11,10 @@ use uuid::Uuid;
 
 use super::extract::IdPath;
 use crate::app::AppState;
+use crate::audit::Audit;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Result};
+use crate::store::AuditType;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_sessions)).routes(routes!(delete_session))
@@ -64,6 +66,11 @@ async fn list_sessions(State(state): State<AppState>, user: AuthUser) -> Result<
         (status = 204, description = "Session revoked"),
         (status = 404, description = "No such live session of the caller", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
-async fn delete_session(State(state): State<AppState>, user: AuthUser, IdPath(id): IdPath) -> Result<StatusCode> {
-    if state.store.revoke_session(id, user.user_id).await? { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::NotFound) }
+async fn delete_session(State(state): State<AppState>, user: AuthUser, audit: Audit, IdPath(id): IdPath) -> Result<StatusCode> {
+    if !state.store.revoke_session(id, user.user_id).await? {
+        return Err(ApiError::NotFound);
+    }
+    let detail = serde_json::json!({ "session_id": id, "current": id == user.session_id });
+    audit.record(AuditType::SessionRevoked, Some(user.user_id), Some(user.user_id), detail).await;
+    Ok(StatusCode::NO_CONTENT)
 }

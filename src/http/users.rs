@@ -12,10 +12,11 @@ use super::extract::{ApiJson, ApiQuery, IdPath};
 use super::me::present;
 use super::paging::paging;
 use crate::app::AppState;
+use crate::audit::Audit;
 use crate::auth::AdminUser;
 use crate::domain::{Email, Role, normalize_roles};
 use crate::error::{ApiError, FieldError, Problem, Result};
-use crate::store::{EmailChange, User, UserPatch, UserQuery};
+use crate::store::{AuditType, EmailChange, User, UserPatch, UserQuery};
 
 /// Longest `q` accepted: no username or email is longer.
 const MAX_Q_CHARS: usize = 254;
@@ -173,14 +174,33 @@ async fn get_user(State(state): State<AppState>, _admin: AdminUser, IdPath(id): 
 async fn patch_user(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
+    audit: Audit,
     IdPath(id): IdPath,
     ApiJson(req): ApiJson<UpdateUserRequest>,
 ) -> Result<Json<User>> {
     let patch = req.parse()?;
     let (roles, disabled) = (patch.roles.clone(), patch.disabled);
+    let before = state.store.user_by_id(id).await?.ok_or(ApiError::NotFound)?;
     let user = state.store.update_user(id, patch).await?;
     tracing::info!(actor_id = %admin.user_id, user_id = %id, ?roles, ?disabled, "user changed by an admin");
+    record_changes(&audit, Some(admin.user_id), &before, &user).await;
     Ok(Json(user))
+}
+
+/// Audits what an admin (or the command line, with no actor) changed on a user.
+pub async fn record_changes(audit: &Audit, actor: Option<uuid::Uuid>, before: &User, after: &User) {
+    let target = Some(after.id);
+    if before.roles != after.roles {
+        let detail = serde_json::json!({ "before": before.roles, "after": after.roles });
+        audit.record(AuditType::UserRolesChanged, actor, target, detail).await;
+    }
+    if before.disabled != after.disabled {
+        let kind = if after.disabled { AuditType::UserDisabled } else { AuditType::UserEnabled };
+        audit.record(kind, actor, target, serde_json::json!({})).await;
+    }
+    if before.email != after.email {
+        audit.record(AuditType::EmailChanged, actor, target, serde_json::json!({ "email": after.email })).await;
+    }
 }
 
 /// Deletes a user with its sessions and templates, freeing its username and email (admin only).
@@ -192,8 +212,10 @@ async fn patch_user(
         (status = 404, description = "`not_found`: no such user", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`last_admin`: the user is the last enabled admin", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn delete_user(State(state): State<AppState>, AdminUser(admin): AdminUser, IdPath(id): IdPath) -> Result<StatusCode> {
+async fn delete_user(State(state): State<AppState>, AdminUser(admin): AdminUser, audit: Audit, IdPath(id): IdPath) -> Result<StatusCode> {
+    let before = state.store.user_by_id(id).await?.ok_or(ApiError::NotFound)?;
     state.store.delete_user(id).await?;
     tracing::info!(actor_id = %admin.user_id, user_id = %id, "user deleted by an admin");
+    audit.record(AuditType::UserDeleted, Some(admin.user_id), Some(id), serde_json::json!({ "username": before.username })).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,6 +1,7 @@
 //! Every SQL statement of the service lives under this module, behind the [`Store`] trait:
 //! handlers speak to `dyn Store` and never know which database is underneath.
 
+mod audit;
 pub mod copy;
 mod postgres;
 mod sqlite;
@@ -13,6 +14,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::error::Conflict;
+pub use audit::{AuditEvent, AuditQuery, AuditType, NewAuditEvent, PoolStatus};
 pub use copy::{Rows, Table};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -258,6 +260,17 @@ pub trait Store: Send + Sync + 'static {
     async fn count_rows(&self, table: Table) -> StoreResult<u64>;
     /// Deletes every row of the table, for `gatehouse copy --force`.
     async fn clear_rows(&self, table: Table) -> StoreResult<()>;
+    /// Connections of the pool (open, and idle among them), for the metrics; no round trip.
+    fn pool_status(&self) -> PoolStatus;
+
+    /// Appends one event to the audit trail. The trail has no foreign keys: events outlive
+    /// the users they name.
+    async fn record_audit(&self, event: NewAuditEvent) -> StoreResult<()>;
+    /// One page of events matching the query, newest first (`time`, then `id`, descending),
+    /// and the number of matching events.
+    async fn list_audit(&self, query: &AuditQuery) -> StoreResult<Page<AuditEvent>>;
+    /// Deletes the events older than `older_than`; answers how many went.
+    async fn prune_audit(&self, older_than: DateTime<Utc>) -> StoreResult<u64>;
 }
 
 /// Opens the store that the URL names and brings its schema up to date.

@@ -24,6 +24,7 @@ macro_rules! user_columns {
     };
 }
 
+mod audit;
 mod templates;
 mod users;
 
@@ -492,5 +493,21 @@ impl Store for SqliteStore {
     async fn clear_rows(&self, table: Table) -> StoreResult<()> {
         sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {}", table.name()))).execute(&self.pool).await.map_err(classify)?;
         Ok(())
+    }
+
+    fn pool_status(&self) -> PoolStatus {
+        PoolStatus { size: self.pool.size(), idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX) }
+    }
+
+    async fn record_audit(&self, event: NewAuditEvent) -> StoreResult<()> {
+        self.insert_audit(event).await
+    }
+
+    async fn list_audit(&self, query: &AuditQuery) -> StoreResult<Page<AuditEvent>> {
+        self.audit_page(query).await
+    }
+
+    async fn prune_audit(&self, older_than: DateTime<Utc>) -> StoreResult<u64> {
+        self.delete_audit_before(older_than).await
     }
 }

@@ -11,6 +11,7 @@ macro_rules! user_columns {
     };
 }
 
+mod audit;
 mod copy;
 mod keys;
 mod sessions;
@@ -188,6 +189,22 @@ impl Store for PgStore {
 
     async fn delete_template(&self, owner_id: Uuid, id: Uuid) -> StoreResult<bool> {
         self.remove_template(owner_id, id).await
+    }
+
+    fn pool_status(&self) -> PoolStatus {
+        PoolStatus { size: self.pool.size(), idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX) }
+    }
+
+    async fn record_audit(&self, event: NewAuditEvent) -> StoreResult<()> {
+        self.insert_audit(event).await
+    }
+
+    async fn list_audit(&self, query: &AuditQuery) -> StoreResult<Page<AuditEvent>> {
+        self.audit_page(query).await
+    }
+
+    async fn prune_audit(&self, older_than: DateTime<Utc>) -> StoreResult<u64> {
+        self.delete_audit_before(older_than).await
     }
 
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {

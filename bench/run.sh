@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# The Gatehouse benchmark: builds the release binary, starts it on a fresh SQLite database
+# (and on PostgreSQL when its server binaries are here), seeds it, drives load with wrk on
+# loopback, and prints one table of figures and ratios from this one run.
+#
+#   bench/run.sh           short mode: 5 s a scenario, 100,000 seeded users
+#   bench/run.sh --full    full mode: 20 s a scenario, 1,000,000 seeded users
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MODE=short DURATION=5 SEED_USERS=100000 CONNECTIONS=16
+if [ "${1:-}" = "--full" ]; then MODE=full DURATION=20 SEED_USERS=1000000; fi
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+if ! command -v wrk >/dev/null; then
+    as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
+fi
+
+echo "building the release binary..." >&2
+cargo build --release --quiet --bin gatehouse --example bench_tools
+BIN=target/release/gatehouse
+TOOLS=target/release/examples/bench_tools
+WORK=$(mktemp -d)
+SERVER_PID=
+cleanup() {
+    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
+    [ -n "${PG_DIR:-}" ] && pg_stop || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+now_ms() { date +%s%3N; }
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+to_ms() { # wrk latency like 1.23ms, 456.00us, 1.02s
+    awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
+}
+
+# start_server DATABASE_URL: starts Gatehouse, waits for a healthy /health, sets STARTUP_MS.
+start_server() {
+    PORT=$(free_port)
+    BASE="http://127.0.0.1:$PORT"
+    local t0; t0=$(now_ms)
+    GATEHOUSE_DATABASE_URL="$1" GATEHOUSE_BIND="127.0.0.1:$PORT" GATEHOUSE_LOG=warn \
+        GATEHOUSE_RATE_LIMIT_PER_IP=0 GATEHOUSE_LOGIN_MAX_FAILURES=1000000 \
+        "$BIN" serve >"$WORK/server.log" 2>&1 &
+    SERVER_PID=$!
+    until curl -fs "$BASE/health" >/dev/null 2>&1; do
+        kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
+        sleep 0.005
+    done
+    STARTUP_MS=$(( $(now_ms) - t0 ))
+}
+
+stop_server() { kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=; }
+
+post() { curl -fs "$BASE$1" -H 'content-type: application/json' ${3:+-H "authorization: Bearer $3"} -d "$2"; }
+json_field() { sed -E "s/.*\"$1\":\"([^\"]+)\".*/\1/"; }
+
+# Lua scripts for wrk: each thread keeps one connection, its own session and counters.
+write_scripts() {
+    cat >"$WORK/common.lua" <<'LUA'
+local counter = 0
+local thread_id = 0
+local threads = {}
+function setup(thread) thread_id = thread_id + 1; thread:set("tid", thread_id); table.insert(threads, thread) end
+function next_name(prefix) counter = counter + 1; return prefix .. tid .. "x" .. counter .. "x" .. math.random(1, 1e9) end
+LUA
+    cat >"$WORK/login.lua" <<LUA
+wrk.method = "POST"; wrk.headers["content-type"] = "application/json"
+wrk.body = '{"username":"bench","password":"correct horse battery staple"}'
+LUA
+    cat >"$WORK/register.lua" <<LUA
+dofile("$WORK/common.lua")
+function request()
+  return wrk.format("POST", "/v1/auth/register", {["content-type"] = "application/json"},
+    '{"username":"' .. next_name("r") .. '","password":"correct horse battery staple"}')
+end
+LUA
+    cat >"$WORK/refresh.lua" <<LUA
+dofile("$WORK/common.lua")
+local token = nil
+function init(args) local f = io.open("$WORK/refresh_tokens"); local i = 0
+  for line in f:lines() do i = i + 1; if i == tid then token = line end end; f:close() end
+function request()
+  return wrk.format("POST", "/v1/auth/refresh", {["content-type"] = "application/json"}, '{"refresh_token":"' .. token .. '"}')
+end
+function response(status, headers, body)
+  local fresh = body:match('"refresh_token":"([^"]+)"'); if fresh then token = fresh end
+end
+LUA
+    cat >"$WORK/templates_post.lua" <<LUA
+dofile("$WORK/common.lua")
+function request()
+  return wrk.format("POST", "/v1/templates", {["content-type"] = "application/json", ["authorization"] = "Bearer $ACCESS"},
+    '{"name":"' .. next_name("t") .. '","content":"Hello {{name}}, welcome aboard."}')
+end
+LUA
+}
+
+ROWS=()
+# load NAME PATH CONNECTIONS [SCRIPT] [TOKEN]: one wrk run; appends a table row.
+load() {
+    local name=$1 path=$2 conns=$3 script=${4:-} token=${5:-}
+    local args=(-t "$(( conns < 2 ? conns : 2 ))" -c "$conns" -d "${DURATION}s" --latency --timeout 10s)
+    [ -n "$script" ] && args+=(-s "$script")
+    [ -n "$token" ] && args+=(-H "authorization: Bearer $token")
+    local peak_file="$WORK/peak" ; echo 0 >"$peak_file"
+    ( peak=0; while kill -0 "$SERVER_PID" 2>/dev/null; do r=$(rss_kib "$SERVER_PID"); [ "$r" -gt "$peak" ] && peak=$r && echo "$peak" >"$peak_file"; sleep 0.05; done ) &
+    local sampler=$!
+    wrk "${args[@]}" "$BASE$path" >"$WORK/wrk.out" 2>&1 || true
+    kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
+    local rps p50 p99 non2xx
+    rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$WORK/wrk.out")
+    p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$WORK/wrk.out")")
+    p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$WORK/wrk.out")")
+    non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $5}' "$WORK/wrk.out"); non2xx=${non2xx:-0}
+    LAST_RPS=$rps LAST_P99=$p99
+    ROWS+=("$(printf '| %-28s | %9s | %9s | %9s | %8s | %7s |' "$name" "$rps" "$p50" "$p99" "$(( $(cat "$peak_file") / 1024 ))" "$non2xx")")
+}
+
+bench_store() {
+    local label=$1 url=$2
+    echo "== $label: seeding $SEED_USERS users through the store..." >&2
+    local t0; t0=$(now_ms)
+    "$TOOLS" seed-users "$url" "$SEED_USERS" >&2
+    local seed_ms=$(( $(now_ms) - t0 ))
+    start_server "$url"
+    sleep 1
+    local idle_kib; idle_kib=$(rss_kib "$SERVER_PID")
+    post /v1/auth/register '{"username":"bench","password":"correct horse battery staple"}' >/dev/null
+    ACCESS=$(post /v1/auth/login '{"username":"bench","password":"correct horse battery staple"}' | json_field access_token)
+    ADMIN=$(post /v1/auth/login '{"username":"bench-admin","password":"correct horse battery staple"}' | json_field access_token)
+    : >"$WORK/refresh_tokens"
+    for _ in 1 2; do post /v1/auth/login '{"username":"bench","password":"correct horse battery staple"}' | json_field refresh_token >>"$WORK/refresh_tokens"; done
+    for i in $(seq 1 20); do post /v1/templates "{\"name\":\"seed-$i\",\"content\":\"hello\"}" "$ACCESS" >/dev/null; done
+    write_scripts
+    ROWS=()
+    load "GET /health" /health "$CONNECTIONS"; local health_rps=$LAST_RPS
+    load "GET /v1/auth/me" /v1/auth/me "$CONNECTIONS" "" "$ACCESS"; local me_rps=$LAST_RPS
+    load "POST /v1/auth/login" /v1/auth/login "$CONNECTIONS" "$WORK/login.lua"; local login_rps=$LAST_RPS
+    load "POST /v1/auth/refresh" /v1/auth/refresh 2 "$WORK/refresh.lua"
+    load "POST /v1/auth/register" /v1/auth/register "$CONNECTIONS" "$WORK/register.lua"
+    load "GET /v1/templates" /v1/templates "$CONNECTIONS" "" "$ACCESS"
+    load "POST /v1/templates" /v1/templates "$CONNECTIONS" "$WORK/templates_post.lua"
+    load "GET /v1/users page 1" "/v1/users?page=1&per_page=20" "$CONNECTIONS" "" "$ADMIN"
+    load "GET /v1/users page 5000" "/v1/users?page=5000&per_page=20" "$CONNECTIONS" "" "$ADMIN"
+    # The flood: 500 concurrent logins while /health is measured beside them.
+    local flood_peak="$WORK/flood_peak"; echo 0 >"$flood_peak"
+    wrk -t 2 -c 500 -d "${DURATION}s" --timeout 30s -s "$WORK/login.lua" "$BASE/v1/auth/login" >"$WORK/flood.out" 2>&1 &
+    local flood=$!
+    ( peak=0; while kill -0 "$flood" 2>/dev/null; do r=$(rss_kib "$SERVER_PID"); [ "$r" -gt "$peak" ] && peak=$r && echo "$peak" >"$flood_peak"; sleep 0.05; done ) &
+    local sampler=$!
+    sleep 1
+    wrk -t 1 -c 4 -d "$(( DURATION - 2 > 1 ? DURATION - 2 : 1 ))s" --latency "$BASE/health" >"$WORK/flood_health.out" 2>&1 || true
+    wait "$flood" 2>/dev/null || true; kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
+    local flood_p99; flood_p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$WORK/flood_health.out")")
+    local flood_mib=$(( $(cat "$flood_peak") / 1024 ))
+    stop_server
+
+    local cores; cores=$(nproc)
+    local hash_ms; hash_ms=$("$TOOLS" hash-ms 20)
+    local bound; bound=$(awk -v c="$cores" -v h="$hash_ms" 'BEGIN {printf "%.0f", c * 1000 / h}')
+    echo
+    echo "### $label ($MODE mode, ${DURATION}s a scenario, $CONNECTIONS connections, $cores cores, $SEED_USERS seeded users)"
+    echo
+    echo "| scenario                     | req/s     | p50 ms    | p99 ms    | peak MiB | non-2xx |"
+    echo "|------------------------------|-----------|-----------|-----------|----------|---------|"
+    printf '%s\n' "${ROWS[@]}"
+    echo
+    echo "| figure | value |"
+    echo "|---|---|"
+    echo "| argon2id hash (m=19 MiB, t=2, p=1), median of 20 | ${hash_ms} ms |"
+    echo "| argon2 bound (cores / hash time) | ${bound} logins/s |"
+    echo "| me / health | $(awk -v a="$me_rps" -v b="$health_rps" 'BEGIN {printf "%.2f", a / b}') |"
+    echo "| login / argon2 bound | $(awk -v a="$login_rps" -v b="$bound" 'BEGIN {printf "%.2f", a / b}') |"
+    echo "| /health p99 during 500 concurrent logins | ${flood_p99} ms |"
+    echo "| peak memory during 500 concurrent logins | ${flood_mib} MiB (limit $(( cores * 20 + 40 )) MiB) |"
+    echo "| idle memory after start | $(( idle_kib / 1024 )) MiB |"
+    echo "| start-up to a healthy /health | ${STARTUP_MS} ms |"
+    echo "| seeding $SEED_USERS users through the store | ${seed_ms} ms |"
+}
+
+bench_store "SQLite" "sqlite://$WORK/bench.db"

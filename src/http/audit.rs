@@ -1,0 +1,122 @@
+//! The audit trail: every event for admins, with filters; a user's own security history.
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::extract::ApiQuery;
+use super::paging::{PageParams, paging};
+use crate::app::AppState;
+use crate::auth::{AdminUser, AuthUser};
+use crate::error::{ApiError, FieldError, Problem, Result};
+use crate::store::{AuditEvent, AuditQuery, AuditType};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_audit)).routes(routes!(my_audit))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditParams {
+    /// Page number, from 1 (default 1); a page past the end answers 200 with no items.
+    #[param(value_type = Option<u32>, minimum = 1, example = 1)]
+    pub page: Option<String>,
+    /// Items per page, 1 to 100 (default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100, example = 20)]
+    pub per_page: Option<String>,
+    /// Only events about this user.
+    #[param(value_type = Option<Uuid>)]
+    pub user_id: Option<String>,
+    /// Only events of this type, such as `login.failed`.
+    #[param(value_type = Option<String>, example = "login.failed")]
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// Only events at or after this time (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime, example = "2026-01-01T00:00:00Z")]
+    pub since: Option<String>,
+    /// Only events before this time (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime, example = "2026-02-01T00:00:00Z")]
+    pub until: Option<String>,
+}
+
+fn time(field: &str, raw: Option<&str>, errors: &mut Vec<FieldError>) -> Option<DateTime<Utc>> {
+    let raw = raw?;
+    match DateTime::parse_from_rfc3339(raw) {
+        Ok(t) => Some(t.with_timezone(&Utc)),
+        Err(_) => {
+            errors.push(FieldError::new(field, "must be an RFC 3339 time such as 2026-01-01T00:00:00Z"));
+            None
+        }
+    }
+}
+
+impl AuditParams {
+    fn parse(self) -> Result<AuditQuery> {
+        let mut errors = Vec::new();
+        let paging = paging(self.page.as_deref(), self.per_page.as_deref(), &mut errors);
+        let user_id = self
+            .user_id
+            .as_deref()
+            .and_then(|raw| Uuid::parse_str(raw).map_err(|_| errors.push(FieldError::new("user_id", "must be a user id (a UUID)"))).ok());
+        let kind = self.kind.as_deref().and_then(|raw| {
+            AuditType::parse(raw).or_else(|| {
+                errors.push(FieldError::new("type", "must be one of the audit event types, such as login.failed"));
+                None
+            })
+        });
+        let since = time("since", self.since.as_deref(), &mut errors);
+        let until = time("until", self.until.as_deref(), &mut errors);
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        Ok(AuditQuery { page: paging.page, per_page: paging.per_page, user_id, kind, since, until })
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditList {
+    /// Newest first.
+    pub items: Vec<AuditEvent>,
+    #[schema(example = 1)]
+    pub page: u32,
+    #[schema(example = 20)]
+    pub per_page: u32,
+    /// Events matching the filters, over all pages.
+    #[schema(example = 42)]
+    pub total: u64,
+}
+
+async fn page_of(state: &AppState, query: AuditQuery) -> Result<Json<AuditList>> {
+    let page = state.store.list_audit(&query).await?;
+    Ok(Json(AuditList { items: page.items, page: query.page, per_page: query.per_page, total: page.total }))
+}
+
+/// Lists audit events, newest first, with optional filters (admin only).
+#[utoipa::path(get, path = "/v1/audit", tag = "admin", security(("bearer" = [])), params(AuditParams),
+    responses(
+        (status = 200, description = "One page of audit events, newest first", body = AuditList),
+        (status = 403, description = "`forbidden`: the caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: a query parameter is malformed or out of range", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_audit(State(state): State<AppState>, _admin: AdminUser, ApiQuery(params): ApiQuery<AuditParams>) -> Result<Json<AuditList>> {
+    page_of(&state, params.parse()?).await
+}
+
+/// The caller's own security history: events about the caller, newest first.
+#[utoipa::path(get, path = "/v1/auth/me/audit", tag = "me", security(("bearer" = [])), params(PageParams),
+    responses(
+        (status = 200, description = "One page of the caller's audit events, newest first", body = AuditList),
+        (status = 422, description = "`validation_failed`: a query parameter is malformed or out of range", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn my_audit(State(state): State<AppState>, user: AuthUser, ApiQuery(params): ApiQuery<PageParams>) -> Result<Json<AuditList>> {
+    let mut errors = Vec::new();
+    let paging = params.parse(&mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    page_of(&state, AuditQuery { page: paging.page, per_page: paging.per_page, user_id: Some(user.user_id), ..AuditQuery::default() }).await
+}

@@ -1,0 +1,148 @@
+//! Prometheus metrics: one recorder per process, recorded with the `metrics` macros and
+//! rendered as text by the /metrics route (on the public address or a listener of its own,
+//! see GATEHOUSE_METRICS_BIND). The README lists every series for dashboards.
+//!
+//! A process has one global recorder, installed on first use; every server of the
+//! process (tests start many) records into it, so tests compare values before and after.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics::{counter, gauge, histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::app::AppState;
+
+pub const HTTP_REQUESTS: &str = "gatehouse_http_requests_total";
+pub const HTTP_DURATION: &str = "gatehouse_http_request_duration_seconds";
+pub const LOGINS: &str = "gatehouse_logins_total";
+pub const REFRESHES: &str = "gatehouse_refreshes_total";
+pub const REGISTRATIONS: &str = "gatehouse_registrations_total";
+pub const RATE_LIMITED: &str = "gatehouse_rate_limited_total";
+pub const PASSWORD_HASH_DURATION: &str = "gatehouse_password_hash_duration_seconds";
+pub const PASSWORD_HASH_WAITING: &str = "gatehouse_password_hash_waiting";
+pub const DB_CONNECTIONS: &str = "gatehouse_db_connections";
+
+/// How often histogram samples are folded in when nobody scrapes.
+pub const UPKEEP_EVERY: Duration = Duration::from_secs(10);
+
+/// Request latency buckets, in seconds.
+const HTTP_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+/// Password hashing buckets, in seconds: argon2id takes tens of milliseconds in release.
+const HASH_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// The process's recorder, installed on first call; `None` when another recorder was
+/// installed first (then /metrics shows nothing, and nothing fails).
+pub fn handle() -> Option<&'static PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Full(HTTP_DURATION.into()), HTTP_BUCKETS)
+                .and_then(|b| b.set_buckets_for_metric(Matcher::Full(PASSWORD_HASH_DURATION.into()), HASH_BUCKETS));
+            match builder.map_err(anyhow::Error::from).and_then(|b| b.install_recorder().map_err(anyhow::Error::from)) {
+                Ok(handle) => {
+                    describe();
+                    Some(handle)
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "metrics recorder not installed");
+                    None
+                }
+            }
+        })
+        .as_ref()
+}
+
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(HTTP_REQUESTS, "HTTP requests answered, by route template, method and status");
+    describe_histogram!(HTTP_DURATION, Unit::Seconds, "HTTP request latency, by route template, method and status");
+    describe_counter!(LOGINS, "Login attempts, by outcome");
+    describe_counter!(REFRESHES, "Refresh token exchanges, by outcome");
+    describe_counter!(REGISTRATIONS, "Accounts registered");
+    describe_counter!(RATE_LIMITED, "Requests refused with 429, by kind");
+    describe_histogram!(PASSWORD_HASH_DURATION, Unit::Seconds, "Time to hash or verify a password, by operation");
+    describe_gauge!(PASSWORD_HASH_WAITING, "Password hashes waiting for a free slot");
+    describe_gauge!(DB_CONNECTIONS, "Database pool connections, by state (in_use, idle)");
+}
+
+/// Renders every series in Prometheus text format.
+pub fn render(state: &AppState) -> String {
+    let Some(handle) = handle() else { return String::new() };
+    let pool = state.store.pool_status();
+    gauge!(DB_CONNECTIONS, "state" => "in_use").set(f64::from(pool.size.saturating_sub(pool.idle)));
+    gauge!(DB_CONNECTIONS, "state" => "idle").set(f64::from(pool.idle));
+    handle.render()
+}
+
+/// GET /metrics
+pub async fn serve(State(state): State<AppState>) -> Response {
+    let body = render(&state);
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))], body).into_response()
+}
+
+/// Keeps histograms from growing between scrapes.
+pub fn run_upkeep() {
+    if let Some(handle) = handle() {
+        handle.run_upkeep();
+    }
+}
+
+/// Counts every answer by route template (never the raw path; `unmatched` when no route
+/// matched), method and status, with its latency.
+pub async fn track(request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = request.method().as_str().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let labels = [("route", route), ("method", method), ("status", response.status().as_u16().to_string())];
+    counter!(HTTP_REQUESTS, &labels).increment(1);
+    histogram!(HTTP_DURATION, &labels).record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Login outcomes: `success`, `invalid_credentials`, `locked`, `disabled`.
+pub fn login(outcome: &'static str) {
+    counter!(LOGINS, "outcome" => outcome).increment(1);
+}
+
+/// Refresh outcomes: `rotated`, `grace_reuse`, `reuse_detected`.
+pub fn refresh(outcome: &'static str) {
+    counter!(REFRESHES, "outcome" => outcome).increment(1);
+}
+
+pub fn registered() {
+    counter!(REGISTRATIONS).increment(1);
+}
+
+/// Call wherever a 429 is answered, with what was limited (`login_ip`, `login_lockout`, ...).
+pub fn rate_limited(kind: &'static str) {
+    counter!(RATE_LIMITED, "kind" => kind).increment(1);
+}
+
+/// One password hash or verification (`op` is `hash` or `verify`) and how long it took.
+pub fn password_hashed(op: &'static str, took: Duration) {
+    histogram!(PASSWORD_HASH_DURATION, "op" => op).record(took.as_secs_f64());
+}
+
+/// Counts a hash waiting for a slot while it lives.
+pub struct Waiting(());
+
+impl Waiting {
+    pub fn start() -> Self {
+        gauge!(PASSWORD_HASH_WAITING).increment(1.0);
+        Self(())
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        gauge!(PASSWORD_HASH_WAITING).decrement(1.0);
+    }
+}

@@ -1,0 +1,149 @@
+//! The log output of the real binary in JSON mode, over a whole register / login / refresh /
+//! logout flow: one JSON object a line with the request's fields, and never a secret.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+use tokio::sync::mpsc;
+
+const PASSWORD: &str = "a long and secret passphrase 42";
+
+/// Reads the next line, failing the test after a while.
+async fn next_line(lines: &mut mpsc::UnboundedReceiver<String>) -> Option<String> {
+    tokio::time::timeout(Duration::from_secs(30), lines.recv()).await.expect("a log line in time")
+}
+
+/// The real binary serving on a free port, its stderr read line by line.
+fn start(dir: &tempfile::TempDir, format: &str) -> (tokio::process::Child, mpsc::UnboundedReceiver<String>) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("GATEHOUSE_") {
+            cmd.env_remove(name);
+        }
+    }
+    let mut child = cmd
+        .current_dir(dir.path())
+        .env("GATEHOUSE_DATABASE_URL", format!("sqlite://{}", dir.path().join("gatehouse.db").display()))
+        .env("GATEHOUSE_BIND", "127.0.0.1:0")
+        .env("GATEHOUSE_LOG_FORMAT", format)
+        .env("GATEHOUSE_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let (send, lines) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut reader = BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = reader.next_line().await {
+            let _ = send.send(line);
+        }
+    });
+    (child, lines)
+}
+
+#[tokio::test]
+async fn json_logs_of_a_full_session_are_one_object_a_line_with_request_fields_and_no_secret() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut child, mut lines) = start(&dir, "json");
+    let mut output = Vec::new();
+    let addr = loop {
+        let line = next_line(&mut lines).await.expect("the server logs until it listens");
+        output.push(line.clone());
+        let parsed: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+        if let Some(addr) = parsed["addr"].as_str().filter(|_| parsed["message"].as_str().is_some_and(|m| m.contains("listening"))) {
+            break addr.to_string();
+        }
+    };
+
+    let client = reqwest::Client::new();
+    let base = format!("http://{addr}");
+    let registered = client
+        .post(format!("{base}/v1/auth/register"))
+        .json(&json!({"username": "alice", "password": PASSWORD}))
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(registered.status(), 201);
+    let wrong = client
+        .post(format!("{base}/v1/auth/login"))
+        .json(&json!({"username": "alice", "password": "wrong secret 1234"}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(wrong.status(), 401);
+    let pair: Value = client
+        .post(format!("{base}/v1/auth/login"))
+        .json(&json!({"username": "alice", "password": PASSWORD}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("pair");
+    let first_refresh = pair["refresh_token"].as_str().expect("refresh").to_string();
+    let first_access = pair["access_token"].as_str().expect("access").to_string();
+    let user_id = pair["user"]["id"].as_str().expect("id").to_string();
+    let pair: Value = client
+        .post(format!("{base}/v1/auth/refresh"))
+        .json(&json!({"refresh_token": first_refresh}))
+        .send()
+        .await
+        .expect("refresh")
+        .json()
+        .await
+        .expect("pair");
+    let access = pair["access_token"].as_str().expect("access").to_string();
+    let refresh = pair["refresh_token"].as_str().expect("refresh").to_string();
+    let logout = client.post(format!("{base}/v1/auth/logout")).bearer_auth(&access).send().await.expect("logout");
+    assert_eq!(logout.status(), 204);
+
+    let stopped = std::process::Command::new("kill").args(["-TERM", &child.id().expect("pid").to_string()]).status().expect("kill");
+    assert!(stopped.success());
+    tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("the server stops").expect("exit status");
+    while let Some(line) = next_line(&mut lines).await {
+        output.push(line);
+    }
+
+    let mut finished = Vec::new();
+    for line in &output {
+        let entry: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        for field in ["timestamp", "level", "message"] {
+            assert!(entry[field].is_string(), "{field} in {line}");
+        }
+        if entry["message"] == "request finished" {
+            finished.push(entry);
+        }
+    }
+    assert_eq!(finished.len(), 5, "one line per request: {output:#?}");
+    for entry in &finished {
+        assert!(entry["span"]["request_id"].as_str().is_some_and(|id| id.len() >= 32), "request id in {entry}");
+        assert!(entry["span"]["route"].as_str().is_some_and(|r| r.starts_with("/v1/auth/")), "route in {entry}");
+        assert!(entry["status"].is_u64(), "status in {entry}");
+        assert!(entry["latency_ms"].is_number(), "latency in {entry}");
+    }
+    let logout_line = finished.iter().find(|e| e["span"]["route"] == "/v1/auth/logout").expect("the logout line");
+    assert_eq!(logout_line["span"]["user_id"], user_id, "user id once known: {logout_line}");
+    let everything = output.join("\n");
+    for secret in [PASSWORD, "wrong secret 1234", "$argon2", &first_access, &first_refresh, &access, &refresh] {
+        assert!(!everything.contains(secret), "{secret:?} appears in the logs");
+    }
+}
+
+#[tokio::test]
+async fn text_logs_stay_readable_lines() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_child, mut lines) = start(&dir, "text");
+
+    let mut output = Vec::new();
+    while !output.iter().any(|l: &String| l.contains("gatehouse listening on http://127.0.0.1:")) {
+        output.push(next_line(&mut lines).await.expect("the server logs until it listens"));
+    }
+
+    assert!(output.iter().all(|l| serde_json::from_str::<Value>(l).is_err()), "text, not JSON: {output:#?}");
+    assert!(output.iter().any(|l| l.contains("INFO")), "levels in plain words: {output:#?}");
+}
