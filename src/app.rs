@@ -43,6 +43,8 @@ pub struct AppState {
     pub policy: PasswordPolicy,
     /// Server secret that derives a refresh token's successor (see `auth::refresh`).
     pub refresh_secret: Arc<Vec<u8>>,
+    /// GATEHOUSE_RATE_LIMIT_PER_IP on the unauthenticated /v1/auth routes; `None` when off.
+    pub ip_limiter: Option<Arc<http::limits::IpLimiter>>,
 }
 
 impl AppState {
@@ -60,6 +62,7 @@ impl AppState {
         let refresh_secret = store.server_secret("refresh_successor", &candidate).await?;
         Ok(Self {
             policy: PasswordPolicy { min_length: usize::from(config.password_min_length) },
+            ip_limiter: http::limits::ip_limiter(config.rate_limit_per_ip),
             config: Arc::new(config),
             store,
             tokens: Arc::new(tokens),
@@ -94,6 +97,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(axum::middleware::from_fn(http::middleware::harden))
                 .layer(axum::middleware::from_fn(http::middleware::problems))
+                .layer(axum::middleware::from_fn_with_state(state.clone(), http::limits::guard))
                 .layer(CatchPanicLayer::custom(http::middleware::panic_response))
                 .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
                 .option_layer(cors)

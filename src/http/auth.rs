@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::extract::ApiJson;
 use crate::app::AppState;
 use crate::auth::sessions::{self, ClientInfo, TokenPair};
-use crate::auth::{AuthUser, Verdict};
+use crate::auth::{AuthUser, Verdict, lockout};
 use crate::domain::{Email, Role, Username};
 use crate::error::{ApiError, FieldError, Result};
 use crate::store::{NewUser, User};
@@ -102,8 +102,14 @@ fn login_key(login: &str) -> String {
         (status = 200, description = "Logged in", body = TokenPair),
         (status = 401, description = "`invalid_credentials`: unknown user or wrong password, one answer for both", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "`account_disabled`, after a correct password", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: after GATEHOUSE_LOGIN_MAX_FAILURES failures on this name (known or not) every attempt, \
+the right password too, is refused until GATEHOUSE_LOGIN_LOCKOUT has passed; or too many requests from this address. \
+`Retry-After` gives the seconds to wait.", body = crate::error::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 async fn login(State(state): State<AppState>, client: ClientInfo, ApiJson(req): ApiJson<LoginRequest>) -> Result<impl IntoResponse> {
+    // Counted before any work, so that parallel guesses cannot pass the limit.
+    lockout::reserve(&state, &req.username).await?;
     let credentials = state.store.credentials_by_login(&login_key(&req.username)).await?;
     // Unknown users are checked against a dummy hash: same answer, same time.
     let verdict = state.hasher.verify(&req.password, credentials.as_ref().map(|c| c.password_hash.as_str())).await?;
@@ -117,7 +123,9 @@ async fn login(State(state): State<AppState>, client: ClientInfo, ApiJson(req): 
     if needs_rehash {
         let fresh = state.hasher.hash(&req.password).await?;
         state.store.set_password_hash(user.id, &fresh).await?;
+        tracing::info!(user_id = %user.id, "password rehashed to the current argon2id parameters");
     }
+    lockout::clear(&state, &req.username).await?;
     tracing::info!(user_id = %user.id, "login succeeded");
     Ok(token_response(sessions::start(&state, user, client).await?))
 }

@@ -115,6 +115,16 @@ pub struct SigningKeyRecord {
     pub retired_at: Option<DateTime<Utc>>,
 }
 
+/// The answer to [`Store::reserve_login_attempt`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginAttempt {
+    /// One password check may run; it is already counted as a failure until
+    /// [`Store::clear_login_failures`] says otherwise.
+    Allowed,
+    /// Over the limit: refuse without checking the password, for this long.
+    Locked { retry_after: std::time::Duration },
+}
+
 pub type DynStore = Arc<dyn Store>;
 
 /// The one seam between the service and its database.
@@ -130,6 +140,30 @@ pub trait Store: Send + Sync + 'static {
     async fn credentials_by_id(&self, id: Uuid) -> StoreResult<Option<Credentials>>;
     async fn set_email(&self, id: Uuid, change: EmailChange) -> StoreResult<User>;
     async fn set_password_hash(&self, id: Uuid, hash: &str) -> StoreResult<()>;
+    /// Creates every user or none (one transaction); a conflict on any of them fails the
+    /// whole batch. Returns how many were created.
+    async fn create_users(&self, users: Vec<NewUser>) -> StoreResult<usize>;
+
+    /// Reserves one password check for `login_key` (an opaque key of the login string),
+    /// counting it as a failure in advance. ATOMIC in every implementation: the read,
+    /// the increment and the lock decision happen in one statement or one serialisable
+    /// write transaction, so that N parallel callers see N distinct counts and at most
+    /// `max_failures` of them are `Allowed` per lockout window, across all instances.
+    ///
+    /// Rules: while `locked_until` is in the future the answer is `Locked` with the time
+    /// left. Otherwise, when the window began more than `lockout` ago (or the lock just
+    /// ended) the count starts over at zero. The count is then incremented; the
+    /// `max_failures`-th reservation also sets `locked_until = now + lockout` (it is still
+    /// `Allowed`: a completed login clears the lock), and a reservation beyond
+    /// `max_failures` answers `Locked` without touching the lock.
+    async fn reserve_login_attempt(
+        &self,
+        login_key: &str,
+        max_failures: u32,
+        lockout: std::time::Duration,
+    ) -> StoreResult<LoginAttempt>;
+    /// Forgets the count and any lock of `login_key`: a completed login.
+    async fn clear_login_failures(&self, login_key: &str) -> StoreResult<()>;
 
     /// Creates a session with its first refresh token.
     async fn create_session(&self, session: NewSession) -> StoreResult<Session>;
