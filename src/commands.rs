@@ -24,6 +24,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User { action } => user(&config, action).await,
         Command::Keys { action } => keys(&config, action).await,
+        Command::Import { file } => import(&config, &file).await,
     }
 }
 
@@ -78,6 +79,16 @@ fn read_password() -> anyhow::Result<String> {
         bail!("no password on standard input: give it as one line");
     }
     Ok(password.to_string())
+}
+
+async fn import(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
+    let store = store::connect(&config.database_url).await?;
+    let summary = crate::import::import_file(&store, file).await?;
+    for (place, why) in &summary.skipped {
+        eprintln!("skipped {place}: {why}");
+    }
+    println!("imported {} users, skipped {} records", summary.imported, summary.skipped.len());
+    Ok(())
 }
 
 async fn keys(config: &Config, action: KeysCommand) -> anyhow::Result<()> {
