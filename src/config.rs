@@ -183,3 +183,20 @@ impl Config {
         Duration::from_secs(self.refresh_reuse_grace)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_debug_form_of_the_settings_hides_secrets() {
+        let mut config = Config::for_database("postgres://gatehouse:hunter2-db-pass@db.internal/gatehouse");
+        config.jwt_secret = Some(Secret("a-very-secret-signing-key-of-32-bytes!!".into()));
+
+        let shown = format!("{config:?}");
+
+        assert!(!shown.contains("hunter2-db-pass"), "{shown}");
+        assert!(!shown.contains("a-very-secret-signing-key"), "{shown}");
+        assert!(shown.contains("db.internal"));
+    }
+}
