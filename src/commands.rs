@@ -95,7 +95,7 @@ async fn keys(config: &Config, action: KeysCommand) -> anyhow::Result<()> {
     let store = store::connect(&config.database_url).await?;
     match action {
         KeysCommand::List => {
-            println!("{:<45} {:<8} {:<26} {}", "KID", "ALG", "CREATED", "STATE");
+            println!("{:<45} {:<8} {:<26} STATE", "KID", "ALG", "CREATED");
             for key in store.signing_keys().await? {
                 let state = match key.retired_at {
                     None => "active".to_string(),

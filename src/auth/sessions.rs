@@ -103,10 +103,11 @@ pub async fn rotate(state: &AppState, presented: &str) -> Result<TokenPair> {
     }
     let rotated_at = record.rotated_at.unwrap_or_else(Utc::now);
     let grace = Duration::from_std(state.config.refresh_reuse_grace()).map_err(anyhow::Error::from)?;
-    if !grace.is_zero() && Utc::now() - rotated_at <= grace {
-        if let Some(current) = current_token(state, &record, successor).await? {
-            return finish(state, &record, current).await;
-        }
+    if !grace.is_zero()
+        && Utc::now() - rotated_at <= grace
+        && let Some(current) = current_token(state, &record, successor).await?
+    {
+        return finish(state, &record, current).await;
     }
     tracing::warn!(session_id = %record.session_id, user_id = %record.user_id, "refresh token reused; session revoked");
     state.store.revoke_session(record.session_id, record.user_id).await?;
