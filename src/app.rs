@@ -87,13 +87,7 @@ pub fn router(state: AppState) -> Router {
                     HeaderName::from_static(crate::auth::extract::X_ACCESS_TOKEN),
                 ]))
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-                .layer(
-                    TraceLayer::new_for_http()
-                        .make_span_with(request_span)
-                        .on_request(())
-                        .on_response(log_response)
-                        .on_failure(()),
-                )
+                .layer(TraceLayer::new_for_http().make_span_with(request_span).on_request(()).on_response(log_response).on_failure(()))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(axum::middleware::from_fn(http::middleware::harden))
                 .layer(axum::middleware::from_fn(http::middleware::problems))

@@ -110,9 +110,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Malformed(_) => StatusCode::BAD_REQUEST,
-            Self::InvalidCredentials | Self::InvalidToken { .. } | Self::TokenReused => {
-                StatusCode::UNAUTHORIZED
-            }
+            Self::InvalidCredentials | Self::InvalidToken { .. } | Self::TokenReused => StatusCode::UNAUTHORIZED,
             Self::Forbidden | Self::AccountDisabled => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -153,12 +151,8 @@ impl ApiError {
             Self::Malformed(why) => why.clone(),
             Self::InvalidCredentials => "The username or password is incorrect.".into(),
             Self::InvalidToken { sent: false } => "This route needs a bearer access token.".into(),
-            Self::InvalidToken { sent: true } => {
-                "The token is malformed, expired, revoked or of the wrong type.".into()
-            }
-            Self::TokenReused => {
-                "This refresh token was already used; its session has been revoked.".into()
-            }
+            Self::InvalidToken { sent: true } => "The token is malformed, expired, revoked or of the wrong type.".into(),
+            Self::TokenReused => "This refresh token was already used; its session has been revoked.".into(),
             Self::Forbidden => "You are not allowed to do this.".into(),
             Self::AccountDisabled => "This account has been disabled.".into(),
             Self::NotFound => "No such resource.".into(),
@@ -214,10 +208,7 @@ impl From<crate::store::StoreError> for ApiError {
 pub fn problem_response(status: StatusCode, problem: &Problem) -> Response {
     let body = serde_json::to_vec(problem).unwrap_or_default();
     let mut res = (status, body).into_response();
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
     res
 }
 
@@ -227,10 +218,7 @@ impl IntoResponse for ApiError {
         let headers = res.headers_mut();
         match &self {
             Self::InvalidToken { sent: true } | Self::TokenReused => {
-                headers.insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer error=\"invalid_token\""),
-                );
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
             }
             Self::InvalidToken { sent: false } => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

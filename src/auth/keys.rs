@@ -38,9 +38,7 @@ fn thumbprint(public: &[u8]) -> String {
 
 /// The 48-byte PKCS#8 v1 document (RFC 8410) that the signer takes for a 32-byte seed.
 fn pkcs8_v1(seed: &[u8]) -> Vec<u8> {
-    const PREFIX: [u8; 16] = [
-        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-    ];
+    const PREFIX: [u8; 16] = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
     [&PREFIX[..], seed].concat()
 }
 
@@ -69,10 +67,7 @@ impl KeyRing {
                 continue;
             }
             if key.retired_at.is_none() && active.is_none() && key.private_key.len() == 32 {
-                active = Some(ActiveKey {
-                    kid: key.kid.clone(),
-                    encoding: EncodingKey::from_ed_der(&pkcs8_v1(&key.private_key)),
-                });
+                active = Some(ActiveKey { kid: key.kid.clone(), encoding: EncodingKey::from_ed_der(&pkcs8_v1(&key.private_key)) });
             }
             verifiers.insert(key.kid.clone(), Arc::new(DecodingKey::from_ed_der(&key.public_key)));
             jwks.push(json!({

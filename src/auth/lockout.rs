@@ -20,10 +20,7 @@ pub fn attempt_key(login: &str) -> String {
 /// name is locked.
 pub async fn reserve(state: &AppState, login: &str) -> Result<()> {
     let key = attempt_key(login);
-    let attempt = state
-        .store
-        .reserve_login_attempt(&key, state.config.login_max_failures, state.config.login_lockout())
-        .await?;
+    let attempt = state.store.reserve_login_attempt(&key, state.config.login_max_failures, state.config.login_lockout()).await?;
     match attempt {
         LoginAttempt::Allowed => Ok(()),
         LoginAttempt::Locked { retry_after } => {

@@ -78,9 +78,9 @@ impl PasswordHasher {
                     };
                 }
                 match PasswordHash::new(&stored) {
-                    Ok(parsed) if argon.verify_password(password.as_bytes(), &parsed).is_ok() => Verdict::Match {
-                        needs_rehash: !is_current(&parsed, &expected),
-                    },
+                    Ok(parsed) if argon.verify_password(password.as_bytes(), &parsed).is_ok() => {
+                        Verdict::Match { needs_rehash: !is_current(&parsed, &expected) }
+                    }
                     _ => Verdict::Mismatch,
                 }
             })
@@ -102,9 +102,8 @@ impl PasswordHasher {
 /// True when the hash is argon2id with this server's parameters.
 fn is_current(hash: &PasswordHash, expected: &Params) -> bool {
     hash.algorithm.as_str() == "argon2id"
-        && Params::try_from(hash).is_ok_and(|p| {
-            p.m_cost() == expected.m_cost() && p.t_cost() == expected.t_cost() && p.p_cost() == expected.p_cost()
-        })
+        && Params::try_from(hash)
+            .is_ok_and(|p| p.m_cost() == expected.m_cost() && p.t_cost() == expected.t_cost() && p.p_cost() == expected.p_cost())
 }
 
 fn hex(bytes: &[u8]) -> String {

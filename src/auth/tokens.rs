@@ -162,10 +162,8 @@ impl TokenService {
         if header.alg != self.validation.algorithms[0] {
             return Err(TokenError::Refused("algorithm"));
         }
-        let typ_ok = header
-            .typ
-            .as_deref()
-            .is_some_and(|t| t.eq_ignore_ascii_case(ACCESS_TOKEN_TYP) || t.eq_ignore_ascii_case("application/at+jwt"));
+        let typ_ok =
+            header.typ.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(ACCESS_TOKEN_TYP) || t.eq_ignore_ascii_case("application/at+jwt"));
         if !typ_ok {
             return Err(TokenError::Refused("typ"));
         }

@@ -10,13 +10,9 @@ impl Email {
         if raw.chars().count() > 254 {
             return Err("must be at most 254 characters long".into());
         }
-        let parsed = email_address::EmailAddress::from_str(raw)
-            .map_err(|_| "must be a valid email address".to_string())?;
+        let parsed = email_address::EmailAddress::from_str(raw).map_err(|_| "must be a valid email address".to_string())?;
         let domain = parsed.domain();
-        if raw.chars().any(|c| c.is_whitespace() || c.is_control())
-            || !domain.contains('.')
-            || domain.starts_with('[')
-        {
+        if raw.chars().any(|c| c.is_whitespace() || c.is_control()) || !domain.contains('.') || domain.starts_with('[') {
             return Err("must be a valid email address".into());
         }
         Ok(Self(raw.to_string()))

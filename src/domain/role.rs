@@ -8,8 +8,7 @@ impl Role {
 
     pub fn parse(raw: &str) -> Result<Self, String> {
         let len = raw.chars().count();
-        let ok = (1..=32).contains(&len)
-            && raw.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        let ok = (1..=32).contains(&len) && raw.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
         if ok { Ok(Self(raw.to_string())) } else { Err(format!("role {raw:?} must be 1 to 32 of a-z, 0-9, '_' and '-'")) }
     }
 

@@ -1,9 +1,9 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations, and the /docs page
 //! that renders it with Swagger UI served from the binary (nothing from a CDN).
 
+use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
-use axum::Router;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -68,10 +68,8 @@ pub fn declare_common_errors(openapi: &mut OpenApiDoc) {
 }
 
 fn add_common_errors(operation: &mut Operation) {
-    let mut codes: Vec<(&str, &str)> = vec![
-        ("500", "`internal`: a bug, logged with the request id"),
-        ("503", "`unavailable`: the database is unreachable"),
-    ];
+    let mut codes: Vec<(&str, &str)> =
+        vec![("500", "`internal`: a bug, logged with the request id"), ("503", "`unavailable`: the database is unreachable")];
     if operation.request_body.is_some() {
         codes.extend([
             ("400", "`malformed_request`: the body is not JSON, or not a JSON object"),
@@ -92,10 +90,7 @@ fn add_common_errors(operation: &mut Operation) {
             RefOr::T(
                 ResponseBuilder::new()
                     .description(description)
-                    .content(
-                        "application/problem+json",
-                        ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
-                    )
+                    .content("application/problem+json", ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
                     .build(),
             )
         });

@@ -38,9 +38,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 ApiError::Malformed("The request body could not be read.".into())
             }
         })?;
-        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
-            ApiError::Malformed(format!("The body is not valid JSON (line {}, column {}).", e.line(), e.column()))
-        })?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::Malformed(format!("The body is not valid JSON (line {}, column {}).", e.line(), e.column())))?;
         if !value.is_object() {
             return Err(ApiError::Malformed("The body must be a JSON object.".into()));
         }
@@ -95,11 +94,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
             Some(ClientAddr(ip)) => Some(ip.to_string()),
             None => parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string()),
         };
-        let user_agent = parts
-            .headers
-            .get(USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect());
+        let user_agent =
+            parts.headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect());
         Ok(ClientInfo { ip, user_agent })
     }
 }

@@ -38,10 +38,7 @@ pub async fn problems(request: Request, next: Next) -> Response {
         tracing::error!(cause = %cause, "internal error");
     }
     let status = response.status();
-    let is_problem = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    let is_problem = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
     if !(status.is_client_error() || status.is_server_error()) || is_problem {
         return response;
     }
@@ -65,11 +62,8 @@ pub async fn problems(request: Request, next: Next) -> Response {
 
 /// The answer to a panic: a plain 500 problem; the panic itself is logged here.
 pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
-    let message = panic
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| panic.downcast_ref::<&str>().copied())
-        .unwrap_or("unknown panic");
+    let message =
+        panic.downcast_ref::<String>().map(String::as_str).or_else(|| panic.downcast_ref::<&str>().copied()).unwrap_or("unknown panic");
     tracing::error!(panic = message, "handler panicked");
     ApiError::Internal(anyhow::anyhow!("panic")).into_response()
 }

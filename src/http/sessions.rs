@@ -65,9 +65,5 @@ async fn list_sessions(State(state): State<AppState>, user: AuthUser) -> Result<
         (status = 404, description = "No such live session of the caller", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 async fn delete_session(State(state): State<AppState>, user: AuthUser, IdPath(id): IdPath) -> Result<StatusCode> {
-    if state.store.revoke_session(id, user.user_id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound)
-    }
+    if state.store.revoke_session(id, user.user_id).await? { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::NotFound) }
 }

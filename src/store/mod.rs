@@ -170,12 +170,7 @@ pub trait Store: Send + Sync + 'static {
     /// `max_failures`-th reservation also sets `locked_until = now + lockout` (it is still
     /// `Allowed`: a completed login clears the lock), and a reservation beyond
     /// `max_failures` answers `Locked` without touching the lock.
-    async fn reserve_login_attempt(
-        &self,
-        login_key: &str,
-        max_failures: u32,
-        lockout: std::time::Duration,
-    ) -> StoreResult<LoginAttempt>;
+    async fn reserve_login_attempt(&self, login_key: &str, max_failures: u32, lockout: std::time::Duration) -> StoreResult<LoginAttempt>;
     /// Forgets the count and any lock of `login_key`: a completed login.
     async fn clear_login_failures(&self, login_key: &str) -> StoreResult<()>;
 
@@ -214,6 +209,10 @@ pub async fn connect(database_url: &str) -> anyhow::Result<DynStore> {
     }
 }
 
+pub(crate) fn millis_to_time(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -224,8 +223,4 @@ mod tests {
         assert!(!shown.contains(&format!("{:?}", key.private_key)), "{shown}");
         assert!(shown.contains("***"));
     }
-}
-
-pub(crate) fn millis_to_time(ms: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }

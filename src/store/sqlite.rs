@@ -55,10 +55,8 @@ fn classify(err: sqlx::Error) -> StoreError {
 }
 
 fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
-    let mut roles: Vec<String> = row
-        .try_get::<Option<String>, _>("roles")?
-        .map(|r| r.split(',').map(str::to_string).collect())
-        .unwrap_or_default();
+    let mut roles: Vec<String> =
+        row.try_get::<Option<String>, _>("roles")?.map(|r| r.split(',').map(str::to_string).collect()).unwrap_or_default();
     roles.sort();
     Ok(User {
         id: row.try_get("id")?,
@@ -108,10 +106,7 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open the SQLite database {url:?}"))?;
-        sqlx::migrate!("migrations/sqlite")
-            .run(&pool)
-            .await
-            .context("cannot bring the SQLite schema up to date")?;
+        sqlx::migrate!("migrations/sqlite").run(&pool).await.context("cannot bring the SQLite schema up to date")?;
         Ok(Self { pool })
     }
 
@@ -178,7 +173,9 @@ impl Store for SqliteStore {
     async fn credentials_by_login(&self, login_key: &str) -> StoreResult<Option<Credentials>> {
         // A username never holds '@' and an email always does, so at most one row matches.
         let row = sqlx::query(concat!(
-            "SELECT ", user_columns!(), ", u.password_hash FROM users u WHERE u.username_key = $1 OR u.email_key = $1"
+            "SELECT ",
+            user_columns!(),
+            ", u.password_hash FROM users u WHERE u.username_key = $1 OR u.email_key = $1"
         ))
         .bind(login_key)
         .fetch_optional(&self.pool)
@@ -309,11 +306,7 @@ impl Store for SqliteStore {
     }
 
     async fn clear_login_failures(&self, login_key: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM login_attempts WHERE login_key = $1")
-            .bind(login_key)
-            .execute(&self.pool)
-            .await
-            .map_err(classify)?;
+        sqlx::query("DELETE FROM login_attempts WHERE login_key = $1").bind(login_key).execute(&self.pool).await.map_err(classify)?;
         Ok(())
     }
 
@@ -381,15 +374,14 @@ impl Store for SqliteStore {
 
     async fn revoke_session(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<bool> {
         let now = now_ms();
-        let done = sqlx::query(
-            "UPDATE sessions SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3",
-        )
-        .bind(session_id)
-        .bind(user_id)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(classify)?;
+        let done =
+            sqlx::query("UPDATE sessions SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3")
+                .bind(session_id)
+                .bind(user_id)
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(classify)?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -433,15 +425,14 @@ impl Store for SqliteStore {
     async fn rotate_refresh(&self, session_id: Uuid, old_hash: &[u8], new_hash: &[u8]) -> StoreResult<bool> {
         let now = now_ms();
         let mut tx = self.write().await?;
-        let rotated = sqlx::query(
-            "UPDATE refresh_tokens SET rotated_at = $3 WHERE token_hash = $1 AND session_id = $2 AND rotated_at IS NULL",
-        )
-        .bind(old_hash)
-        .bind(session_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(classify)?;
+        let rotated =
+            sqlx::query("UPDATE refresh_tokens SET rotated_at = $3 WHERE token_hash = $1 AND session_id = $2 AND rotated_at IS NULL")
+                .bind(old_hash)
+                .bind(session_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
         if rotated.rows_affected() == 0 {
             return Ok(false);
         }
@@ -524,10 +515,6 @@ impl Store for SqliteStore {
             .execute(&self.pool)
             .await
             .map_err(classify)?;
-        sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
-            .bind(name)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(classify)
+        sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1").bind(name).fetch_one(&self.pool).await.map_err(classify)
     }
 }

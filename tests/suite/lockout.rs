@@ -18,11 +18,7 @@ async fn spawn_with_limit(max_failures: u32, lockout_secs: u64) -> TestApp {
 }
 
 fn retry_after(res: &reqwest::Response) -> u64 {
-    res.headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .expect("a Retry-After header in seconds")
+    res.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).expect("a Retry-After header in seconds")
 }
 
 #[tokio::test]
@@ -74,7 +70,10 @@ async fn unknown_usernames_are_locked_exactly_like_real_ones() {
     }
 
     let statuses: Vec<StatusCode> = real.iter().map(|r| r.0).collect();
-    assert_eq!(statuses, [StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS, StatusCode::TOO_MANY_REQUESTS]);
+    assert_eq!(
+        statuses,
+        [StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS, StatusCode::TOO_MANY_REQUESTS]
+    );
     for (r, g) in real.iter().zip(&ghost) {
         assert_eq!((r.0, r.1), (g.0, g.1));
         if r.0 == StatusCode::UNAUTHORIZED {
