@@ -55,6 +55,8 @@ pub struct RefreshRequest {
         (status = 201, description = "Account created", body = User,
             headers(("Location" = String, description = "/v1/users/{id}"))),
         (status = 409, description = "`username_taken` or `email_taken`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many requests from this address (GATEHOUSE_RATE_LIMIT_PER_IP); `Retry-After` gives the seconds to wait",
+            body = crate::error::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 async fn register(State(state): State<AppState>, ApiJson(req): ApiJson<RegisterRequest>) -> Result<impl IntoResponse> {
     let mut errors = Vec::new();
@@ -139,6 +141,8 @@ fn token_response(pair: TokenPair) -> impl IntoResponse {
     responses(
         (status = 200, description = "A new token pair; inside the grace window the session's current refresh token", body = TokenPair),
         (status = 401, description = "`invalid_token` (not live) or `token_reused` (session revoked)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many requests from this address (GATEHOUSE_RATE_LIMIT_PER_IP); `Retry-After` gives the seconds to wait",
+            body = crate::error::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 async fn refresh(State(state): State<AppState>, ApiJson(req): ApiJson<RefreshRequest>) -> Result<impl IntoResponse> {
     Ok(token_response(sessions::rotate(&state, &req.refresh_token).await?))
