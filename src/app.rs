@@ -40,6 +40,8 @@ pub struct AppState {
     pub policy: PasswordPolicy,
     /// Server secret that derives a refresh token's successor (see `auth::refresh`).
     pub refresh_secret: Arc<Vec<u8>>,
+    /// GATEHOUSE_RATE_LIMIT_PER_IP on the unauthenticated /v1/auth routes; `None` when off.
+    pub ip_limiter: Option<Arc<http::limits::IpLimiter>>,
 }
 
 impl AppState {
@@ -57,6 +59,7 @@ impl AppState {
         let refresh_secret = store.server_secret("refresh_successor", &candidate).await?;
         Ok(Self {
             policy: PasswordPolicy { min_length: usize::from(config.password_min_length) },
+            ip_limiter: http::limits::ip_limiter(config.rate_limit_per_ip),
             config: Arc::new(config),
             store,
             tokens: Arc::new(tokens),
@@ -88,6 +91,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(axum::middleware::from_fn(crate::metrics::track))
                 .layer(axum::middleware::from_fn(http::middleware::harden))
                 .layer(axum::middleware::from_fn(http::middleware::problems))
+                .layer(axum::middleware::from_fn_with_state(state.clone(), http::limits::guard))
                 .layer(CatchPanicLayer::custom(http::middleware::panic_response))
                 .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
                 .option_layer(cors)

@@ -25,6 +25,12 @@ pub enum Command {
         #[command(subcommand)]
         action: UserCommand,
     },
+    /// Import users from JSON lines or a mongoexport dump, keeping their password hashes
+    /// (bcrypt, Werkzeug pbkdf2/scrypt, argon2, hex SHA-256) until their next login.
+    Import {
+        /// The file: one JSON object a line, or one JSON array (`mongoexport --jsonArray`).
+        file: std::path::PathBuf,
+    },
     /// Manage the token signing keys.
     Keys {
         #[command(subcommand)]

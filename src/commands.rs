@@ -27,6 +27,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User { action } => user(&config, action).await,
         Command::Keys { action } => keys(&config, action).await,
         Command::Copy { to, force } => copy(&config, &to, force).await,
+        Command::Import { file } => import(&config, &file).await,
     }
 }
 
@@ -99,6 +100,24 @@ async fn copy(config: &Config, to: &str, force: bool) -> anyhow::Result<()> {
         println!("{:<16} {rows} rows", table.name());
     }
     println!("copied {} to {}", crate::config::redact_url(&config.database_url), crate::config::redact_url(to));
+    Ok(())
+}
+
+async fn import(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
+    let store = store::connect(&config.database_url).await?;
+    let summary = crate::import::import_file(&store, file).await?;
+    for (place, why) in &summary.skipped {
+        eprintln!("skipped {place}: {why}");
+    }
+    let format = file.extension().and_then(|e| e.to_str()).unwrap_or("jsonl").to_string();
+    crate::audit::users_imported(
+        &crate::audit::Audit::offline(store.clone()),
+        summary.imported as u64,
+        summary.skipped.len() as u64,
+        &format,
+    )
+    .await;
+    println!("imported {} users, skipped {} records", summary.imported, summary.skipped.len());
     Ok(())
 }
 

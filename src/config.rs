@@ -63,6 +63,24 @@ pub struct Config {
     #[arg(long, env = "GATEHOUSE_REFRESH_REUSE_GRACE", default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=300), global = true)]
     pub refresh_reuse_grace: u64,
 
+    /// Failed logins on one login name answered 401 before every attempt answers 429.
+    #[arg(long, env = "GATEHOUSE_LOGIN_MAX_FAILURES", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1_000_000), global = true)]
+    pub login_max_failures: u32,
+
+    /// Seconds a login name stays locked after too many failures (and the window in which
+    /// failures add up).
+    #[arg(long, env = "GATEHOUSE_LOGIN_LOCKOUT", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=86_400 * 30), global = true)]
+    pub login_lockout: u64,
+
+    /// Requests a minute from one client address to the unauthenticated /v1/auth routes; 0 turns it off.
+    #[arg(long, env = "GATEHOUSE_RATE_LIMIT_PER_IP", default_value_t = 300, global = true)]
+    pub rate_limit_per_ip: u32,
+
+    /// Header (e.g. `X-Forwarded-For`) that a trusted proxy sets to the client address; its
+    /// right-most entry is used. Unset: the socket address.
+    #[arg(long, env = "GATEHOUSE_TRUSTED_PROXY_HEADER", value_parser = parse_header_name, global = true)]
+    pub trusted_proxy_header: Option<axum::http::HeaderName>,
+
     /// Shortest password accepted.
     #[arg(long, env = "GATEHOUSE_PASSWORD_MIN_LENGTH", default_value_t = 8, value_parser = clap::value_parser!(u16).range(8..=128), global = true)]
     pub password_min_length: u16,
@@ -125,6 +143,10 @@ impl std::fmt::Debug for Config {
             .field("issuer", &self.issuer())
             .field("audience", &self.audience)
             .field("jwt_secret", &self.jwt_secret)
+            .field("login_max_failures", &self.login_max_failures)
+            .field("login_lockout", &self.login_lockout)
+            .field("rate_limit_per_ip", &self.rate_limit_per_ip)
+            .field("trusted_proxy_header", &self.trusted_proxy_header)
             .finish_non_exhaustive()
     }
 }
@@ -134,6 +156,10 @@ fn parse_jwt_secret(value: &str) -> Result<Secret, String> {
         return Err(format!("must be at least 32 bytes long, got {}", value.len()));
     }
     Ok(Secret(value.to_string()))
+}
+
+fn parse_header_name(value: &str) -> Result<axum::http::HeaderName, String> {
+    axum::http::HeaderName::from_bytes(value.trim().as_bytes()).map_err(|_| format!("{value:?} is not a header name"))
 }
 
 fn parse_url(value: &str) -> Result<String, String> {
@@ -181,7 +207,28 @@ impl Config {
         Duration::from_secs(self.refresh_ttl)
     }
 
+    pub fn login_lockout(&self) -> Duration {
+        Duration::from_secs(self.login_lockout)
+    }
+
     pub fn refresh_reuse_grace(&self) -> Duration {
         Duration::from_secs(self.refresh_reuse_grace)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_debug_form_of_the_settings_hides_secrets() {
+        let mut config = Config::for_database("postgres://gatehouse:hunter2-db-pass@db.internal/gatehouse");
+        config.jwt_secret = Some(Secret("a-very-secret-signing-key-of-32-bytes!!".into()));
+
+        let shown = format!("{config:?}");
+
+        assert!(!shown.contains("hunter2-db-pass"), "{shown}");
+        assert!(!shown.contains("a-very-secret-signing-key"), "{shown}");
+        assert!(shown.contains("db.internal"));
     }
 }

@@ -7,6 +7,7 @@
 //! - [`error`]: the one error type, rendered as an RFC 9457 problem document.
 //! - [`domain`]: values that parse once (username, email, password, role) and are trusted after.
 //! - [`auth`]: password hashing, signing keys and access tokens, refresh tokens, extractors.
+//! - [`import`]: `gatehouse import`, users with their legacy password hashes.
 //! - [`store`]: every SQL statement, behind the one [`store::Store`] seam.
 //! - [`http`]: one module per resource, each with its routes and OpenAPI entries.
 //! - [`telemetry`]: tracing set-up (text or JSON).
@@ -22,6 +23,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod import;
 pub mod metrics;
 pub mod store;
 pub mod telemetry;

@@ -3,6 +3,8 @@
 
 pub mod extract;
 pub mod keys;
+pub mod legacy;
+pub mod lockout;
 pub mod password;
 pub mod refresh;
 pub mod sessions;

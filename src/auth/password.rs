@@ -67,7 +67,8 @@ impl PasswordHasher {
             .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))
     }
 
-    /// Checks `password` against `stored`; with `None` (no such user) it checks against a
+    /// Checks `password` against `stored` (argon2, or an imported legacy format, see
+    /// [`super::legacy`]); with `None` (no such user) it checks against a
     /// dummy hash and answers `Mismatch`, in the same time.
     pub async fn verify(&self, password: &str, stored: Option<&str>) -> anyhow::Result<Verdict> {
         let (stored, real) = match stored {
@@ -77,11 +78,21 @@ impl PasswordHasher {
         let password = password.to_owned();
         let expected = self.argon.params().clone();
         let verdict = self
-            .run("verify", move |argon| match PasswordHash::new(&stored) {
-                Ok(parsed) if argon.verify_password(password.as_bytes(), &parsed).is_ok() => {
-                    Verdict::Match { needs_rehash: !is_current(&parsed, &expected) }
+            .run("verify", move |argon| {
+                if !stored.starts_with("$argon2") {
+                    // An imported hash of another algorithm: a match always rehashes.
+                    return if super::legacy::verify(&password, &stored) {
+                        Verdict::Match { needs_rehash: true }
+                    } else {
+                        Verdict::Mismatch
+                    };
                 }
-                _ => Verdict::Mismatch,
+                match PasswordHash::new(&stored) {
+                    Ok(parsed) if argon.verify_password(password.as_bytes(), &parsed).is_ok() => {
+                        Verdict::Match { needs_rehash: !is_current(&parsed, &expected) }
+                    }
+                    _ => Verdict::Mismatch,
+                }
             })
             .await?;
         Ok(if real { verdict } else { Verdict::Mismatch })

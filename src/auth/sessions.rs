@@ -22,8 +22,8 @@ pub struct ClientInfo {
     pub user_agent: Option<String>,
 }
 
-/// The answer to login and refresh.
-#[derive(Debug, Serialize, ToSchema)]
+/// The answer to login and refresh. `Debug` hides both tokens.
+#[derive(Serialize, ToSchema)]
 pub struct TokenPair {
     pub access_token: String,
     /// Always `Bearer`.
@@ -37,6 +37,19 @@ pub struct TokenPair {
     #[schema(example = 2592000)]
     pub refresh_expires_in: i64,
     pub user: User,
+}
+
+impl std::fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("access_token", &"***")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("refresh_token", &"***")
+            .field("refresh_expires_in", &self.refresh_expires_in)
+            .field("user", &self.user)
+            .finish()
+    }
 }
 
 fn pair(state: &AppState, user: User, session_id: Uuid, refresh_token: String, expires_at: chrono::DateTime<Utc>) -> Result<TokenPair> {

@@ -14,7 +14,7 @@ use super::extract::ApiJson;
 use crate::app::AppState;
 use crate::audit::Audit;
 use crate::auth::sessions::{self, ClientInfo, TokenPair};
-use crate::auth::{AuthUser, Verdict};
+use crate::auth::{AuthUser, Verdict, lockout};
 use crate::domain::{Email, Role, Username};
 use crate::error::{ApiError, FieldError, Result};
 use crate::store::{AuditType, NewUser, User};
@@ -57,6 +57,8 @@ pub struct RefreshRequest {
         (status = 201, description = "Account created", body = User,
             headers(("Location" = String, description = "/v1/users/{id}"))),
         (status = 409, description = "`username_taken` or `email_taken`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many requests from this address (GATEHOUSE_RATE_LIMIT_PER_IP); `Retry-After` gives the seconds to wait",
+            body = crate::error::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 async fn register(State(state): State<AppState>, audit: Audit, ApiJson(req): ApiJson<RegisterRequest>) -> Result<impl IntoResponse> {
     let mut errors = Vec::new();
@@ -102,6 +104,10 @@ fn login_key(login: &str) -> String {
         (status = 200, description = "Logged in", body = TokenPair),
         (status = 401, description = "`invalid_credentials`: unknown user or wrong password, one answer for both", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "`account_disabled`, after a correct password", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: after GATEHOUSE_LOGIN_MAX_FAILURES failures on this name (known or not) every attempt, \
+the right password too, is refused until GATEHOUSE_LOGIN_LOCKOUT has passed; or too many requests from this address. \
+`Retry-After` gives the seconds to wait.", body = crate::error::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 async fn login(
     State(state): State<AppState>,
@@ -111,10 +117,17 @@ async fn login(
 ) -> Result<impl IntoResponse> {
     // No username or email holds a control character (and PostgreSQL text cannot hold NUL):
     // such a login is an unknown user, without asking the store.
-    let credentials =
-        if req.username.chars().any(char::is_control) { None } else { state.store.credentials_by_login(&login_key(&req.username)).await? };
+    let lookup = !req.username.chars().any(char::is_control);
+    // Counted before any work, so that parallel guesses cannot pass the limit.
+    if let Err(locked) = lockout::reserve(&state, &req.username).await {
+        if let ApiError::RateLimited { retry_after_secs } = locked {
+            let user = if lookup { state.store.credentials_by_login(&login_key(&req.username)).await?.map(|c| c.user.id) } else { None };
+            crate::audit::login_locked(&audit, user, retry_after_secs).await;
+        }
+        return Err(locked);
+    }
+    let credentials = if lookup { state.store.credentials_by_login(&login_key(&req.username)).await? } else { None };
     let known_user = credentials.as_ref().map(|c| c.user.id);
-    // A locked account answers 429 here: `crate::audit::login_locked(&audit, known_user, retry_after).await;`
     // Unknown users are checked against a dummy hash: same answer, same time.
     let verdict = state.hasher.verify(&req.password, credentials.as_ref().map(|c| c.password_hash.as_str())).await?;
     let (Verdict::Match { needs_rehash }, Some(credentials)) = (verdict, credentials) else {
@@ -131,7 +144,9 @@ async fn login(
     if needs_rehash {
         let fresh = state.hasher.hash(&req.password).await?;
         state.store.set_password_hash(user.id, &fresh).await?;
+        tracing::info!(user_id = %user.id, "password rehashed to the current argon2id parameters");
     }
+    lockout::clear(&state, &req.username).await?;
     tracing::info!(user_id = %user.id, "login succeeded");
     let pair = sessions::start(&state, user, client).await?;
     crate::metrics::login("success");
@@ -152,6 +167,8 @@ fn token_response(pair: TokenPair) -> impl IntoResponse {
     responses(
         (status = 200, description = "A new token pair; inside the grace window the session's current refresh token", body = TokenPair),
         (status = 401, description = "`invalid_token` (not live) or `token_reused` (session revoked)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many requests from this address (GATEHOUSE_RATE_LIMIT_PER_IP); `Retry-After` gives the seconds to wait",
+            body = crate::error::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 async fn refresh(State(state): State<AppState>, audit: Audit, ApiJson(req): ApiJson<RefreshRequest>) -> Result<impl IntoResponse> {
     Ok(token_response(sessions::rotate(&state, &req.refresh_token, &audit).await?))

@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
+use super::limits::ClientAddr;
 use crate::auth::sessions::ClientInfo;
 use crate::error::{ApiError, FieldError};
 
@@ -87,7 +88,12 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string());
+        // Set by the `limits::guard` middleware with the trusted-proxy rule; the socket
+        // address when the extractor runs without it.
+        let ip = match parts.extensions.get::<ClientAddr>() {
+            Some(ClientAddr(ip)) => Some(ip.to_string()),
+            None => parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string()),
+        };
         let user_agent =
             parts.headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect());
         Ok(ClientInfo { ip, user_agent })

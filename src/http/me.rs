@@ -10,7 +10,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::extract::ApiJson;
 use crate::app::AppState;
 use crate::audit::Audit;
-use crate::auth::{AuthUser, Verdict};
+use crate::auth::{AuthUser, Verdict, lockout};
 use crate::domain::Email;
 use crate::error::{ApiError, Result};
 use crate::store::{AuditType, EmailChange, User};
@@ -76,7 +76,11 @@ async fn patch_me(
 
 /// Changes the caller's password and revokes every other session.
 #[utoipa::path(post, path = "/v1/auth/password", tag = "me", security(("bearer" = [])), request_body = ChangePasswordRequest,
-    responses((status = 204, description = "Password changed; other sessions revoked")))]
+    responses(
+        (status = 204, description = "Password changed; other sessions revoked"),
+        (status = 429, description = "`rate_limited`: too many wrong passwords for this account (a wrong `current_password` counts toward the login lockout)",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+    ))]
 async fn change_password(
     State(state): State<AppState>,
     user: AuthUser,
@@ -84,10 +88,15 @@ async fn change_password(
     ApiJson(req): ApiJson<ChangePasswordRequest>,
 ) -> Result<StatusCode> {
     let credentials = state.store.credentials_by_id(user.user_id).await?.ok_or(ApiError::InvalidToken { sent: true })?;
+    // A stolen access token must not become an unlimited password oracle: the check counts
+    // toward the lockout of the account's username, exactly as a login would.
+    lockout::reserve(&state, &credentials.user.username).await?;
     let verdict = state.hasher.verify(&req.current_password, Some(&credentials.password_hash)).await?;
     if verdict == Verdict::Mismatch {
         return Err(ApiError::validation("current_password", "is not your current password"));
     }
+    // The right password: the reservation above must not add up toward a lock.
+    lockout::clear(&state, &credentials.user.username).await?;
     let account = &credentials.user;
     let known: Vec<&str> = [Some(account.username.as_str()), account.email.as_deref()].into_iter().flatten().collect();
     let password = state.policy.parse(&req.new_password, &known).map_err(|m| ApiError::validation("new_password", m))?;

@@ -170,7 +170,8 @@ pub struct RefreshRecord {
     pub user_disabled: bool,
 }
 
-#[derive(Debug, Clone)]
+/// `Debug` shows everything but the private key.
+#[derive(Clone)]
 pub struct SigningKeyRecord {
     pub kid: String,
     pub algorithm: String,
@@ -180,6 +181,29 @@ pub struct SigningKeyRecord {
     pub created_at: DateTime<Utc>,
     /// When a newer key took over signing; `None` for the active key.
     pub retired_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for SigningKeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeyRecord")
+            .field("kid", &self.kid)
+            .field("algorithm", &self.algorithm)
+            .field("private_key", &"***")
+            .field("public_key", &self.public_key)
+            .field("created_at", &self.created_at)
+            .field("retired_at", &self.retired_at)
+            .finish()
+    }
+}
+
+/// The answer to [`Store::reserve_login_attempt`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginAttempt {
+    /// One password check may run; it is already counted as a failure until
+    /// [`Store::clear_login_failures`] says otherwise.
+    Allowed,
+    /// Over the limit: refuse without checking the password, for this long.
+    Locked { retry_after: std::time::Duration },
 }
 
 pub type DynStore = Arc<dyn Store>;
@@ -197,6 +221,25 @@ pub trait Store: Send + Sync + 'static {
     async fn credentials_by_id(&self, id: Uuid) -> StoreResult<Option<Credentials>>;
     async fn set_email(&self, id: Uuid, change: EmailChange) -> StoreResult<User>;
     async fn set_password_hash(&self, id: Uuid, hash: &str) -> StoreResult<()>;
+    /// Creates every user or none (one transaction); a conflict on any of them fails the
+    /// whole batch. Returns how many were created.
+    async fn create_users(&self, users: Vec<NewUser>) -> StoreResult<usize>;
+
+    /// Reserves one password check for `login_key` (an opaque key of the login string),
+    /// counting it as a failure in advance. ATOMIC in every implementation: the read,
+    /// the increment and the lock decision happen in one statement or one serialisable
+    /// write transaction, so that N parallel callers see N distinct counts and at most
+    /// `max_failures` of them are `Allowed` per lockout window, across all instances.
+    ///
+    /// Rules: while `locked_until` is in the future the answer is `Locked` with the time
+    /// left. Otherwise, when the window began more than `lockout` ago (or the lock just
+    /// ended) the count starts over at zero. The count is then incremented; the
+    /// `max_failures`-th reservation also sets `locked_until = now + lockout` (it is still
+    /// `Allowed`: a completed login clears the lock), and a reservation beyond
+    /// `max_failures` answers `Locked` without touching the lock.
+    async fn reserve_login_attempt(&self, login_key: &str, max_failures: u32, lockout: std::time::Duration) -> StoreResult<LoginAttempt>;
+    /// Forgets the count and any lock of `login_key`: a completed login.
+    async fn clear_login_failures(&self, login_key: &str) -> StoreResult<()>;
 
     /// One page of users matching the query, oldest first (`created_at`, then `id`), and
     /// the number of matching users. One page fetch plus one count.
@@ -311,5 +354,14 @@ mod tests {
     fn like_patterns_escape_the_wildcards_and_the_escape_character() {
         assert_eq!(like_pattern("a%b_c\\d"), "%a\\%b\\_c\\\\d%");
         assert_eq!(like_pattern("alice"), "%alice%");
+    }
+
+    #[test]
+    fn the_debug_form_of_a_signing_key_hides_the_private_key() {
+        let key = crate::auth::keys::generate_key();
+        let shown = format!("{key:?}");
+        assert!(shown.contains(&key.kid));
+        assert!(!shown.contains(&format!("{:?}", key.private_key)), "{shown}");
+        assert!(shown.contains("***"));
     }
 }

@@ -244,6 +244,92 @@ impl Store for SqliteStore {
         self.delete_user_checked(id).await
     }
 
+    async fn create_users(&self, users: Vec<NewUser>) -> StoreResult<usize> {
+        let now = now_ms();
+        let mut tx = self.write().await?;
+        for user in &users {
+            sqlx::query(
+                "INSERT INTO users (id, username, username_key, email, email_key, password_hash, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+            )
+            .bind(user.id)
+            .bind(&user.username)
+            .bind(&user.username_key)
+            .bind(&user.email)
+            .bind(&user.email_key)
+            .bind(&user.password_hash)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+            for role in &user.roles {
+                sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
+                    .bind(user.id)
+                    .bind(role)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+            }
+        }
+        tx.commit().await.map_err(classify)?;
+        Ok(users.len())
+    }
+
+    async fn reserve_login_attempt(&self, login_key: &str, max_failures: u32, lockout: Duration) -> StoreResult<LoginAttempt> {
+        let now = now_ms();
+        let lockout_ms = i64::try_from(lockout.as_millis()).unwrap_or(i64::MAX / 2);
+        // BEGIN IMMEDIATE: the whole read-decide-write below holds SQLite's one write lock.
+        let mut tx = self.write().await?;
+        let row: Option<(i64, i64, Option<i64>)> =
+            sqlx::query_as("SELECT failures, window_start, locked_until FROM login_attempts WHERE login_key = $1")
+                .bind(login_key)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(classify)?;
+        if let Some((_, _, Some(until))) = row
+            && until > now
+        {
+            return Ok(LoginAttempt::Locked { retry_after: Duration::from_millis((until - now).unsigned_abs()) });
+        }
+        let (failures, window_start) = match row {
+            Some((failures, start, None)) if now - start <= lockout_ms => (failures, start),
+            _ => (0, now),
+        };
+        let failures = failures + 1;
+        let max = i64::from(max_failures);
+        if failures > max {
+            // Only reachable when a lock was cleared by hand; lock again from now.
+            let until = now + lockout_ms;
+            sqlx::query("UPDATE login_attempts SET locked_until = $2 WHERE login_key = $1")
+                .bind(login_key)
+                .bind(until)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+            tx.commit().await.map_err(classify)?;
+            return Ok(LoginAttempt::Locked { retry_after: lockout });
+        }
+        let locked_until = (failures == max).then_some(now + lockout_ms);
+        sqlx::query(
+            "INSERT INTO login_attempts (login_key, failures, window_start, locked_until) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (login_key) DO UPDATE SET failures = $2, window_start = $3, locked_until = $4",
+        )
+        .bind(login_key)
+        .bind(failures)
+        .bind(window_start)
+        .bind(locked_until)
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
+        Ok(LoginAttempt::Allowed)
+    }
+
+    async fn clear_login_failures(&self, login_key: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM login_attempts WHERE login_key = $1").bind(login_key).execute(&self.pool).await.map_err(classify)?;
+        Ok(())
+    }
+
     async fn create_session(&self, session: NewSession) -> StoreResult<Session> {
         let now = now_ms();
         let mut tx = self.write().await?;

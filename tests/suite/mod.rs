@@ -1,14 +1,19 @@
 //! The integration suite: every file here runs once per store binary.
 
 mod audit;
+mod enumeration;
 mod errors;
+mod forged_tokens;
+mod hardening;
 mod health;
 mod last_admin;
+mod lockout;
 mod login;
 mod logout;
 mod me;
 mod metrics;
 mod openapi;
+mod rate_limit;
 mod refresh;
 mod register;
 mod sessions;

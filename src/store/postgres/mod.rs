@@ -11,6 +11,7 @@ macro_rules! user_columns {
     };
 }
 
+mod attempts;
 mod audit;
 mod copy;
 mod keys;
@@ -189,6 +190,18 @@ impl Store for PgStore {
 
     async fn delete_template(&self, owner_id: Uuid, id: Uuid) -> StoreResult<bool> {
         self.remove_template(owner_id, id).await
+    }
+
+    async fn create_users(&self, users: Vec<NewUser>) -> StoreResult<usize> {
+        self.insert_users(users).await
+    }
+
+    async fn reserve_login_attempt(&self, login_key: &str, max_failures: u32, lockout: std::time::Duration) -> StoreResult<LoginAttempt> {
+        self.reserve_attempt(login_key, max_failures, lockout).await
+    }
+
+    async fn clear_login_failures(&self, login_key: &str) -> StoreResult<()> {
+        self.clear_attempts(login_key).await
     }
 
     fn pool_status(&self) -> PoolStatus {
