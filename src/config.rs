@@ -66,6 +66,22 @@ pub struct Config {
     /// Shortest password accepted.
     #[arg(long, env = "GATEHOUSE_PASSWORD_MIN_LENGTH", default_value_t = 8, value_parser = clap::value_parser!(u16).range(8..=128), global = true)]
     pub password_min_length: u16,
+
+    /// SQLite only: `full` syncs every commit to disk (survives power loss); `normal` syncs
+    /// at WAL checkpoints (survives any process crash, may lose the last commits on power loss).
+    #[arg(long, env = "GATEHOUSE_SQLITE_SYNCHRONOUS", value_enum, default_value = "full", global = true)]
+    pub sqlite_synchronous: SqliteSynchronous,
+}
+
+/// How hard SQLite pushes each commit to disk (its `PRAGMA synchronous`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum SqliteSynchronous {
+    /// Every commit reaches the disk before it is answered: nothing lost on power loss.
+    #[default]
+    Full,
+    /// Commits reach the OS at once and the disk at checkpoints: nothing lost on a process
+    /// crash, the last commits may be lost on power loss; several times the write rate.
+    Normal,
 }
 
 /// A secret string kept out of `Debug` output and logs.

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod docs;
 pub mod extract;
 pub mod health;
+pub mod limits;
 pub mod me;
 pub mod middleware;
 pub mod paging;
