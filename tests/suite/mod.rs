@@ -8,6 +8,7 @@ mod logout;
 mod me;
 mod openapi;
 mod refresh;
+mod races;
 mod register;
 mod sessions;
 mod templates;
