@@ -130,7 +130,8 @@ async fn drive(server: Arc<Server>, ledger: Arc<Mutex<Ledger>>, killing: Arc<Ato
     };
     for n in 0.. {
         let username = format!("{label}n{n}");
-        let res = server.client.post(server.url("/v1/auth/register")).json(&json!({"username": username, "password": PASSWORD})).send().await;
+        let res =
+            server.client.post(server.url("/v1/auth/register")).json(&json!({"username": username, "password": PASSWORD})).send().await;
         let res = match res {
             Ok(res) => res,
             Err(err) => return gone(err),
@@ -148,7 +149,8 @@ async fn drive(server: Arc<Server>, ledger: Arc<Mutex<Ledger>>, killing: Arc<Ato
             Err(err) => return gone(err),
         };
         let session = username.clone();
-        let mut tokens = Tokens { username: username.clone(), access: str_of(&pair, "access_token"), refresh: str_of(&pair, "refresh_token") };
+        let mut tokens =
+            Tokens { username: username.clone(), access: str_of(&pair, "access_token"), refresh: str_of(&pair, "refresh_token") };
         ledger.lock().expect("ledger").sessions.insert(session.clone(), tokens.clone());
 
         for round in 0..ROUNDS_PER_USER {
@@ -236,7 +238,8 @@ async fn check(server: &Server, ledger: &Mutex<Ledger>, cycle: usize) {
         let res = res.expect("refresh sent");
         assert_eq!(res.status(), StatusCode::OK, "cycle {cycle}: the last refresh token of {label} works");
         let pair: Value = res.json().await.expect("token pair");
-        let fresh = Tokens { username: tokens.username.clone(), access: str_of(&pair, "access_token"), refresh: str_of(&pair, "refresh_token") };
+        let fresh =
+            Tokens { username: tokens.username.clone(), access: str_of(&pair, "access_token"), refresh: str_of(&pair, "refresh_token") };
 
         let res = server.client.get(server.url("/v1/templates?per_page=100")).bearer_auth(&fresh.access).send().await.expect("list sent");
         assert_eq!(res.status(), StatusCode::OK, "cycle {cycle}: list templates of {label}");
@@ -273,9 +276,8 @@ pub async fn survives_sigkills(database_url: &str, cycles: usize) {
     for cycle in 0..cycles {
         let live = Arc::new(server);
         let killing = Arc::new(AtomicBool::new(false));
-        let workers: Vec<_> = (0..WORKERS)
-            .map(|w| tokio::spawn(drive(live.clone(), ledger.clone(), killing.clone(), format!("c{cycle}w{w}"))))
-            .collect();
+        let workers: Vec<_> =
+            (0..WORKERS).map(|w| tokio::spawn(drive(live.clone(), ledger.clone(), killing.clone(), format!("c{cycle}w{w}")))).collect();
         tokio::time::sleep(Duration::from_millis(rand::random_range(200..1500))).await;
         killing.store(true, Ordering::SeqCst);
         // Only the test holds the server while the workers run; kill through a clone of

@@ -73,6 +73,9 @@ fn check_name(name: &str, errors: &mut Vec<FieldError>) {
 fn check_content(content: &str, errors: &mut Vec<FieldError>) {
     if content.chars().count() > MAX_CONTENT_CHARS {
         errors.push(FieldError::new("content", format!("must be at most {MAX_CONTENT_CHARS} characters long")));
+    } else if content.contains('\0') {
+        // PostgreSQL text cannot hold NUL; refuse it on every store alike.
+        errors.push(FieldError::new("content", "must not contain NUL characters"));
     }
 }
 

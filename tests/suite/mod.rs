@@ -1,5 +1,6 @@
 //! The integration suite: every file here runs once per store binary.
 
+mod bad_input;
 mod errors;
 mod health;
 mod last_admin;
@@ -7,8 +8,8 @@ mod login;
 mod logout;
 mod me;
 mod openapi;
-mod refresh;
 mod races;
+mod refresh;
 mod register;
 mod sessions;
 mod templates;
