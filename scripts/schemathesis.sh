@@ -26,7 +26,7 @@ cleanup() {
 trap cleanup EXIT
 
 # SCHEMATHESIS_VENV: an existing virtual environment to reuse (created there if missing).
-VENV=${SCHEMATHESIS_VENV:-$WORK/venv}
+VENV=$(realpath -m "${SCHEMATHESIS_VENV:-$WORK/venv}")
 if [ ! -x "$VENV/bin/schemathesis" ]; then
     echo "== installing schemathesis into a virtual environment"
     python3 -m venv "$VENV"
@@ -69,7 +69,8 @@ run() {
     local user=$1 token
     shift
     token=$(login "$user") || { echo "cannot log in as $user"; return 1; }
-    timeout "$TIME_CAP" "$VENV/bin/schemathesis" run "$BASE/openapi.json" \
+    # From the scratch directory, so that schemathesis's cache does not land in the tree.
+    (cd "$WORK" && timeout "$TIME_CAP" "$VENV/bin/schemathesis" run "$BASE/openapi.json" \
         --header "Authorization: Bearer $token" \
         --checks "$CHECKS" \
         --phases examples,coverage,fuzzing \
@@ -78,7 +79,7 @@ run() {
         --workers 1 \
         --suppress-health-check too_slow,filter_too_much \
         --no-color \
-        "$@"
+        "$@")
 }
 
 # Operations that can revoke the caller's own session or remove its account: schemathesis
