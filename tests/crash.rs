@@ -64,8 +64,19 @@ struct Template {
 /// One run of the server binary.
 struct Server {
     child: Child,
+    endpoint: Arc<Endpoint>,
+}
+
+/// Where a run of the server answers, shared with the clients.
+struct Endpoint {
     base: String,
     client: reqwest::Client,
+}
+
+impl Endpoint {
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
 }
 
 impl Server {
@@ -109,11 +120,7 @@ impl Server {
             .expect("the server says where it listens within 60 s")
             .expect("the server logs its address");
         let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().expect("client");
-        Self { child, base: format!("http://{addr}"), client }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
+        Self { child, endpoint: Arc::new(Endpoint { base: format!("http://{addr}"), client }) }
     }
 
     async fn kill(&mut self) {
@@ -124,7 +131,7 @@ impl Server {
 
 /// Registers, logs in, refreshes and writes templates until the server goes away. A
 /// transport error is accepted only once the kill has been decided.
-async fn drive(server: Arc<Server>, ledger: Arc<Mutex<Ledger>>, killing: Arc<AtomicBool>, label: String) {
+async fn drive(server: Arc<Endpoint>, ledger: Arc<Mutex<Ledger>>, killing: Arc<AtomicBool>, label: String) {
     let gone = |err: reqwest::Error| {
         assert!(killing.load(Ordering::SeqCst), "{label}: request failed before the kill: {err}");
     };
@@ -224,7 +231,7 @@ fn str_of(value: &Value, field: &str) -> String {
 /// After a restart: every user registered since the last check logs in, every session's
 /// last refresh token works (and is replaced by its successor), every acknowledged
 /// template is listed with acknowledged (or in-flight) content.
-async fn check(server: &Server, ledger: &Mutex<Ledger>, cycle: usize) {
+async fn check(server: &Endpoint, ledger: &Mutex<Ledger>, cycle: usize) {
     let (new_users, sessions) = {
         let mut ledger = ledger.lock().expect("ledger");
         (std::mem::take(&mut ledger.new_users), ledger.sessions.clone())
@@ -274,25 +281,19 @@ pub async fn survives_sigkills(database_url: &str, cycles: usize) {
     let started = Instant::now();
     let mut server = Server::start(database_url, scratch.path()).await;
     for cycle in 0..cycles {
-        let live = Arc::new(server);
         let killing = Arc::new(AtomicBool::new(false));
-        let workers: Vec<_> =
-            (0..WORKERS).map(|w| tokio::spawn(drive(live.clone(), ledger.clone(), killing.clone(), format!("c{cycle}w{w}")))).collect();
+        let workers: Vec<_> = (0..WORKERS)
+            .map(|w| tokio::spawn(drive(server.endpoint.clone(), ledger.clone(), killing.clone(), format!("c{cycle}w{w}"))))
+            .collect();
         tokio::time::sleep(Duration::from_millis(rand::random_range(200..1500))).await;
         killing.store(true, Ordering::SeqCst);
-        // Only the test holds the server while the workers run; kill through a clone of
-        // the pid rather than wait for them.
-        let pid = live.child.id().expect("the server is running");
-        let status = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status().expect("kill runs");
-        assert!(status.success(), "SIGKILL delivered");
+        server.kill().await;
         for worker in workers {
             worker.await.expect("a worker saw only acknowledged answers or a dead server");
         }
-        let mut dead = Arc::into_inner(live).expect("the workers are done with the server");
-        dead.kill().await;
 
         server = Server::start(database_url, scratch.path()).await;
-        check(&server, &ledger, cycle).await;
+        check(&server.endpoint, &ledger, cycle).await;
     }
 
     server.kill().await;
