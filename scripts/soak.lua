@@ -15,10 +15,9 @@ function init(args)
    failures = {}
    admin = os.getenv("SOAK_ADMIN_TOKEN")
    password = "soak-Password-" .. tid .. "-x9!"
-   user_n = 0
+   user_n = 1
    rounds = 0
-   step = 0
-   last = 0
+   step = 1
    access, refresh, template = nil, nil, nil
 end
 
@@ -33,19 +32,11 @@ local ROUNDS_PER_USER = 20
 STEPS = { "register", "login", "me", "refresh", "template-create", "template-list", "template-patch",
    "template-get", "template-delete", "admin-list" }
 
+-- request() only reads the state and response() alone advances it, so that a request
+-- built but never sent (wrk may build one ahead) cannot skip a step.
 function request()
-   step = step + 1
-   if step > 10 then
-      rounds = rounds + 1
-      step = 3
-      if rounds >= ROUNDS_PER_USER then step = 1 end
-   end
-   last = step
    local username = "s" .. tid .. "_" .. user_n
    if step == 1 then
-      user_n = user_n + 1
-      rounds = 0
-      username = "s" .. tid .. "_" .. user_n
       return req("POST", "/v1/auth/register", '{"username":"' .. username .. '","password":"' .. password .. '"}')
    elseif step == 2 then
       return req("POST", "/v1/auth/login", '{"username":"' .. username .. '","password":"' .. password .. '"}')
@@ -68,20 +59,32 @@ function request()
    end
 end
 
+local function next_user()
+   user_n = user_n + 1
+   rounds = 0
+   step = 1
+end
+
 function response(status, headers, body)
    statuses[status] = (statuses[status] or 0) + 1
    if status >= 300 then
-      local key = STEPS[last] .. " " .. status
+      local key = STEPS[step] .. " " .. status
       failures[key] = (failures[key] or 0) + 1
       -- Start over with a fresh user rather than cascade errors.
-      step = 0
+      next_user()
       return
    end
-   if last == 2 or last == 4 then
+   if step == 2 or step == 4 then
       access = body:match('"access_token":"([^"]+)"')
       refresh = body:match('"refresh_token":"([^"]+)"')
-   elseif last == 5 then
+   elseif step == 5 then
       template = body:match('"id":"([^"]+)"')
+   end
+   step = step + 1
+   if step > 10 then
+      rounds = rounds + 1
+      step = 3
+      if rounds >= ROUNDS_PER_USER then next_user() end
    end
 end
 
