@@ -6,11 +6,14 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::response::Response;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::load_shed::LoadShedLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -29,6 +32,11 @@ use crate::store::{self, DynStore};
 pub const BODY_LIMIT_BYTES: usize = 256 * 1024;
 /// A request still running after this answers 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Requests handled at once; one more answers 503 `unavailable` at once instead of queueing.
+pub const MAX_IN_FLIGHT_REQUESTS: usize = 512;
+/// Header names and values of one request, together; more answers 431. (hyper refuses
+/// more than 100 headers, and a header block over about 400 KiB, on its own.)
+pub const HEADER_LIMIT_BYTES: usize = 32 * 1024;
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 #[derive(Clone)]
@@ -46,7 +54,7 @@ pub struct AppState {
 
 impl AppState {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let store = store::connect(&config.database_url).await?;
+        let store = store::connect_configured(&config).await?;
         Self::with_store(config, store).await
     }
 
@@ -92,6 +100,10 @@ pub fn router(state: AppState) -> Router {
                 .layer(axum::middleware::from_fn(http::middleware::harden))
                 .layer(axum::middleware::from_fn(http::middleware::problems))
                 .layer(axum::middleware::from_fn_with_state(state.clone(), http::limits::guard))
+                .layer(axum::middleware::from_fn(http::overload::limit_headers))
+                .layer(HandleErrorLayer::new(http::overload::overloaded))
+                .layer(LoadShedLayer::new())
+                .layer(GlobalConcurrencyLimitLayer::new(MAX_IN_FLIGHT_REQUESTS))
                 .layer(CatchPanicLayer::custom(http::middleware::panic_response))
                 .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
                 .option_layer(cors)

@@ -97,6 +97,11 @@ pub struct Config {
     /// Days audit events are kept; older ones are pruned in the background.
     #[arg(long, env = "GATEHOUSE_AUDIT_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=36_500), global = true)]
     pub audit_retention_days: u32,
+
+    /// SQLite only: `full` syncs every commit to disk (survives power loss); `normal` syncs
+    /// at WAL checkpoints (survives any process crash, may lose the last commits on power loss).
+    #[arg(long, env = "GATEHOUSE_SQLITE_SYNCHRONOUS", value_enum, default_value = "full", global = true)]
+    pub sqlite_synchronous: SqliteSynchronous,
 }
 
 /// GATEHOUSE_METRICS_BIND when set.
@@ -111,6 +116,17 @@ fn parse_metrics_bind(value: &str) -> Result<MetricsBind, String> {
         return Ok(MetricsBind::Off);
     }
     value.parse().map(MetricsBind::Separate).map_err(|_| "must be an address such as 127.0.0.1:9090, or `off`".to_string())
+}
+
+/// How hard SQLite pushes each commit to disk (its `PRAGMA synchronous`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum SqliteSynchronous {
+    /// Every commit reaches the disk before it is answered: nothing lost on power loss.
+    #[default]
+    Full,
+    /// Commits reach the OS at once and the disk at checkpoints: nothing lost on a process
+    /// crash, the last commits may be lost on power loss; several times the write rate.
+    Normal,
 }
 
 /// A secret string kept out of `Debug` output and logs.

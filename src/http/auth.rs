@@ -26,14 +26,14 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 pub struct RegisterRequest {
     /// 3 to 32 of `A-Z a-z 0-9 _ . -`, unique without regard to case.
-    #[schema(example = "alice")]
+    #[schema(example = "alice", min_length = 3, max_length = 32, pattern = r"^[A-Za-z0-9_.-]{3,32}$")]
     pub username: String,
     /// Optional; unique without regard to case.
     #[serde(default)]
-    #[schema(example = "alice@example.com")]
+    #[schema(example = "alice@example.com", format = Email)]
     pub email: Option<String>,
-    /// 8 to 128 characters, not easy to guess.
-    #[schema(example = "correct horse battery staple")]
+    /// 8 (GATEHOUSE_PASSWORD_MIN_LENGTH) to 128 characters, not easy to guess.
+    #[schema(example = "correct horse battery staple", min_length = 8, max_length = 128)]
     pub password: String,
 }
 
@@ -95,7 +95,9 @@ async fn register(State(state): State<AppState>, audit: Audit, ApiJson(req): Api
 
 /// The key an account is looked up by: usernames and emails compare without regard to case.
 fn login_key(login: &str) -> String {
-    login.to_lowercase()
+    // No username or email holds NUL, and PostgreSQL text cannot: such a login simply
+    // matches nobody (and still costs a dummy hash).
+    login.to_lowercase().replace('\0', "\u{fffd}")
 }
 
 /// Exchanges a username (or email) and password for a token pair.

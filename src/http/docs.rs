@@ -50,7 +50,7 @@ impl Modify for BearerScheme {
 
 /// Adds the error answers every operation can give, so that none is undeclared: 401 on
 /// secured operations, 400/413/415/422 where a body is read, 404 where a path id is, and
-/// 500/503 everywhere.
+/// 408/431/500/503 everywhere.
 pub fn declare_common_errors(openapi: &mut OpenApiDoc) {
     for item in openapi.paths.paths.values_mut() {
         for method in [HttpMethod::Get, HttpMethod::Post, HttpMethod::Put, HttpMethod::Patch, HttpMethod::Delete] {
@@ -70,8 +70,12 @@ pub fn declare_common_errors(openapi: &mut OpenApiDoc) {
 }
 
 fn add_common_errors(operation: &mut Operation) {
-    let mut codes: Vec<(&str, &str)> =
-        vec![("500", "`internal`: a bug, logged with the request id"), ("503", "`unavailable`: the database is unreachable")];
+    let mut codes: Vec<(&str, &str)> = vec![
+        ("408", "`request_timeout`: the request ran longer than 30 s"),
+        ("431", "`headers_too_large`: the request headers are over 32 KiB in total"),
+        ("500", "`internal`: a bug, logged with the request id"),
+        ("503", "`unavailable`: the database is unreachable, or the server is at its limit of requests in flight"),
+    ];
     if operation.request_body.is_some() {
         codes.extend([
             ("400", "`malformed_request`: the body is not JSON, or not a JSON object"),

@@ -8,6 +8,7 @@ pub mod health;
 pub mod limits;
 pub mod me;
 pub mod middleware;
+pub mod overload;
 pub mod paging;
 pub mod sessions;
 pub mod templates;

@@ -327,6 +327,14 @@ pub async fn connect(database_url: &str) -> anyhow::Result<DynStore> {
     }
 }
 
+/// Like [`connect`], with the settings that tune a store (SQLite's synchronous mode).
+pub async fn connect_configured(config: &crate::config::Config) -> anyhow::Result<DynStore> {
+    if config.database_url.starts_with("sqlite:") {
+        return Ok(Arc::new(SqliteStore::connect_with(&config.database_url, config.sqlite_synchronous).await?));
+    }
+    connect(&config.database_url).await
+}
+
 pub(crate) fn millis_to_time(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }

@@ -97,12 +97,22 @@ fn time_or_none(ms: Option<i64>) -> Option<DateTime<Utc>> {
 
 impl SqliteStore {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        Self::connect_with(url, crate::config::SqliteSynchronous::default()).await
+    }
+
+    /// Opens (creating if missing) and migrates the database, with the given synchronous mode.
+    pub async fn connect_with(url: &str, synchronous: crate::config::SqliteSynchronous) -> anyhow::Result<Self> {
+        let synchronous = match synchronous {
+            // FULL: a commit that answered 2xx survives a power loss, not only a process crash.
+            crate::config::SqliteSynchronous::Full => SqliteSynchronous::Full,
+            // NORMAL under WAL: survives a process crash; a power loss may drop the last commits.
+            crate::config::SqliteSynchronous::Normal => SqliteSynchronous::Normal,
+        };
         let options = SqliteConnectOptions::from_str(url)
             .with_context(|| format!("GATEHOUSE_DATABASE_URL: cannot parse {url:?}"))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            // FULL: a commit that answered 2xx survives a power loss, not only a process crash.
-            .synchronous(SqliteSynchronous::Full)
+            .synchronous(synchronous)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         // Readers run in parallel under WAL; writers queue on SQLite's one write lock.

@@ -1,6 +1,7 @@
 //! The integration suite: every file here runs once per store binary.
 
 mod audit;
+mod bad_input;
 mod enumeration;
 mod errors;
 mod forged_tokens;
@@ -8,11 +9,13 @@ mod hardening;
 mod health;
 mod last_admin;
 mod lockout;
+mod lockout_race;
 mod login;
 mod logout;
 mod me;
 mod metrics;
 mod openapi;
+mod races;
 mod rate_limit;
 mod refresh;
 mod register;
