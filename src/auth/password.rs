@@ -1,17 +1,28 @@
 //! Password hashing with argon2id, off the async workers and behind a bound on concurrent
 //! hashes, so that a flood of logins can neither starve other requests nor exhaust memory.
+//!
+//! Each slot reuses one 19 MiB block buffer: allocating it per hash let the allocator keep
+//! a freed buffer per blocking thread (hundreds of MiB under load); reused, the hashing
+//! memory is at most `concurrency` x 19 MiB, allocated on first use.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, PasswordVerifier as _, Version};
+use subtle::ConstantTimeEq;
 use tokio::sync::{OnceCell, Semaphore};
 
 /// argon2id at OWASP's first recommended setting: 19 MiB, 2 passes, 1 lane.
 pub const M_COST_KIB: u32 = 19 * 1024;
 pub const T_COST: u32 = 2;
 pub const P_COST: u32 = 1;
+/// Bytes of salt and of hash output in new hashes.
+const SALT_LEN: usize = 16;
+const OUTPUT_LEN: usize = 32;
+
+/// The argon2 working memory of one hashing slot.
+type Memory = Vec<Block>;
 
 /// The outcome of checking a password against a stored hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +35,8 @@ pub enum Verdict {
 pub struct PasswordHasher {
     argon: Argon2<'static>,
     permits: Arc<Semaphore>,
+    /// Working memory of the slots not in use (at most one per permit).
+    memory: Arc<Mutex<Vec<Memory>>>,
     /// A hash of a random password, checked for unknown users so that they cost the same.
     dummy: Arc<OnceCell<String>>,
 }
@@ -35,6 +48,7 @@ impl PasswordHasher {
         Self {
             argon: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            memory: Arc::new(Mutex::new(Vec::new())),
             dummy: Arc::new(OnceCell::new()),
         }
     }
@@ -48,23 +62,30 @@ impl PasswordHasher {
     async fn run<T: Send + 'static>(
         &self,
         op: &'static str,
-        work: impl FnOnce(&Argon2<'static>) -> T + Send + 'static,
+        work: impl FnOnce(&Argon2<'static>, &mut Memory) -> T + Send + 'static,
     ) -> anyhow::Result<T> {
         let waiting = crate::metrics::Waiting::start();
         let _permit = self.permits.acquire().await.context("hash semaphore closed")?;
         drop(waiting);
         let argon = self.argon.clone();
+        let pool = self.memory.clone();
         let started = std::time::Instant::now();
-        let done = tokio::task::spawn_blocking(move || work(&argon)).await.context("hash task failed");
+        let done = tokio::task::spawn_blocking(move || {
+            let spare = pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let mut memory = spare.unwrap_or_else(|| vec![Block::new(); argon.params().block_count()]);
+            let result = work(&argon, &mut memory);
+            pool.lock().unwrap_or_else(|e| e.into_inner()).push(memory);
+            result
+        })
+        .await
+        .context("hash task failed");
         crate::metrics::password_hashed(op, started.elapsed());
         done
     }
 
     pub async fn hash(&self, password: &str) -> anyhow::Result<String> {
         let password = password.to_owned();
-        self.run("hash", move |argon| argon.hash_password(password.as_bytes()).map(|h| h.to_string()))
-            .await?
-            .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))
+        self.run("hash", move |argon, memory| hash_with(argon, memory, password.as_bytes())).await?
     }
 
     /// Checks `password` against `stored` (argon2, or an imported legacy format, see
@@ -78,7 +99,7 @@ impl PasswordHasher {
         let password = password.to_owned();
         let expected = self.argon.params().clone();
         let verdict = self
-            .run("verify", move |argon| {
+            .run("verify", move |argon, memory| {
                 if !stored.starts_with("$argon2") {
                     // An imported hash of another algorithm: a match always rehashes.
                     return if super::legacy::verify(&password, &stored) {
@@ -87,12 +108,14 @@ impl PasswordHasher {
                         Verdict::Mismatch
                     };
                 }
-                match PasswordHash::new(&stored) {
-                    Ok(parsed) if argon.verify_password(password.as_bytes(), &parsed).is_ok() => {
-                        Verdict::Match { needs_rehash: !is_current(&parsed, &expected) }
-                    }
-                    _ => Verdict::Mismatch,
-                }
+                let Ok(parsed) = PasswordHash::new(&stored) else { return Verdict::Mismatch };
+                let matches = if is_current(&parsed, &expected) {
+                    verify_with(argon, memory, password.as_bytes(), &parsed)
+                } else {
+                    // Other parameters (an imported hash): argon2's own path, then a rehash.
+                    argon.verify_password(password.as_bytes(), &parsed).is_ok()
+                };
+                if matches { Verdict::Match { needs_rehash: !is_current(&parsed, &expected) } } else { Verdict::Mismatch }
             })
             .await?;
         Ok(if real { verdict } else { Verdict::Mismatch })
@@ -107,6 +130,29 @@ impl PasswordHasher {
             .await
             .cloned()
     }
+}
+
+/// A new PHC string (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`) computed in `memory`.
+fn hash_with(argon: &Argon2<'static>, memory: &mut Memory, password: &[u8]) -> anyhow::Result<String> {
+    let salt: [u8; SALT_LEN] = rand::random();
+    let mut out = [0u8; OUTPUT_LEN];
+    argon.hash_password_into_with_memory(password, &salt, &mut out, memory.as_mut_slice()).map_err(|e| anyhow::anyhow!("argon2: {e}"))?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(argon.params()).map_err(|e| anyhow::anyhow!("argon2 params: {e}"))?,
+        salt: Some(Salt::new(&salt).map_err(|e| anyhow::anyhow!("argon2 salt: {e}"))?),
+        hash: Some(Output::new(&out).map_err(|e| anyhow::anyhow!("argon2 output: {e}"))?),
+    };
+    Ok(phc.to_string())
+}
+
+/// Recomputes a hash made with this server's parameters in `memory`; compares in constant time.
+fn verify_with(argon: &Argon2<'static>, memory: &mut Memory, password: &[u8], stored: &PasswordHash) -> bool {
+    let (Some(salt), Some(expected)) = (&stored.salt, &stored.hash) else { return false };
+    let mut out = vec![0u8; expected.len()];
+    argon.hash_password_into_with_memory(password, salt.as_ref(), &mut out, memory.as_mut_slice()).is_ok()
+        && bool::from(out.ct_eq(expected.as_bytes()))
 }
 
 /// True when the hash is argon2id with this server's parameters.
