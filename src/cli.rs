@@ -36,8 +36,9 @@ pub enum Command {
         #[command(subcommand)]
         action: KeysCommand,
     },
-    /// Copy every user, session, refresh token, signing key and server secret from the
-    /// configured database into another one (for example SQLite to PostgreSQL).
+    /// Copy every user, template, session, refresh token, signing key, server secret and
+    /// audit event from the configured database into another one (for example SQLite to
+    /// PostgreSQL). Failed-login counts are transient and not copied.
     Copy {
         /// The target database URL (`postgres://...` or `sqlite://...`); its schema is created.
         #[arg(long, value_name = "URL")]

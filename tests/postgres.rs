@@ -1,5 +1,6 @@
 //! The integration suite on PostgreSQL, plus what only a shared database can show:
-//! several instances on one database, outages, and `gatehouse copy` into PostgreSQL.
+//! several instances on one database, outages, `gatehouse copy` into PostgreSQL, and
+//! SIGKILL crash cycles.
 //!
 //! The binary starts its own PostgreSQL server (see `common::postgres`).
 
@@ -8,6 +9,8 @@ mod suite;
 
 #[path = "postgres/copy.rs"]
 mod copy;
+#[path = "postgres/crash.rs"]
+mod crash;
 #[path = "postgres/multi_instance.rs"]
 mod multi_instance;
 #[path = "postgres/outage.rs"]

@@ -12,6 +12,10 @@ use super::{DynStore, SigningKeyRecord};
 const PAGE: u32 = 500;
 
 /// The copied tables, in an order where every row's parent is already copied.
+///
+/// `login_attempts` is left out on purpose: failed-login counts are transient (a window of
+/// `GATEHOUSE_LOGIN_LOCKOUT` seconds) and start over on the target, like after a restart.
+/// The `user_roles` rows travel with their user ([`UserRow::roles`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Table {
     Users,
@@ -20,11 +24,20 @@ pub enum Table {
     RefreshTokens,
     SigningKeys,
     ServerSecrets,
+    /// The audit trail; no foreign keys, so events of deleted users come along too.
+    AuditEvents,
 }
 
 impl Table {
-    pub const ALL: [Table; 6] =
-        [Table::Users, Table::Templates, Table::Sessions, Table::RefreshTokens, Table::SigningKeys, Table::ServerSecrets];
+    pub const ALL: [Table; 7] = [
+        Table::Users,
+        Table::Templates,
+        Table::Sessions,
+        Table::RefreshTokens,
+        Table::SigningKeys,
+        Table::ServerSecrets,
+        Table::AuditEvents,
+    ];
 
     /// The SQL table name, the same in every store.
     pub fn name(self) -> &'static str {
@@ -35,6 +48,7 @@ impl Table {
             Table::RefreshTokens => "refresh_tokens",
             Table::SigningKeys => "signing_keys",
             Table::ServerSecrets => "server_secrets",
+            Table::AuditEvents => "audit_events",
         }
     }
 }
@@ -92,6 +106,20 @@ pub struct ServerSecretRow {
     pub value: Vec<u8>,
 }
 
+/// An audit event as stored; `detail` is its JSON object as text.
+#[derive(Debug, Clone)]
+pub struct AuditEventRow {
+    pub id: Uuid,
+    pub time: DateTime<Utc>,
+    pub kind: String,
+    pub actor_id: Option<Uuid>,
+    pub user_id: Option<Uuid>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+    pub detail: String,
+}
+
 /// One page of one table.
 #[derive(Debug, Clone)]
 pub enum Rows {
@@ -101,6 +129,7 @@ pub enum Rows {
     RefreshTokens(Vec<RefreshTokenRow>),
     SigningKeys(Vec<SigningKeyRecord>),
     ServerSecrets(Vec<ServerSecretRow>),
+    AuditEvents(Vec<AuditEventRow>),
 }
 
 impl Rows {
@@ -112,6 +141,7 @@ impl Rows {
             Rows::RefreshTokens(rows) => rows.len(),
             Rows::SigningKeys(rows) => rows.len(),
             Rows::ServerSecrets(rows) => rows.len(),
+            Rows::AuditEvents(rows) => rows.len(),
         }
     }
 

@@ -4,7 +4,7 @@
 use sqlx::sqlite::SqlitePool;
 use sqlx::{Row, Sqlite, Transaction};
 
-use super::copy::{RefreshTokenRow, Rows, ServerSecretRow, SessionRow, Table, TemplateRow, UserRow};
+use super::copy::{AuditEventRow, RefreshTokenRow, Rows, ServerSecretRow, SessionRow, Table, TemplateRow, UserRow};
 use super::sqlite::classify;
 use super::{SigningKeyRecord, StoreResult, millis_to_time};
 
@@ -19,6 +19,7 @@ pub(super) async fn export(pool: &SqlitePool, table: Table, offset: u64, limit: 
         Table::RefreshTokens => "SELECT * FROM refresh_tokens ORDER BY token_hash LIMIT $1 OFFSET $2",
         Table::SigningKeys => "SELECT * FROM signing_keys ORDER BY kid LIMIT $1 OFFSET $2",
         Table::ServerSecrets => "SELECT * FROM server_secrets ORDER BY name LIMIT $1 OFFSET $2",
+        Table::AuditEvents => "SELECT * FROM audit_events ORDER BY id LIMIT $1 OFFSET $2",
     };
     let rows =
         sqlx::query(sql).bind(i64::from(limit)).bind(i64::try_from(offset).unwrap_or(i64::MAX)).fetch_all(pool).await.map_err(classify)?;
@@ -111,6 +112,23 @@ pub(super) async fn export(pool: &SqlitePool, table: Table, offset: u64, limit: 
             Table::ServerSecrets => Rows::ServerSecrets(
                 rows.iter()
                     .map(|r| Ok(ServerSecretRow { name: r.try_get("name")?, value: r.try_get("value")? }))
+                    .collect::<Result<_, sqlx::Error>>()?,
+            ),
+            Table::AuditEvents => Rows::AuditEvents(
+                rows.iter()
+                    .map(|r| {
+                        Ok(AuditEventRow {
+                            id: r.try_get("id")?,
+                            time: time(r, "time")?,
+                            kind: r.try_get("type")?,
+                            actor_id: r.try_get("actor_id")?,
+                            user_id: r.try_get("user_id")?,
+                            ip: r.try_get("ip")?,
+                            user_agent: r.try_get("user_agent")?,
+                            request_id: r.try_get("request_id")?,
+                            detail: r.try_get("detail")?,
+                        })
+                    })
                     .collect::<Result<_, sqlx::Error>>()?,
             ),
         })
@@ -222,6 +240,26 @@ pub(super) async fn import(tx: &mut Transaction<'static, Sqlite>, rows: Rows) ->
                     .execute(&mut **tx)
                     .await
                     .map_err(classify)?;
+            }
+        }
+        Rows::AuditEvents(rows) => {
+            for e in rows {
+                sqlx::query(
+                    "INSERT INTO audit_events (id, time, type, actor_id, user_id, ip, user_agent, request_id, detail) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(e.id)
+                .bind(ms(e.time))
+                .bind(&e.kind)
+                .bind(e.actor_id)
+                .bind(e.user_id)
+                .bind(&e.ip)
+                .bind(&e.user_agent)
+                .bind(&e.request_id)
+                .bind(&e.detail)
+                .execute(&mut **tx)
+                .await
+                .map_err(classify)?;
             }
         }
     }

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod admin;
+pub mod crash;
 pub mod postgres;
 
 use std::net::SocketAddr;

@@ -1,5 +1,5 @@
 //! `gatehouse copy --to URL`: a SQLite database moved to PostgreSQL keeps its users,
-//! templates, sessions, refresh tokens and keys.
+//! templates, sessions, refresh tokens, keys and audit events.
 
 use std::process::Output;
 
@@ -27,7 +27,7 @@ async fn copy(from: &str, to: &str, force: bool) -> Output {
 }
 
 #[tokio::test]
-async fn a_sqlite_database_copied_to_postgres_keeps_users_templates_sessions_and_keys() {
+async fn a_sqlite_database_copied_to_postgres_keeps_users_templates_sessions_keys_and_audit_events() {
     let dir = tempfile::tempdir().expect("temp dir");
     let sqlite_url = format!("sqlite://{}", dir.path().join("old.db").display());
     let source = TestApp::spawn_on(&sqlite_url, |_| {}).await;
@@ -51,6 +51,9 @@ async fn a_sqlite_database_copied_to_postgres_keeps_users_templates_sessions_and
     let res = source.post_refresh(&alice.refresh).await;
     let pair: Value = res.json().await.expect("pair");
     let live_refresh = pair["refresh_token"].as_str().expect("refresh token").to_string();
+    let source_root = source.login("root", PASSWORD).await;
+    let registered_before = registered_events(&source, &source_root.access, &alice.id).await;
+    assert_eq!(registered_before.len(), 1, "alice's registration is audited: {registered_before:?}");
 
     let target = postgres::shared().create_database().await;
     let out = copy(&sqlite_url, &target, false).await;
@@ -80,4 +83,14 @@ async fn a_sqlite_database_copied_to_postgres_keeps_users_templates_sessions_and
     assert_eq!(read, template);
     let res = moved.post("/v1/templates", &serde_json::json!({"name": "welcome"}), Some(&alice.access)).await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
+    // The audit trail: alice's registration, every field as recorded on SQLite.
+    assert_eq!(registered_events(&moved, &root.access, &alice.id).await, registered_before);
+}
+
+/// The `user.registered` events about `user_id`, read through the admin view.
+async fn registered_events(app: &TestApp, admin: &str, user_id: &str) -> Vec<Value> {
+    let res = app.get_query("/v1/audit", &[("user_id", user_id), ("type", "user.registered")], Some(admin)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let list: Value = res.json().await.expect("audit list");
+    list["items"].as_array().expect("items").clone()
 }

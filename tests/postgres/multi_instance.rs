@@ -1,5 +1,6 @@
 //! Two Gatehouse instances on one PostgreSQL database, as behind a load balancer: they
-//! must behave as one service.
+//! must behave as one service (tokens, refresh reuse, logout, key rotation, the per-account
+//! failed-login count).
 
 use std::time::{Duration, Instant};
 
@@ -8,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, assert_problem};
+use crate::common::{PASSWORD, TestApp, assert_problem};
 
 /// The `kid` in a JWT's header.
 fn kid_of(token: &str) -> String {
@@ -114,4 +115,29 @@ async fn a_key_rotated_through_the_cli_reaches_every_instance_without_a_restart(
     assert_eq!(b.get_me(&from_a.access).await.status(), StatusCode::OK);
     assert_eq!(a.get_me(&from_b.access).await.status(), StatusCode::OK);
     assert_eq!(b.get_me(&alice.access).await.status(), StatusCode::OK, "tokens of the old key still verify");
+}
+
+#[tokio::test]
+async fn the_failed_login_count_of_an_account_is_shared_by_every_instance() {
+    const MAX_FAILURES: u32 = 4;
+    const WRONG: &str = "not the password at all";
+    // No per-address limit: only the per-account count may answer 429 here.
+    let limits = |c: &mut gatehouse::config::Config| {
+        c.login_max_failures = MAX_FAILURES;
+        c.rate_limit_per_ip = 0;
+    };
+    let a = TestApp::spawn_with(limits).await;
+    let b = TestApp::spawn_sharing(&a, limits).await;
+    a.user("alice").await;
+
+    // Wrong passwords alternated between the instances: neither sees the limit alone.
+    for n in 0..MAX_FAILURES {
+        let app = if n % 2 == 0 { &a } else { &b };
+        assert_problem(app.post_login("alice", WRONG).await, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    }
+
+    for app in [&a, &b] {
+        assert_problem(app.post_login("alice", PASSWORD).await, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+        assert_problem(app.post_login("alice", WRONG).await, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    }
 }

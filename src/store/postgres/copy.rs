@@ -3,7 +3,7 @@
 use sqlx::Row;
 
 use super::{PgStore, classify};
-use crate::store::copy::{RefreshTokenRow, Rows, ServerSecretRow, SessionRow, Table, TemplateRow, UserRow};
+use crate::store::copy::{AuditEventRow, RefreshTokenRow, Rows, ServerSecretRow, SessionRow, Table, TemplateRow, UserRow};
 use crate::store::{SigningKeyRecord, StoreResult};
 
 impl PgStore {
@@ -18,6 +18,10 @@ impl PgStore {
             Table::RefreshTokens => "SELECT * FROM refresh_tokens ORDER BY token_hash LIMIT $1 OFFSET $2",
             Table::SigningKeys => "SELECT * FROM signing_keys ORDER BY kid LIMIT $1 OFFSET $2",
             Table::ServerSecrets => "SELECT * FROM server_secrets ORDER BY name LIMIT $1 OFFSET $2",
+            Table::AuditEvents => {
+                "SELECT id, time, type, actor_id, user_id, ip, user_agent, request_id, detail::text AS detail \
+                 FROM audit_events ORDER BY id LIMIT $1 OFFSET $2"
+            }
         };
         let rows = sqlx::query(sql)
             .bind(i64::from(limit))
@@ -107,6 +111,23 @@ impl PgStore {
                     Table::ServerSecrets => Rows::ServerSecrets(
                         rows.iter()
                             .map(|r| Ok(ServerSecretRow { name: r.try_get("name")?, value: r.try_get("value")? }))
+                            .collect::<Result<_, sqlx::Error>>()?,
+                    ),
+                    Table::AuditEvents => Rows::AuditEvents(
+                        rows.iter()
+                            .map(|r| {
+                                Ok(AuditEventRow {
+                                    id: r.try_get("id")?,
+                                    time: r.try_get("time")?,
+                                    kind: r.try_get("type")?,
+                                    actor_id: r.try_get("actor_id")?,
+                                    user_id: r.try_get("user_id")?,
+                                    ip: r.try_get("ip")?,
+                                    user_agent: r.try_get("user_agent")?,
+                                    request_id: r.try_get("request_id")?,
+                                    detail: r.try_get("detail")?,
+                                })
+                            })
                             .collect::<Result<_, sqlx::Error>>()?,
                     ),
                 })
@@ -218,6 +239,26 @@ impl PgStore {
                         .execute(&mut *tx)
                         .await
                         .map_err(classify)?;
+                }
+            }
+            Rows::AuditEvents(rows) => {
+                for e in rows {
+                    sqlx::query(
+                        "INSERT INTO audit_events (id, time, type, actor_id, user_id, ip, user_agent, request_id, detail) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)",
+                    )
+                    .bind(e.id)
+                    .bind(e.time)
+                    .bind(&e.kind)
+                    .bind(e.actor_id)
+                    .bind(e.user_id)
+                    .bind(&e.ip)
+                    .bind(&e.user_agent)
+                    .bind(&e.request_id)
+                    .bind(&e.detail)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?;
                 }
             }
         }
