@@ -132,7 +132,10 @@ bench_store() {
     ACCESS=$(post /v1/auth/login '{"username":"bench","password":"correct horse battery staple"}' | json_field access_token)
     ADMIN=$(post /v1/auth/login '{"username":"bench-admin","password":"correct horse battery staple"}' | json_field access_token)
     : >"$WORK/refresh_tokens"
-    for _ in 1 2; do post /v1/auth/login '{"username":"bench","password":"correct horse battery staple"}' | json_field refresh_token >>"$WORK/refresh_tokens"; done
+    for _ in 1 2; do
+        post /v1/auth/login '{"username":"bench","password":"correct horse battery staple"}' | json_field refresh_token >>"$WORK/refresh_tokens"
+        echo >>"$WORK/refresh_tokens"
+    done
     for i in $(seq 1 20); do post /v1/templates "{\"name\":\"seed-$i\",\"content\":\"hello\"}" "$ACCESS" >/dev/null; done
     write_scripts
     ROWS=()
@@ -145,7 +148,10 @@ bench_store() {
     load "POST /v1/templates" /v1/templates "$CONNECTIONS" "$WORK/templates_post.lua"
     load "GET /v1/users page 1" "/v1/users?page=1&per_page=20" "$CONNECTIONS" "" "$ADMIN"
     load "GET /v1/users page 5000" "/v1/users?page=5000&per_page=20" "$CONNECTIONS" "" "$ADMIN"
-    # The flood: 500 concurrent logins while /health is measured beside them.
+    # The flood: 500 concurrent logins while /health is measured beside them, on a freshly
+    # started server, so that its memory is the flood's and not what earlier scenarios left.
+    stop_server
+    start_server "$url"
     local flood_peak="$WORK/flood_peak"; echo 0 >"$flood_peak"
     wrk -t 2 -c 500 -d "${DURATION}s" --timeout 30s -s "$WORK/login.lua" "$BASE/v1/auth/login" >"$WORK/flood.out" 2>&1 &
     local flood=$!

@@ -2,7 +2,6 @@
 
 mod audit;
 mod bad_input;
-mod enumeration;
 mod errors;
 mod forged_tokens;
 mod hardening;
