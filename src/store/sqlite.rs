@@ -148,6 +148,33 @@ impl SqliteStore {
     }
 }
 
+/// One user row and its roles, inside the caller's write transaction.
+async fn insert_user(tx: &mut Transaction<'static, Sqlite>, user: &NewUser, now: i64) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO users (id, username, username_key, email, email_key, password_hash, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+    )
+    .bind(user.id)
+    .bind(&user.username)
+    .bind(&user.username_key)
+    .bind(&user.email)
+    .bind(&user.email_key)
+    .bind(&user.password_hash)
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .map_err(classify)?;
+    for role in &user.roles {
+        sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
+            .bind(user.id)
+            .bind(role)
+            .execute(&mut **tx)
+            .await
+            .map_err(classify)?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
@@ -158,28 +185,7 @@ impl Store for SqliteStore {
     async fn create_user(&self, user: NewUser) -> StoreResult<User> {
         let now = now_ms();
         let mut tx = self.write().await?;
-        sqlx::query(
-            "INSERT INTO users (id, username, username_key, email, email_key, password_hash, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-        )
-        .bind(user.id)
-        .bind(&user.username)
-        .bind(&user.username_key)
-        .bind(&user.email)
-        .bind(&user.email_key)
-        .bind(&user.password_hash)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(classify)?;
-        for role in &user.roles {
-            sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
-                .bind(user.id)
-                .bind(role)
-                .execute(&mut *tx)
-                .await
-                .map_err(classify)?;
-        }
+        insert_user(&mut tx, &user, now).await?;
         tx.commit().await.map_err(classify)?;
         self.fetch_user(user.id).await?.ok_or(StoreError::NotFound)
     }
@@ -258,28 +264,7 @@ impl Store for SqliteStore {
         let now = now_ms();
         let mut tx = self.write().await?;
         for user in &users {
-            sqlx::query(
-                "INSERT INTO users (id, username, username_key, email, email_key, password_hash, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-            )
-            .bind(user.id)
-            .bind(&user.username)
-            .bind(&user.username_key)
-            .bind(&user.email)
-            .bind(&user.email_key)
-            .bind(&user.password_hash)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(classify)?;
-            for role in &user.roles {
-                sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
-                    .bind(user.id)
-                    .bind(role)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(classify)?;
-            }
+            insert_user(&mut tx, user, now).await?;
         }
         tx.commit().await.map_err(classify)?;
         Ok(users.len())
