@@ -80,6 +80,11 @@ pub enum ApiError {
     RateLimited { retry_after_secs: u64 },
     #[error("request timed out")]
     Timeout,
+    #[error("request headers too large")]
+    HeadersTooLarge,
+    /// Too many requests in flight: shed at once rather than queued.
+    #[error("overloaded")]
+    Overloaded,
     #[error("database unavailable")]
     Unavailable,
     #[error(transparent)]
@@ -120,6 +125,8 @@ impl ApiError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Timeout => StatusCode::REQUEST_TIMEOUT,
+            Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -141,6 +148,8 @@ impl ApiError {
             Self::Validation(_) => "validation_failed",
             Self::RateLimited { .. } => "rate_limited",
             Self::Timeout => "request_timeout",
+            Self::HeadersTooLarge => "headers_too_large",
+            Self::Overloaded => "unavailable",
             Self::Unavailable => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -168,6 +177,10 @@ impl ApiError {
                 format!("Too many attempts; try again in {retry_after_secs} seconds.")
             }
             Self::Timeout => "The request took too long.".into(),
+            Self::HeadersTooLarge => {
+                format!("The request headers are larger than {} KiB in total.", crate::app::HEADER_LIMIT_BYTES / 1024)
+            }
+            Self::Overloaded => "The server is busy; try again in a moment.".into(),
             Self::Unavailable => "The database is unavailable; try again shortly.".into(),
             Self::Internal(_) => "An internal error occurred; it has been logged.".into(),
         }
@@ -225,6 +238,9 @@ impl IntoResponse for ApiError {
             }
             Self::RateLimited { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            Self::Overloaded => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}
         }

@@ -2,32 +2,15 @@
 //! rather than queued) and headers over the size limit (431). Both are problem documents.
 
 use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
-use crate::error::{Problem, problem_response};
-
-fn problem(status: StatusCode, code: &str, detail: &str) -> Response {
-    problem_response(
-        status,
-        &Problem {
-            kind: format!("urn:gatehouse:problem:{code}"),
-            title: status.canonical_reason().unwrap_or("Error").to_string(),
-            status: status.as_u16(),
-            detail: detail.to_string(),
-            code: code.to_string(),
-            errors: None,
-        },
-    )
-}
+use crate::error::ApiError;
 
 /// The answer when [`crate::app::MAX_IN_FLIGHT_REQUESTS`] are already running: 503
 /// `unavailable` with `Retry-After: 1`, so clients back off instead of piling up.
 pub async fn overloaded(_: tower::BoxError) -> Response {
-    let mut res = problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "The server is busy; try again in a moment.");
-    res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    res
+    ApiError::Overloaded.into_response()
 }
 
 /// 431 `headers_too_large` when the request's header names and values together exceed
@@ -35,8 +18,7 @@ pub async fn overloaded(_: tower::BoxError) -> Response {
 pub async fn limit_headers(request: Request, next: Next) -> Response {
     let size: usize = request.headers().iter().map(|(name, value)| name.as_str().len() + value.len()).sum();
     if size > crate::app::HEADER_LIMIT_BYTES {
-        let detail = format!("The request headers are larger than {} KiB in total.", crate::app::HEADER_LIMIT_BYTES / 1024);
-        return problem(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "headers_too_large", &detail);
+        return ApiError::HeadersTooLarge.into_response();
     }
     next.run(request).await
 }
