@@ -50,6 +50,8 @@ pub struct AppState {
     pub refresh_secret: Arc<Vec<u8>>,
     /// GATEHOUSE_RATE_LIMIT_PER_IP on the unauthenticated /v1/auth routes; `None` when off.
     pub ip_limiter: Option<Arc<http::limits::IpLimiter>>,
+    /// Writes verification and reset mails into the queue (see [`crate::mail`]).
+    pub mailer: Arc<crate::mail::Mailer>,
 }
 
 impl AppState {
@@ -65,7 +67,9 @@ impl AppState {
             .context("cannot load the signing keys")?;
         let candidate: [u8; 32] = rand::random();
         let refresh_secret = store.server_secret("refresh_successor", &candidate).await?;
+        let mailer = Arc::new(crate::mail::Mailer::new(&config, store.clone())?);
         Ok(Self {
+            mailer,
             policy: PasswordPolicy { min_length: usize::from(config.password_min_length) },
             ip_limiter: http::limits::ip_limiter(config.rate_limit_per_ip),
             config: Arc::new(config),
@@ -190,6 +194,7 @@ impl Application {
         let addr = self.local_addr();
         let public_url = self.state.config.public_url();
         tracing::info!(%addr, docs = %format!("{public_url}/docs"), "gatehouse listening on http://{addr}");
+        let mail_transport = crate::mail::transport::Transport::from_config(&self.state.config)?;
         let tokens = self.state.tokens.clone();
         // Every instance re-reads the signing keys this often (GATEHOUSE_KEY_RELOAD_INTERVAL,
         // 20 s by default), so a `keys rotate` anywhere is picked up within the contract's 60 s.
@@ -205,6 +210,16 @@ impl Application {
             }
         });
         let mut background = vec![reloader];
+        let config = &self.state.config;
+        let mail_worker = crate::mail::worker::Worker {
+            store: self.state.store.clone(),
+            transport: mail_transport,
+            queued: self.state.mailer.queued.clone(),
+            poll_every: Duration::from_secs(config.mail_poll_interval),
+            retry_base: Duration::from_secs(config.mail_retry_base),
+            max_attempts: config.mail_max_attempts,
+        };
+        background.push(tokio::spawn(mail_worker.run()));
         background.push(tokio::spawn(crate::audit::prune_forever(self.state.store.clone(), self.state.config.audit_retention_days)));
         if self.state.config.metrics_bind != Some(MetricsBind::Off) {
             background.push(tokio::spawn(async {

@@ -102,6 +102,80 @@ pub struct Config {
     /// at WAL checkpoints (survives any process crash, may lose the last commits on power loss).
     #[arg(long, env = "GATEHOUSE_SQLITE_SYNCHRONOUS", value_enum, default_value = "full", global = true)]
     pub sqlite_synchronous: SqliteSynchronous,
+
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS), `smtps://user:pass@host` (TLS),
+    /// `smtp://host:25` (plain, local relays and tests only). Unset: mail goes to the outbox.
+    #[arg(long, env = "GATEHOUSE_SMTP_URL", value_parser = parse_smtp_url, hide_env_values = true, global = true)]
+    pub smtp_url: Option<SmtpUrl>,
+
+    /// Folder that receives one `.eml` file per message when no SMTP URL is set.
+    #[arg(long, env = "GATEHOUSE_MAIL_OUTBOX", default_value = "./outbox", global = true)]
+    pub mail_outbox: std::path::PathBuf,
+
+    /// The `From` of every mail.
+    #[arg(long, env = "GATEHOUSE_MAIL_FROM", default_value = "Gatehouse <no-reply@localhost>", value_parser = parse_mailbox, global = true)]
+    pub mail_from: String,
+
+    /// Folder of templates that replace the built-in mail bodies (same file names).
+    #[arg(long, env = "GATEHOUSE_MAIL_TEMPLATES", global = true)]
+    pub mail_templates: Option<std::path::PathBuf>,
+
+    /// Deliveries tried per message before it is dropped.
+    #[arg(long, env = "GATEHOUSE_MAIL_MAX_ATTEMPTS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100), global = true)]
+    pub mail_max_attempts: u32,
+
+    /// Seconds before the first retry of a failed delivery; each later one waits twice as long
+    /// (at most an hour).
+    #[arg(long, env = "GATEHOUSE_MAIL_RETRY_BASE", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
+    pub mail_retry_base: u64,
+
+    /// Seconds between two looks at the queue for due retries and mail queued elsewhere.
+    #[arg(long, env = "GATEHOUSE_MAIL_POLL_INTERVAL", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300), global = true)]
+    pub mail_poll_interval: u64,
+
+    /// Login answers 403 `email_unverified` until the account's email is verified.
+    #[arg(long, env = "GATEHOUSE_REQUIRE_VERIFIED_EMAIL", default_value_t = false, action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new(), global = true)]
+    pub require_verified_email: bool,
+
+    /// Seconds an email verification link stays valid.
+    #[arg(long, env = "GATEHOUSE_EMAIL_VERIFY_TTL", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(1..=2_592_000), global = true)]
+    pub email_verify_ttl: u64,
+
+    /// Seconds a password reset link stays valid.
+    #[arg(long, env = "GATEHOUSE_PASSWORD_RESET_TTL", default_value_t = 1800, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
+    pub password_reset_ttl: u64,
+}
+
+/// GATEHOUSE_SMTP_URL: holds credentials, so it never reaches `Debug` output or a log.
+#[derive(Clone)]
+pub struct SmtpUrl(String);
+
+impl SmtpUrl {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SmtpUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact_url(&self.0))
+    }
+}
+
+fn parse_smtp_url(value: &str) -> Result<SmtpUrl, String> {
+    if !(value.starts_with("smtp://") || value.starts_with("smtps://")) {
+        return Err("must be an smtp:// or smtps:// URL".into());
+    }
+    lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(value).map_err(|e| format!("not a usable SMTP URL: {e}"))?;
+    Ok(SmtpUrl(value.to_string()))
+}
+
+fn parse_mailbox(value: &str) -> Result<String, String> {
+    value
+        .parse::<lettre::message::Mailbox>()
+        .map(|_| value.to_string())
+        .map_err(|_| "must be an address such as `Gatehouse <no-reply@example.com>`".into())
 }
 
 /// GATEHOUSE_METRICS_BIND when set.
@@ -163,6 +237,9 @@ impl std::fmt::Debug for Config {
             .field("login_lockout", &self.login_lockout)
             .field("rate_limit_per_ip", &self.rate_limit_per_ip)
             .field("trusted_proxy_header", &self.trusted_proxy_header)
+            .field("smtp_url", &self.smtp_url)
+            .field("mail_outbox", &self.mail_outbox)
+            .field("require_verified_email", &self.require_verified_email)
             .finish_non_exhaustive()
     }
 }

@@ -64,6 +64,9 @@ pub enum ApiError {
     Forbidden,
     #[error("account disabled")]
     AccountDisabled,
+    /// GATEHOUSE_REQUIRE_VERIFIED_EMAIL: a correct password, but no verified address yet.
+    #[error("email unverified")]
+    EmailUnverified,
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -116,7 +119,7 @@ impl ApiError {
         match self {
             Self::Malformed(_) => StatusCode::BAD_REQUEST,
             Self::InvalidCredentials | Self::InvalidToken { .. } | Self::TokenReused => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::AccountDisabled => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::AccountDisabled | Self::EmailUnverified => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -140,6 +143,7 @@ impl ApiError {
             Self::TokenReused => "token_reused",
             Self::Forbidden => "forbidden",
             Self::AccountDisabled => "account_disabled",
+            Self::EmailUnverified => "email_unverified",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(c) => c.code(),
@@ -164,6 +168,7 @@ impl ApiError {
             Self::TokenReused => "This refresh token was already used; its session has been revoked.".into(),
             Self::Forbidden => "You are not allowed to do this.".into(),
             Self::AccountDisabled => "This account has been disabled.".into(),
+            Self::EmailUnverified => "Verify your email address first: follow the link in the mail we sent.".into(),
             Self::NotFound => "No such resource.".into(),
             Self::MethodNotAllowed => "This method is not allowed on this path.".into(),
             Self::Conflict(c) => c.detail().into(),

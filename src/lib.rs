@@ -7,6 +7,7 @@
 //! - [`error`]: the one error type, rendered as an RFC 9457 problem document.
 //! - [`domain`]: values that parse once (username, email, password, role) and are trusted after.
 //! - [`auth`]: password hashing, signing keys and access tokens, refresh tokens, extractors.
+//! - [`mail`]: verification and reset mails, the queue in the database and its worker.
 //! - [`import`]: `gatehouse import`, users with their legacy password hashes.
 //! - [`store`]: every SQL statement, behind the one [`store::Store`] seam.
 //! - [`http`]: one module per resource, each with its routes and OpenAPI entries.
@@ -24,6 +25,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod import;
+pub mod mail;
 pub mod metrics;
 pub mod store;
 pub mod telemetry;

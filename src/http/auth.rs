@@ -89,6 +89,7 @@ async fn register(State(state): State<AppState>, audit: Audit, ApiJson(req): Api
     tracing::info!(user_id = %user.id, "user registered");
     crate::metrics::registered();
     audit.record(AuditType::UserRegistered, None, Some(user.id), json!({ "username": user.username })).await;
+    state.mailer.send_verification(&user).await;
     let location = HeaderValue::from_str(&format!("/v1/users/{}", user.id)).map_err(anyhow::Error::from)?;
     Ok((StatusCode::CREATED, [(LOCATION, location)], Json(user)))
 }
@@ -105,7 +106,7 @@ fn login_key(login: &str) -> String {
     responses(
         (status = 200, description = "Logged in", body = TokenPair),
         (status = 401, description = "`invalid_credentials`: unknown user or wrong password, one answer for both", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`account_disabled`, after a correct password", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`account_disabled`, after a correct password; `email_unverified`, after a correct password, while GATEHOUSE_REQUIRE_VERIFIED_EMAIL is on and the account has no verified address", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`: after GATEHOUSE_LOGIN_MAX_FAILURES failures on this name (known or not) every attempt, \
 the right password too, is refused until GATEHOUSE_LOGIN_LOCKOUT has passed; or too many requests from this address. \
 `Retry-After` gives the seconds to wait.", body = crate::error::Problem, content_type = "application/problem+json",
@@ -142,6 +143,11 @@ async fn login(
         crate::metrics::login("disabled");
         audit.record(AuditType::LoginFailed, None, Some(user.id), json!({ "reason": "account_disabled" })).await;
         return Err(ApiError::AccountDisabled);
+    }
+    if state.config.require_verified_email && !user.email_verified {
+        crate::metrics::login("email_unverified");
+        audit.record(AuditType::LoginFailed, None, Some(user.id), json!({ "reason": "email_unverified" })).await;
+        return Err(ApiError::EmailUnverified);
     }
     if needs_rehash {
         let fresh = state.hasher.hash(&req.password).await?;

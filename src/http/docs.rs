@@ -28,6 +28,7 @@ after it `token_reused` and the session is revoked.",
     components(schemas(Problem, FieldError)),
     tags(
         (name = "auth", description = "Register, log in, refresh, log out"),
+        (name = "recovery", description = "Email verification and password reset by mailed one-time links"),
         (name = "me", description = "The caller's own account and sessions"),
         (name = "admin", description = "User management by admins: list, read, change roles, disable, delete"),
         (name = "templates", description = "The caller's own templates"),

@@ -31,6 +31,8 @@ const LIMITED_ROUTES: &[&str] = &[
     "/v1/auth/password/forgot",
     "/v1/auth/password/reset",
     "/v1/auth/email/verify",
+    // Authenticated, but each call sends a mail.
+    "/v1/auth/email/resend",
 ];
 /// Past this many tracked addresses, the ones whose bucket is full again are forgotten.
 const MAX_TRACKED_ADDRESSES: usize = 100_000;

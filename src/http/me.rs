@@ -48,7 +48,7 @@ async fn get_me(State(state): State<AppState>, user: AuthUser) -> Result<Json<Us
     Ok(Json(me))
 }
 
-/// Changes the caller's email address (a new address is unverified).
+/// Changes the caller's email address: a new address is unverified and gets a verification mail.
 #[utoipa::path(patch, path = "/v1/auth/me", tag = "me", security(("bearer" = [])), request_body = UpdateMeRequest,
     responses(
         (status = 200, description = "The updated account", body = User),
@@ -72,6 +72,9 @@ async fn patch_me(
     };
     if changing {
         audit.record(AuditType::EmailChanged, Some(user.user_id), Some(user.user_id), serde_json::json!({ "email": updated.email })).await;
+        if !updated.email_verified {
+            state.mailer.send_verification(&updated).await;
+        }
     }
     Ok(Json(updated))
 }

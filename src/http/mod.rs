@@ -10,6 +10,7 @@ pub mod me;
 pub mod middleware;
 pub mod overload;
 pub mod paging;
+pub mod recovery;
 pub mod sessions;
 pub mod templates;
 pub mod users;
@@ -25,6 +26,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(health::router())
         .merge(auth::router())
         .merge(me::router())
+        .merge(recovery::router())
         .merge(sessions::router())
         .merge(users::router())
         .merge(templates::router())

@@ -184,6 +184,9 @@ async fn patch_user(
     let user = state.store.update_user(id, patch).await?;
     tracing::info!(actor_id = %admin.user_id, user_id = %id, ?roles, ?disabled, "user changed by an admin");
     record_changes(&audit, Some(admin.user_id), &before, &user).await;
+    if before.email != user.email && !user.email_verified {
+        state.mailer.send_verification(&user).await;
+    }
     Ok(Json(user))
 }
 

@@ -4,6 +4,7 @@
 mod audit;
 pub mod copy;
 mod postgres;
+mod recovery;
 mod sqlite;
 mod sqlite_copy;
 
@@ -17,6 +18,7 @@ use crate::error::Conflict;
 pub use audit::{AuditEvent, AuditQuery, AuditType, NewAuditEvent, PoolStatus};
 pub use copy::{Rows, Table};
 pub use postgres::PgStore;
+pub use recovery::{NewEmailToken, NewMail, QueuedMail, TokenPurpose};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -314,6 +316,25 @@ pub trait Store: Send + Sync + 'static {
     async fn list_audit(&self, query: &AuditQuery) -> StoreResult<Page<AuditEvent>>;
     /// Deletes the events older than `older_than`; answers how many went.
     async fn prune_audit(&self, older_than: DateTime<Utc>) -> StoreResult<u64>;
+    /// Stores a one-time token and queues the mail that carries it, in one transaction.
+    /// A new reset token replaces the user's unused older ones.
+    async fn create_email_token(&self, token: NewEmailToken, mail: NewMail) -> StoreResult<()>;
+    /// The user of a live token (unused, unexpired; for a verification token, still the
+    /// user's address), without using it up.
+    async fn email_token_user(&self, purpose: TokenPurpose, token_hash: &[u8]) -> StoreResult<Option<User>>;
+    /// Uses up a live verification token and marks the address it was sent to verified,
+    /// atomically; `None` when the token is not live.
+    async fn verify_email(&self, token_hash: &[u8]) -> StoreResult<Option<User>>;
+    /// Uses up a live reset token, sets the new password hash and revokes every session of
+    /// the user, atomically; `None` when the token is not live.
+    async fn reset_password(&self, token_hash: &[u8], password_hash: &str) -> StoreResult<Option<User>>;
+    /// Claims up to `limit` due messages for `lease` (others skip them meanwhile), oldest
+    /// first. Safe with several instances on one database.
+    async fn claim_mail(&self, limit: u32, lease: std::time::Duration) -> StoreResult<Vec<QueuedMail>>;
+    /// A message was delivered: it leaves the queue with its secret link.
+    async fn mail_sent(&self, id: Uuid) -> StoreResult<()>;
+    /// A delivery failed: retry at `retry_at`, or drop the message when `None` (given up).
+    async fn mail_failed(&self, id: Uuid, retry_at: Option<DateTime<Utc>>, error: &str) -> StoreResult<()>;
 }
 
 /// Opens the store that the URL names and brings its schema up to date.

@@ -75,6 +75,8 @@ impl TestApp {
     async fn spawn_in(dir: tempfile::TempDir, database_url: &str, adjust: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::for_database(database_url);
         config.bind = "127.0.0.1:0".parse().expect("address");
+        // Mail of tests without an SMTP server lands beside the database, not in the repo.
+        config.mail_outbox = dir.path().join("outbox");
         adjust(&mut config);
         Self::start(config, dir).await
     }

@@ -15,6 +15,7 @@ mod attempts;
 mod audit;
 mod copy;
 mod keys;
+mod recovery;
 mod sessions;
 mod templates;
 mod users;
@@ -251,5 +252,35 @@ impl Store for PgStore {
     async fn clear_rows(&self, table: Table) -> StoreResult<()> {
         sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {}", table.name()))).execute(&self.pool).await.map_err(classify)?;
         Ok(())
+    }
+    async fn create_email_token(&self, token: NewEmailToken, mail: NewMail) -> StoreResult<()> {
+        self.insert_email_token(token, mail).await
+    }
+
+    async fn email_token_user(&self, purpose: TokenPurpose, token_hash: &[u8]) -> StoreResult<Option<User>> {
+        self.live_token_user(purpose, token_hash).await
+    }
+
+    async fn verify_email(&self, token_hash: &[u8]) -> StoreResult<Option<User>> {
+        self.use_verification(token_hash).await
+    }
+
+    async fn reset_password(&self, token_hash: &[u8], password_hash: &str) -> StoreResult<Option<User>> {
+        self.use_reset(token_hash, password_hash).await
+    }
+
+    async fn claim_mail(&self, limit: u32, lease: Duration) -> StoreResult<Vec<QueuedMail>> {
+        self.claim_due_mail(limit, lease).await
+    }
+
+    async fn mail_sent(&self, id: Uuid) -> StoreResult<()> {
+        self.delete_mail(id).await
+    }
+
+    async fn mail_failed(&self, id: Uuid, retry_at: Option<DateTime<Utc>>, error: &str) -> StoreResult<()> {
+        match retry_at {
+            Some(at) => self.retry_mail(id, at, error).await,
+            None => self.delete_mail(id).await,
+        }
     }
 }

@@ -1,0 +1,155 @@
+//! Outgoing mail: email verification and password reset links.
+//!
+//! A request never waits on a mail server: it stores the one-time token and the rendered
+//! message in one transaction ([`crate::store::Store::create_email_token`]) and wakes the
+//! [`worker`], which delivers from the queue in the database, retries with exponential
+//! backoff, and survives restarts. Tokens and links never reach a log.
+
+pub mod templates;
+pub mod transport;
+pub mod worker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use lettre::Message;
+use lettre::message::{Mailbox, MultiPart};
+use sha2::{Digest, Sha256};
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::store::{DynStore, NewEmailToken, NewMail, TokenPurpose, User};
+use templates::{Kind, Templates};
+
+/// A fresh one-time token: 256 random bits, base64url (43 characters).
+pub fn new_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What the store keeps of a token: its SHA-256.
+pub fn hash_token(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// Writes, queues and announces mails.
+pub struct Mailer {
+    store: DynStore,
+    templates: Templates,
+    from: Mailbox,
+    public_url: String,
+    verify_ttl: Duration,
+    reset_ttl: Duration,
+    /// Wakes the worker when a message was queued.
+    pub(crate) queued: Arc<Notify>,
+}
+
+impl Mailer {
+    pub fn new(config: &Config, store: DynStore) -> anyhow::Result<Self> {
+        Ok(Self {
+            store,
+            templates: Templates::load(config.mail_templates.as_deref())?,
+            from: config.mail_from.parse().map_err(|_| anyhow::anyhow!("GATEHOUSE_MAIL_FROM is not a mail address"))?,
+            public_url: config.public_url(),
+            verify_ttl: Duration::from_secs(config.email_verify_ttl),
+            reset_ttl: Duration::from_secs(config.password_reset_ttl),
+            queued: Arc::new(Notify::new()),
+        })
+    }
+
+    /// Queues a verification link for the user's current address (none without one). A
+    /// failure is logged, never the caller's: the user can ask again with /email/resend.
+    pub async fn send_verification(&self, user: &User) -> bool {
+        let Some(email) = user.email.as_deref() else { return false };
+        let email_key = crate::domain::Email::parse(email).map(|e| e.key()).unwrap_or_else(|_| email.to_lowercase());
+        self.queue(Kind::VerifyEmail, user, email, Some(email_key)).await
+    }
+
+    /// Queues a password reset link; nothing for an account without an address.
+    pub async fn send_reset(&self, user: &User) -> bool {
+        let Some(email) = user.email.as_deref() else { return false };
+        self.queue(Kind::ResetPassword, user, email, None).await
+    }
+
+    async fn queue(&self, kind: Kind, user: &User, email: &str, email_key: Option<String>) -> bool {
+        let token = new_token();
+        let (purpose, path, ttl) = match kind {
+            Kind::VerifyEmail => (TokenPurpose::VerifyEmail, "verify-email", self.verify_ttl),
+            Kind::ResetPassword => (TokenPurpose::ResetPassword, "reset-password", self.reset_ttl),
+        };
+        let link = format!("{}/{path}?token={token}", self.public_url);
+        let rendered = self.templates.render(kind, &[("link", &link), ("username", &user.username), ("valid_for", &describe(ttl))]);
+        let mail = match self.build(email, rendered) {
+            Ok(mail) => mail,
+            Err(err) => {
+                tracing::warn!(user_id = %user.id, error = %err, "cannot write a mail to this address");
+                return false;
+            }
+        };
+        let expires_at = chrono::Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_else(|_| chrono::Duration::hours(24));
+        let record = NewEmailToken { token_hash: hash_token(&token), user_id: user.id, purpose, email_key, expires_at };
+        match self.store.create_email_token(record, mail).await {
+            Ok(()) => {
+                tracing::info!(user_id = %user.id, mail = purpose.as_str(), "mail queued");
+                self.queued.notify_one();
+                true
+            }
+            Err(err) => {
+                tracing::warn!(user_id = %user.id, error = %err, mail = purpose.as_str(), "could not queue a mail");
+                false
+            }
+        }
+    }
+
+    fn build(&self, email: &str, rendered: templates::Rendered) -> anyhow::Result<NewMail> {
+        let to: Mailbox = email.parse()?;
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to.clone())
+            .subject(rendered.subject)
+            .multipart(MultiPart::alternative_plain_html(rendered.text, rendered.html))?;
+        Ok(NewMail {
+            id: Uuid::now_v7(),
+            sender: self.from.email.to_string(),
+            recipient: to.email.to_string(),
+            message: message.formatted(),
+        })
+    }
+}
+
+/// "24 hours", "30 minutes", "45 seconds".
+fn describe(ttl: Duration) -> String {
+    let secs = ttl.as_secs();
+    let (n, unit) = if secs.is_multiple_of(3600) {
+        (secs / 3600, "hour")
+    } else if secs.is_multiple_of(60) {
+        (secs / 60, "minute")
+    } else {
+        (secs, "second")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetimes_read_as_people_say_them() {
+        assert_eq!(describe(Duration::from_secs(86_400)), "24 hours");
+        assert_eq!(describe(Duration::from_secs(1800)), "30 minutes");
+        assert_eq!(describe(Duration::from_secs(1)), "1 second");
+    }
+
+    #[test]
+    fn tokens_are_256_random_bits_and_stored_as_their_hash() {
+        let (a, b) = (new_token(), new_token());
+        assert_eq!(a.len(), 43);
+        assert_ne!(a, b);
+        assert_eq!(hash_token(&a).len(), 32);
+        assert_ne!(hash_token(&a), a.as_bytes());
+    }
+}

@@ -1,0 +1,174 @@
+//! Email verification and password reset tokens, and the mail queue, on SQLite.
+
+use super::*;
+use crate::store::{NewEmailToken, NewMail, QueuedMail, TokenPurpose};
+
+fn mail_from_row(row: &SqliteRow) -> Result<QueuedMail, sqlx::Error> {
+    Ok(QueuedMail {
+        id: row.try_get("id")?,
+        sender: row.try_get("sender")?,
+        recipient: row.try_get("recipient")?,
+        message: row.try_get("message")?,
+        attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+    })
+}
+
+/// The user a live token names; a verification token only while the address is the same.
+const LIVE_TOKEN: &str = "SELECT t.user_id FROM email_tokens t JOIN users u ON u.id = t.user_id \
+     WHERE t.token_hash = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > $3 \
+     AND (t.purpose <> 'verify_email' OR t.email_key = u.email_key)";
+
+impl SqliteStore {
+    pub(super) async fn insert_email_token(&self, token: NewEmailToken, mail: NewMail) -> StoreResult<()> {
+        let now = now_ms();
+        let mut tx = self.write().await?;
+        // Spent and expired tokens of this user go; so do unused reset tokens: the newest wins.
+        sqlx::query(
+            "DELETE FROM email_tokens WHERE user_id = $1 AND (used_at IS NOT NULL OR expires_at <= $2 \
+             OR (purpose = 'reset_password' AND $3 = 'reset_password'))",
+        )
+        .bind(token.user_id)
+        .bind(now)
+        .bind(token.purpose.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+        sqlx::query(
+            "INSERT INTO email_tokens (token_hash, user_id, purpose, email_key, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&token.token_hash)
+        .bind(token.user_id)
+        .bind(token.purpose.as_str())
+        .bind(&token.email_key)
+        .bind(now)
+        .bind(token.expires_at.timestamp_millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+        insert_mail(&mut tx, &mail, now).await?;
+        tx.commit().await.map_err(classify)
+    }
+
+    pub(super) async fn live_token_user(&self, purpose: TokenPurpose, token_hash: &[u8]) -> StoreResult<Option<User>> {
+        let user_id: Option<Uuid> = sqlx::query_scalar(LIVE_TOKEN)
+            .bind(token_hash)
+            .bind(purpose.as_str())
+            .bind(now_ms())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)?;
+        match user_id {
+            Some(id) => self.fetch_user(id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Marks a live token used inside `tx`; the user it named, if it was live.
+    async fn use_token(
+        tx: &mut Transaction<'static, Sqlite>,
+        purpose: TokenPurpose,
+        token_hash: &[u8],
+        now: i64,
+    ) -> StoreResult<Option<Uuid>> {
+        let user_id: Option<Uuid> = sqlx::query_scalar(LIVE_TOKEN)
+            .bind(token_hash)
+            .bind(purpose.as_str())
+            .bind(now)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(classify)?;
+        if user_id.is_some() {
+            sqlx::query("UPDATE email_tokens SET used_at = $2 WHERE token_hash = $1")
+                .bind(token_hash)
+                .bind(now)
+                .execute(&mut **tx)
+                .await
+                .map_err(classify)?;
+        }
+        Ok(user_id)
+    }
+
+    pub(super) async fn use_verification(&self, token_hash: &[u8]) -> StoreResult<Option<User>> {
+        let now = now_ms();
+        let mut tx = self.write().await?;
+        let Some(user_id) = Self::use_token(&mut tx, TokenPurpose::VerifyEmail, token_hash, now).await? else { return Ok(None) };
+        sqlx::query("UPDATE users SET email_verified = 1, updated_at = $2 WHERE id = $1")
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
+        self.fetch_user(user_id).await
+    }
+
+    pub(super) async fn use_reset(&self, token_hash: &[u8], password_hash: &str) -> StoreResult<Option<User>> {
+        let now = now_ms();
+        let mut tx = self.write().await?;
+        let Some(user_id) = Self::use_token(&mut tx, TokenPurpose::ResetPassword, token_hash, now).await? else { return Ok(None) };
+        sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+            .bind(user_id)
+            .bind(password_hash)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
+        self.fetch_user(user_id).await
+    }
+
+    pub(super) async fn claim_due_mail(&self, limit: u32, lease: Duration) -> StoreResult<Vec<QueuedMail>> {
+        let now = now_ms();
+        let until = now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2));
+        // One statement under SQLite's write lock: two workers never claim the same row.
+        let rows = sqlx::query(
+            "UPDATE mail_queue SET leased_until = $2 WHERE id IN (SELECT id FROM mail_queue \
+             WHERE next_attempt_at <= $1 AND (leased_until IS NULL OR leased_until <= $1) ORDER BY next_attempt_at, id LIMIT $3) \
+             RETURNING id, sender, recipient, message, attempts",
+        )
+        .bind(now)
+        .bind(until)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter().map(mail_from_row).collect::<Result<_, _>>().map_err(classify)
+    }
+
+    pub(super) async fn delete_mail(&self, id: Uuid) -> StoreResult<()> {
+        sqlx::query("DELETE FROM mail_queue WHERE id = $1").bind(id).execute(&self.pool).await.map_err(classify)?;
+        Ok(())
+    }
+
+    pub(super) async fn retry_mail(&self, id: Uuid, retry_at: DateTime<Utc>, error: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE mail_queue SET attempts = attempts + 1, next_attempt_at = $2, leased_until = NULL, last_error = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(retry_at.timestamp_millis())
+        .bind(error)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+}
+
+async fn insert_mail(tx: &mut Transaction<'static, Sqlite>, mail: &NewMail, now: i64) -> StoreResult<()> {
+    sqlx::query("INSERT INTO mail_queue (id, sender, recipient, message, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $5)")
+        .bind(mail.id)
+        .bind(&mail.sender)
+        .bind(&mail.recipient)
+        .bind(&mail.message)
+        .bind(now)
+        .execute(&mut **tx)
+        .await
+        .map_err(classify)?;
+    Ok(())
+}
