@@ -152,6 +152,11 @@ pub struct Config {
 pub struct SmtpUrl(String);
 
 impl SmtpUrl {
+    /// Checks a URL under the same rules as GATEHOUSE_SMTP_URL.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        parse_smtp_url(value)
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod crash;
 pub mod postgres;
+pub mod smtp;
 
 use std::net::SocketAddr;
 

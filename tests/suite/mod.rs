@@ -2,6 +2,7 @@
 
 mod audit;
 mod bad_input;
+mod email_verification;
 mod errors;
 mod forged_tokens;
 mod hardening;
@@ -11,9 +12,11 @@ mod lockout;
 mod lockout_race;
 mod login;
 mod logout;
+mod mail_queue;
 mod me;
 mod metrics;
 mod openapi;
+mod password_reset;
 mod races;
 mod rate_limit;
 mod refresh;

@@ -39,6 +39,10 @@ async fn the_openapi_document_lists_every_core_route_of_the_contract() {
         ("/v1/auth/sessions", "get"),
         ("/v1/auth/sessions/{id}", "delete"),
         ("/.well-known/jwks.json", "get"),
+        ("/v1/auth/email/verify", "post"),
+        ("/v1/auth/email/resend", "post"),
+        ("/v1/auth/password/forgot", "post"),
+        ("/v1/auth/password/reset", "post"),
     ];
     for (path, method) in routes {
         assert!(doc["paths"][path][method].is_object(), "{method} {path} is documented");
