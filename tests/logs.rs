@@ -147,3 +147,58 @@ async fn text_logs_stay_readable_lines() {
     assert!(output.iter().all(|l| serde_json::from_str::<Value>(l).is_err()), "text, not JSON: {output:#?}");
     assert!(output.iter().any(|l| l.contains("INFO")), "levels in plain words: {output:#?}");
 }
+
+#[tokio::test]
+async fn without_smtp_mail_goes_to_the_outbox_and_the_log_says_so_without_the_link() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut child, mut lines) = start(&dir, "json");
+    let mut output = Vec::new();
+    let addr = loop {
+        let line = next_line(&mut lines).await.expect("the server logs until it listens");
+        output.push(line.clone());
+        let parsed: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+        if let Some(addr) = parsed["addr"].as_str().filter(|_| parsed["message"].as_str().is_some_and(|m| m.contains("listening"))) {
+            break addr.to_string();
+        }
+    };
+    let client = reqwest::Client::new();
+    let base = format!("http://{addr}");
+    let body = json!({"username": "alice", "email": "alice@example.com", "password": PASSWORD});
+    assert_eq!(client.post(format!("{base}/v1/auth/register")).json(&body).send().await.expect("register").status(), 201);
+    let forgot = client.post(format!("{base}/v1/auth/password/forgot")).json(&json!({"username": "alice"})).send().await.expect("forgot");
+    assert_eq!(forgot.status(), 202);
+
+    // The default outbox, `./outbox`, in the server's working directory.
+    let outbox = dir.path().join("outbox");
+    let mut mails = Vec::new();
+    for _ in 0..200 {
+        mails = std::fs::read_dir(&outbox)
+            .map(|entries| entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect())
+            .unwrap_or_default();
+        if mails.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(mails.len(), 2, "one .eml file per message");
+    let stopped = std::process::Command::new("kill").args(["-TERM", &child.id().expect("pid").to_string()]).status().expect("kill");
+    assert!(stopped.success());
+    tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("the server stops").expect("exit status");
+    while let Some(line) = next_line(&mut lines).await {
+        output.push(line);
+    }
+
+    let everything = output.join("\n");
+    assert_eq!(everything.matches("mail written to the outbox").count(), 2, "{everything}");
+    for mail in &mails {
+        // Undo quoted-printable soft breaks so that a token split over two lines is found.
+        let text = std::fs::read_to_string(mail).expect("eml").replace("=\r\n", "").replace("=3D", "=");
+        let token = ["verify-email?token=", "reset-password?token="]
+            .iter()
+            .find_map(|marker| text.split(marker).nth(1))
+            .map(|rest| rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect::<String>())
+            .expect("a link in the mail");
+        assert_eq!(token.len(), 43, "{token}");
+        assert!(!everything.contains(&token), "the token appears in the logs");
+    }
+}
