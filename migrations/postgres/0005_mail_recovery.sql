@@ -3,7 +3,7 @@ CREATE TABLE email_tokens (
     token_hash bytea PRIMARY KEY,
     user_id    uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     purpose    text NOT NULL CHECK (purpose IN ('verify_email', 'reset_password')),
-    email_key  text,
+    email_key  text NOT NULL,
     created_at timestamptz NOT NULL,
     expires_at timestamptz NOT NULL,
     used_at    timestamptz

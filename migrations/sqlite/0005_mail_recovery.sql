@@ -1,11 +1,11 @@
 -- Email verification and password reset tokens, and the outgoing mail queue.
--- Tokens are stored only as their SHA-256; a verification token is bound to the address
--- (email_key) it was sent to, so it cannot verify a later one.
+-- Tokens are stored only as their SHA-256, bound to the address (email_key) they were
+-- mailed to: after an email change, neither kind works any more.
 CREATE TABLE email_tokens (
     token_hash BLOB PRIMARY KEY,
     user_id    BLOB NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     purpose    TEXT NOT NULL CHECK (purpose IN ('verify_email', 'reset_password')),
-    email_key  TEXT,
+    email_key  TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
     used_at    INTEGER

@@ -63,18 +63,18 @@ impl Mailer {
     /// Queues a verification link for the user's current address (none without one). A
     /// failure is logged, never the caller's: the user can ask again with /email/resend.
     pub async fn send_verification(&self, user: &User) -> bool {
-        let Some(email) = user.email.as_deref() else { return false };
-        let email_key = crate::domain::Email::parse(email).map(|e| e.key()).unwrap_or_else(|_| email.to_lowercase());
-        self.queue(Kind::VerifyEmail, user, email, Some(email_key)).await
+        self.queue(Kind::VerifyEmail, user).await
     }
 
     /// Queues a password reset link; nothing for an account without an address.
     pub async fn send_reset(&self, user: &User) -> bool {
-        let Some(email) = user.email.as_deref() else { return false };
-        self.queue(Kind::ResetPassword, user, email, None).await
+        self.queue(Kind::ResetPassword, user).await
     }
 
-    async fn queue(&self, kind: Kind, user: &User, email: &str, email_key: Option<String>) -> bool {
+    async fn queue(&self, kind: Kind, user: &User) -> bool {
+        let Some(email) = user.email.as_deref() else { return false };
+        // Both kinds of token die when the address changes: the link went to the old one.
+        let email_key = crate::domain::Email::parse(email).map(|e| e.key()).unwrap_or_else(|_| email.to_lowercase());
         let token = new_token();
         let (purpose, path, ttl) = match kind {
             Kind::VerifyEmail => (TokenPurpose::VerifyEmail, "verify-email", self.verify_ttl),

@@ -319,8 +319,8 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a one-time token and queues the mail that carries it, in one transaction.
     /// A new reset token replaces the user's unused older ones.
     async fn create_email_token(&self, token: NewEmailToken, mail: NewMail) -> StoreResult<()>;
-    /// The user of a live token (unused, unexpired; for a verification token, still the
-    /// user's address), without using it up.
+    /// The user of a live token (unused, unexpired, and the user still has the address it
+    /// was mailed to), without using it up.
     async fn email_token_user(&self, purpose: TokenPurpose, token_hash: &[u8]) -> StoreResult<Option<User>>;
     /// Uses up a live verification token and marks the address it was sent to verified,
     /// atomically; `None` when the token is not live.

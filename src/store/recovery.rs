@@ -24,8 +24,8 @@ pub struct NewEmailToken {
     pub token_hash: Vec<u8>,
     pub user_id: Uuid,
     pub purpose: TokenPurpose,
-    /// For a verification token: the key of the address it was sent to.
-    pub email_key: Option<String>,
+    /// The key of the address it was mailed to: the token dies when the address changes.
+    pub email_key: String,
     pub expires_at: DateTime<Utc>,
 }
 

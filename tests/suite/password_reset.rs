@@ -152,3 +152,19 @@ async fn reset_and_forgot_refuse_bodies_without_their_fields() {
     let (status, _) = forgot(&app, &"x".repeat(10_000)).await;
     assert_eq!(status, StatusCode::ACCEPTED);
 }
+
+#[tokio::test]
+async fn a_reset_link_mailed_to_an_old_address_dies_when_the_address_changes() {
+    let smtp = SmtpServer::start().await;
+    let app = TestApp::spawn_with_smtp(&smtp, |_| {}).await;
+    with_email(&app, &smtp, "frank").await;
+    let frank = app.login("frank", PASSWORD).await;
+    forgot(&app, "frank").await;
+    let (_, token) = nth_token(&smtp, 2, "reset-password").await;
+
+    let res = app.patch("/v1/auth/me", &json!({ "email": "frank@new.example" }), Some(&frank.access)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    assert_problem(reset(&app, &token, NEW_PASSWORD).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
+    assert_eq!(app.post_login("frank", PASSWORD).await.status(), StatusCode::OK);
+}

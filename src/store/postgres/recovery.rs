@@ -22,10 +22,10 @@ fn mail_from_row(row: &PgRow) -> Result<QueuedMail, sqlx::Error> {
     })
 }
 
-/// The user a live token names; a verification token only while the address is the same.
+/// The user a live token names, while the user still has the address it was mailed to.
 const LIVE_TOKEN: &str = "SELECT t.user_id FROM email_tokens t JOIN users u ON u.id = t.user_id \
      WHERE t.token_hash = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > $3 \
-     AND (t.purpose <> 'verify_email' OR t.email_key = u.email_key)";
+     AND t.email_key = u.email_key";
 
 impl PgStore {
     pub(super) async fn insert_email_token(&self, token: NewEmailToken, mail: NewMail) -> StoreResult<()> {
@@ -86,7 +86,7 @@ impl PgStore {
         let now = now();
         let locked = "SELECT t.user_id FROM email_tokens t JOIN users u ON u.id = t.user_id \
              WHERE t.token_hash = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > $3 \
-             AND (t.purpose <> 'verify_email' OR t.email_key = u.email_key) FOR UPDATE";
+             AND t.email_key = u.email_key FOR UPDATE";
         let user_id: Option<Uuid> = sqlx::query_scalar(locked)
             .bind(token_hash)
             .bind(purpose.as_str())

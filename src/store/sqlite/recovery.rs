@@ -13,10 +13,10 @@ fn mail_from_row(row: &SqliteRow) -> Result<QueuedMail, sqlx::Error> {
     })
 }
 
-/// The user a live token names; a verification token only while the address is the same.
+/// The user a live token names, while the user still has the address it was mailed to.
 const LIVE_TOKEN: &str = "SELECT t.user_id FROM email_tokens t JOIN users u ON u.id = t.user_id \
      WHERE t.token_hash = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > $3 \
-     AND (t.purpose <> 'verify_email' OR t.email_key = u.email_key)";
+     AND t.email_key = u.email_key";
 
 impl SqliteStore {
     pub(super) async fn insert_email_token(&self, token: NewEmailToken, mail: NewMail) -> StoreResult<()> {
