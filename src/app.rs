@@ -37,6 +37,8 @@ pub const MAX_IN_FLIGHT_REQUESTS: usize = 512;
 /// Header names and values of one request, together; more answers 431. (hyper refuses
 /// more than 100 headers, and a header block over about 400 KiB, on its own.)
 pub const HEADER_LIMIT_BYTES: usize = 32 * 1024;
+/// How long a shutdown waits for the mail worker to finish the message it is sending.
+pub const MAIL_STOP_GRACE: Duration = Duration::from_secs(5);
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 #[derive(Clone)]
@@ -219,7 +221,8 @@ impl Application {
             retry_base: Duration::from_secs(config.mail_retry_base),
             max_attempts: config.mail_max_attempts,
         };
-        background.push(tokio::spawn(mail_worker.run()));
+        let (stop_mail, mail_stop) = tokio::sync::watch::channel(false);
+        let mut mail_task = tokio::spawn(mail_worker.run(mail_stop));
         background.push(tokio::spawn(crate::audit::prune_forever(self.state.store.clone(), self.state.config.audit_retention_days)));
         if self.state.config.metrics_bind != Some(MetricsBind::Off) {
             background.push(tokio::spawn(async {
@@ -242,6 +245,12 @@ impl Application {
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
         background.iter().for_each(tokio::task::JoinHandle::abort);
+        // The mail worker finishes the message in hand; one stuck on a slow server is
+        // abandoned (its lease runs out and another instance, or the next start, retries it).
+        let _ = stop_mail.send(true);
+        if tokio::time::timeout(MAIL_STOP_GRACE, &mut mail_task).await.is_err() {
+            mail_task.abort();
+        }
         served.context("server error")
     }
 

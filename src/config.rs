@@ -322,11 +322,24 @@ mod tests {
     fn the_debug_form_of_the_settings_hides_secrets() {
         let mut config = Config::for_database("postgres://gatehouse:hunter2-db-pass@db.internal/gatehouse");
         config.jwt_secret = Some(Secret("a-very-secret-signing-key-of-32-bytes!!".into()));
+        config.smtp_url = Some(SmtpUrl::parse("smtps://mailer:smtp-pass-77@mail.internal").expect("SMTP URL"));
 
         let shown = format!("{config:?}");
 
         assert!(!shown.contains("hunter2-db-pass"), "{shown}");
         assert!(!shown.contains("a-very-secret-signing-key"), "{shown}");
         assert!(shown.contains("db.internal"));
+        assert!(!shown.contains("smtp-pass-77"), "{shown}");
+        assert!(shown.contains("mail.internal"), "{shown}");
+    }
+
+    #[test]
+    fn smtp_urls_must_name_smtp_or_smtps() {
+        for good in ["smtp://127.0.0.1:2525", "smtp://u:p@mail.example.com:587?tls=required", "smtps://u:p@mail.example.com"] {
+            assert!(SmtpUrl::parse(good).is_ok(), "{good}");
+        }
+        for bad in ["http://mail.example.com", "mail.example.com", "smtp://"] {
+            assert!(SmtpUrl::parse(bad).is_err(), "{bad}");
+        }
     }
 }

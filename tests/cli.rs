@@ -158,6 +158,20 @@ fn a_bad_setting_value_stops_with_a_message_naming_the_setting() {
 }
 
 #[test]
+fn bad_mail_settings_stop_the_start_without_printing_smtp_credentials() {
+    let scratch = Scratch::new();
+
+    let smtp = scratch.run(&["migrate"], "", &[("GATEHOUSE_SMTP_URL", "http://mailer:smtp-pass-77@mail.example.com")]);
+    let from = scratch.run(&["migrate"], "", &[("GATEHOUSE_MAIL_FROM", "not an address")]);
+
+    assert!(!smtp.status.success() && !from.status.success());
+    let message = stderr(&smtp);
+    assert!(message.contains("GATEHOUSE_SMTP_URL") && message.contains("smtp://"), "{message}");
+    assert!(!message.contains("smtp-pass-77"), "the credentials are never printed: {message}");
+    assert!(stderr(&from).contains("GATEHOUSE_MAIL_FROM"), "{}", stderr(&from));
+}
+
+#[test]
 fn a_jwt_secret_under_32_bytes_is_refused_at_start() {
     let scratch = Scratch::new();
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 use super::transport::Transport;
 use crate::store::{DynStore, QueuedMail};
@@ -27,20 +27,22 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Delivers until the task is aborted.
-    pub async fn run(self) {
-        loop {
-            self.drain().await;
+    /// Delivers until `stop` turns true; a message being sent then is finished first, so
+    /// that a shutdown does not leave it leased (and delayed) or sent twice.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        while !*stop.borrow() {
+            self.drain(&stop).await;
             tokio::select! {
                 () = self.queued.notified() => {}
                 () = tokio::time::sleep(self.poll_every) => {}
+                _ = stop.changed() => {}
             }
         }
     }
 
-    /// Sends every due message.
-    pub async fn drain(&self) {
-        loop {
+    /// Sends every due message, or until told to stop.
+    async fn drain(&self, stop: &watch::Receiver<bool>) {
+        while !*stop.borrow() {
             let batch = match self.store.claim_mail(BATCH, LEASE).await {
                 Ok(batch) => batch,
                 Err(err) => {
