@@ -29,6 +29,7 @@ after it `token_reused` and the session is revoked.",
     tags(
         (name = "auth", description = "Register, log in, refresh, log out"),
         (name = "me", description = "The caller's own account and sessions"),
+        (name = "mfa", description = "The caller's TOTP second factor: setup, confirmation, turning it off"),
         (name = "admin", description = "User management by admins: list, read, change roles, disable, delete"),
         (name = "templates", description = "The caller's own templates"),
         (name = "service", description = "Health and public keys"),
