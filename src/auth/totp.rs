@@ -100,7 +100,7 @@ mod tests {
     fn a_code_matches_its_own_step_and_one_step_either_side_only() {
         let secret = new_secret();
         let now = 1_800_000_015;
-        let code = |t: u64| totp(&secret, "x", "x").expect("totp").generate(t);
+        let code = |t: u64| totp(&secret, "x", "x").expect("totp").generate(t).to_string();
         let step = (now / STEP_SECS) as i64;
         assert_eq!(matching_step(&secret, &code(now), now), Some(step));
         assert_eq!(matching_step(&secret, &code(now - 30), now), Some(step - 1));

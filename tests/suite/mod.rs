@@ -13,6 +13,8 @@ mod login;
 mod logout;
 mod me;
 mod metrics;
+mod mfa_login;
+mod mfa_setup;
 mod openapi;
 mod races;
 mod rate_limit;
