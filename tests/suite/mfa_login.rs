@@ -212,3 +212,16 @@ async fn a_disabled_account_gets_403_at_the_second_step() {
 
     assert_problem(res, StatusCode::FORBIDDEN, "account_disabled").await;
 }
+
+#[tokio::test]
+async fn the_second_step_counts_toward_the_per_address_limit() {
+    let app = TestApp::spawn_with(|c| c.rate_limit_per_ip = 2).await;
+
+    for _ in 0..2 {
+        assert_problem(app.post_login_mfa("not-a-token", "123456").await, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    }
+    let res = app.post_login_mfa("not-a-token", "123456").await;
+
+    assert!(res.headers().contains_key("retry-after"));
+    assert_problem(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+}

@@ -209,3 +209,23 @@ async fn the_openapi_document_describes_the_mfa_routes_and_the_mfa_token_member(
     let login_401 = doc["paths"]["/v1/auth/login"]["post"]["responses"]["401"]["description"].as_str().expect("401");
     assert!(login_401.contains("mfa_required"), "{login_401}");
 }
+
+#[tokio::test]
+async fn wrong_codes_at_confirmation_count_toward_the_account_lockout() {
+    let app = TestApp::spawn_with(|c| {
+        c.login_max_failures = 2;
+        c.login_lockout = 900;
+    })
+    .await;
+    let ivan = app.user("ivan").await;
+    let secret = app.setup_totp(&ivan.access).await["secret"].as_str().expect("secret").to_string();
+    let t = fresh_step().await;
+
+    for _ in 0..2 {
+        let res = app.confirm_totp(&ivan.access, &code_at(&secret, t + 600)).await;
+        assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    }
+
+    assert_problem(app.confirm_totp(&ivan.access, &code_at(&secret, t)).await, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    assert_problem(app.post_login("ivan", PASSWORD).await, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+}
