@@ -194,7 +194,10 @@ async fn login_mfa(
         return Err(ApiError::InvalidCredentials);
     }
     let token_hash = refresh::hash(&req.mfa_token);
-    let challenge = state.store.mfa_challenge(&token_hash).await?.ok_or(ApiError::InvalidCredentials)?;
+    let Some(challenge) = state.store.mfa_challenge(&token_hash).await? else {
+        crate::metrics::login("invalid_credentials");
+        return Err(ApiError::InvalidCredentials);
+    };
     let credentials = state.store.credentials_by_id(challenge.user_id).await?.ok_or(ApiError::InvalidCredentials)?;
     let user = credentials.user;
     // Codes are counted like passwords, under the account's username.
