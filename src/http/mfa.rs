@@ -114,7 +114,7 @@ async fn confirm(
     audit: Audit,
     ApiJson(req): ApiJson<ConfirmTotpRequest>,
 ) -> Result<impl IntoResponse> {
-    let account = credentials(&state, &user).await?.user;
+    let account = state.store.user_by_id(user.user_id).await?.ok_or(ApiError::InvalidToken { sent: true })?;
     let pending = match state.store.totp(user.user_id).await? {
         None => return Err(ApiError::Conflict(Conflict::MfaSetupRequired)),
         Some(record) if record.enabled => return Err(ApiError::Conflict(Conflict::MfaAlreadyEnabled)),
