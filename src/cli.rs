@@ -36,9 +36,10 @@ pub enum Command {
         #[command(subcommand)]
         action: KeysCommand,
     },
-    /// Copy every user, template, session, refresh token, signing key, server secret and
-    /// audit event from the configured database into another one (for example SQLite to
-    /// PostgreSQL). Failed-login counts are transient and not copied.
+    /// Copy every user (with its TOTP secret and recovery codes), template, session, refresh
+    /// token, signing key, server secret and audit event from the configured database into
+    /// another one (for example SQLite to PostgreSQL). Failed-login counts and pending
+    /// mfa_tokens are transient and not copied.
     Copy {
         /// The target database URL (`postgres://...` or `sqlite://...`); its schema is created.
         #[arg(long, value_name = "URL")]
@@ -81,6 +82,9 @@ pub enum UserCommand {
     Enable { username: String },
     /// Delete a user with its sessions and templates; refused for the last enabled admin.
     Delete { username: String },
+    /// Turn a user's TOTP second factor off (a lost authenticator): its secret and
+    /// recovery codes are deleted; the user logs in with the password alone.
+    ResetMfa { username: String },
 }
 
 #[derive(Subcommand)]

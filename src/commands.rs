@@ -40,6 +40,7 @@ async fn user(config: &Config, action: UserCommand) -> anyhow::Result<()> {
         UserCommand::Disable { username } => users::set_disabled(&store, &username, true).await,
         UserCommand::Enable { username } => users::set_disabled(&store, &username, false).await,
         UserCommand::Delete { username } => users::delete(&store, &username).await,
+        UserCommand::ResetMfa { username } => users::reset_mfa(&store, &username).await,
     }
 }
 

@@ -98,6 +98,14 @@ pub struct Config {
     #[arg(long, env = "GATEHOUSE_AUDIT_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=36_500), global = true)]
     pub audit_retention_days: u32,
 
+    /// The issuer named in TOTP authenticator apps (the `otpauth://` URI); no `:`.
+    #[arg(long, env = "GATEHOUSE_TOTP_ISSUER", default_value = "Gatehouse", value_parser = parse_totp_issuer, global = true)]
+    pub totp_issuer: String,
+
+    /// Seconds an `mfa_token` (the second step of a login with TOTP) stays valid.
+    #[arg(long, env = "GATEHOUSE_MFA_TOKEN_TTL", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
+    pub mfa_token_ttl: u64,
+
     /// SQLite only: `full` syncs every commit to disk (survives power loss); `normal` syncs
     /// at WAL checkpoints (survives any process crash, may lose the last commits on power loss).
     #[arg(long, env = "GATEHOUSE_SQLITE_SYNCHRONOUS", value_enum, default_value = "full", global = true)]
@@ -256,6 +264,14 @@ fn parse_jwt_secret(value: &str) -> Result<Secret, String> {
     Ok(Secret(value.to_string()))
 }
 
+fn parse_totp_issuer(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() || value.contains(':') || value.chars().count() > 64 {
+        return Err("must be 1 to 64 characters without `:`".into());
+    }
+    Ok(value.to_string())
+}
+
 fn parse_header_name(value: &str) -> Result<axum::http::HeaderName, String> {
     axum::http::HeaderName::from_bytes(value.trim().as_bytes()).map_err(|_| format!("{value:?} is not a header name"))
 }
@@ -307,6 +323,10 @@ impl Config {
 
     pub fn login_lockout(&self) -> Duration {
         Duration::from_secs(self.login_lockout)
+    }
+
+    pub fn mfa_token_ttl(&self) -> Duration {
+        Duration::from_secs(self.mfa_token_ttl)
     }
 
     pub fn refresh_reuse_grace(&self) -> Duration {

@@ -27,6 +27,12 @@ pub enum Conflict {
     EmailTaken,
     NameTaken,
     LastAdmin,
+    /// TOTP setup or confirmation while TOTP is already on.
+    MfaAlreadyEnabled,
+    /// TOTP confirmation without a pending setup.
+    MfaSetupRequired,
+    /// Turning TOTP off while it is off.
+    MfaNotEnabled,
 }
 
 impl Conflict {
@@ -36,6 +42,9 @@ impl Conflict {
             Self::EmailTaken => "email_taken",
             Self::NameTaken => "name_taken",
             Self::LastAdmin => "last_admin",
+            Self::MfaAlreadyEnabled => "mfa_already_enabled",
+            Self::MfaSetupRequired => "mfa_setup_required",
+            Self::MfaNotEnabled => "mfa_not_enabled",
         }
     }
 
@@ -45,6 +54,9 @@ impl Conflict {
             Self::EmailTaken => "This email address is already in use.",
             Self::NameTaken => "You already have a template with this name.",
             Self::LastAdmin => "This change would leave no enabled admin.",
+            Self::MfaAlreadyEnabled => "TOTP is already on; turn it off first.",
+            Self::MfaSetupRequired => "There is no TOTP setup to confirm; call setup first.",
+            Self::MfaNotEnabled => "TOTP is not on.",
         }
     }
 }
@@ -60,6 +72,9 @@ pub enum ApiError {
     InvalidToken { sent: bool },
     #[error("refresh token reused")]
     TokenReused,
+    /// A correct password; the second factor is needed. Carries the mfa_token.
+    #[error("second factor required")]
+    MfaRequired(MfaToken),
     #[error("forbidden")]
     Forbidden,
     #[error("account disabled")]
@@ -108,6 +123,20 @@ pub struct Problem {
     /// Present on 422 only: each field that broke a rule.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
+    /// Present with `mfa_required` only: the short-lived, single-use token that
+    /// POST /v1/auth/login/mfa takes with a code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mfa_token: Option<String>,
+}
+
+/// The mfa_token of an `mfa_required` answer; `Debug` hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MfaToken(pub String);
+
+impl std::fmt::Debug for MfaToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MfaToken(***)")
+    }
 }
 
 impl ApiError {
@@ -118,7 +147,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Malformed(_) => StatusCode::BAD_REQUEST,
-            Self::InvalidCredentials | Self::InvalidToken { .. } | Self::TokenReused => StatusCode::UNAUTHORIZED,
+            Self::InvalidCredentials | Self::InvalidToken { .. } | Self::TokenReused | Self::MfaRequired(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden | Self::AccountDisabled | Self::EmailUnverified => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -141,6 +170,7 @@ impl ApiError {
             Self::InvalidCredentials => "invalid_credentials",
             Self::InvalidToken { .. } => "invalid_token",
             Self::TokenReused => "token_reused",
+            Self::MfaRequired(_) => "mfa_required",
             Self::Forbidden => "forbidden",
             Self::AccountDisabled => "account_disabled",
             Self::EmailUnverified => "email_unverified",
@@ -166,6 +196,7 @@ impl ApiError {
             Self::InvalidToken { sent: false } => "This route needs a bearer access token.".into(),
             Self::InvalidToken { sent: true } => "The token is malformed, expired, revoked or of the wrong type.".into(),
             Self::TokenReused => "This refresh token was already used; its session has been revoked.".into(),
+            Self::MfaRequired(_) => "A second factor is required: send mfa_token and a code to /v1/auth/login/mfa.".into(),
             Self::Forbidden => "You are not allowed to do this.".into(),
             Self::AccountDisabled => "This account has been disabled.".into(),
             Self::EmailUnverified => "Verify your email address first: follow the link in the mail we sent.".into(),
@@ -201,6 +232,10 @@ impl ApiError {
             code: self.code().to_string(),
             errors: match self {
                 Self::Validation(errors) => Some(errors.clone()),
+                _ => None,
+            },
+            mfa_token: match self {
+                Self::MfaRequired(token) => Some(token.0.clone()),
                 _ => None,
             },
         }

@@ -6,7 +6,7 @@
 //! - [`app`]: the shared state, the router with its middleware, `serve` and shutdown.
 //! - [`error`]: the one error type, rendered as an RFC 9457 problem document.
 //! - [`domain`]: values that parse once (username, email, password, role) and are trusted after.
-//! - [`auth`]: password hashing, signing keys and access tokens, refresh tokens, extractors.
+//! - [`auth`]: password hashing, signing keys and access tokens, refresh tokens, TOTP, extractors.
 //! - [`mail`]: verification and reset mails, the queue in the database and its worker.
 //! - [`import`]: `gatehouse import`, users with their legacy password hashes.
 //! - [`store`]: every SQL statement, behind the one [`store::Store`] seam.

@@ -1,4 +1,4 @@
-//! `gatehouse user list | set-roles | disable | enable | delete`, run as the binary.
+//! `gatehouse user list | set-roles | disable | enable | delete | reset-mfa`, run as the binary.
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -115,4 +115,51 @@ fn user_subcommands_fail_clearly_on_unknown_users_and_bad_roles() {
     let err = cli.fails(&["user", "set-roles", "root", "Not A Role"]);
     assert!(err.contains("must be 1 to 32"), "{err}");
     assert!(cli.fails(&["user", "set-roles", "root"]).contains("required"), "at least one role");
+}
+
+/// Runs `work` on the library's store of the CLI's database.
+fn with_store<T>(cli: &Cli, work: impl AsyncFnOnce(gatehouse::store::DynStore) -> T) -> T {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let store = gatehouse::store::connect(&cli.database_url).await.expect("store");
+        work(store).await
+    })
+}
+
+fn user_id(cli: &Cli, username: &str) -> uuid::Uuid {
+    let list = cli.ok(&["user", "list"]);
+    row(&list, username).and_then(|r| r.split_whitespace().next()).and_then(|id| id.parse().ok()).expect("the user's id")
+}
+
+#[test]
+fn user_reset_mfa_turns_a_users_totp_off_and_records_it() {
+    let cli = Cli::new();
+    cli.create("root", true);
+    cli.create("bob", false);
+    let bob = user_id(&cli, "bob");
+    with_store(&cli, async |store| {
+        store.set_pending_totp(bob, &[7; 20]).await.expect("pending");
+        assert!(store.enable_totp(bob, &[7; 20], 1, &[vec![1; 32]]).await.expect("enabled"));
+    });
+
+    let out = cli.ok(&["user", "reset-mfa", "bob"]);
+
+    assert!(out.contains("TOTP turned off for bob"), "{out}");
+    let (on, events) = with_store(&cli, async |store| {
+        let on = store.user_by_id(bob).await.expect("read").expect("bob").mfa_enabled;
+        let query = gatehouse::store::AuditQuery {
+            page: 1,
+            per_page: 10,
+            user_id: Some(bob),
+            kind: Some(gatehouse::store::AuditType::MfaDisabled),
+            since: None,
+            until: None,
+        };
+        (on, store.list_audit(&query).await.expect("audit").total)
+    });
+    assert!(!on);
+    assert_eq!(events, 1);
+    let again = cli.ok(&["user", "reset-mfa", "bob"]);
+    assert!(again.contains("has no TOTP on"), "{again}");
+    assert!(cli.fails(&["user", "reset-mfa", "nobody"]).contains("no user named \"nobody\""));
 }

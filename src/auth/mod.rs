@@ -5,10 +5,12 @@ pub mod extract;
 pub mod keys;
 pub mod legacy;
 pub mod lockout;
+pub mod mfa;
 pub mod password;
 pub mod refresh;
 pub mod sessions;
 pub mod tokens;
+pub mod totp;
 
 pub use extract::{AdminUser, AuthUser};
 pub use password::{PasswordHasher, Verdict};

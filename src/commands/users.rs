@@ -1,4 +1,4 @@
-//! `gatehouse user list | set-roles | disable | enable | delete`: the admin routes' rules
+//! `gatehouse user list | set-roles | disable | enable | delete | reset-mfa`: the admin routes' rules
 //! (roles always with `user`, never leaving no enabled admin) for operators without HTTP.
 
 use anyhow::{Context, anyhow};
@@ -86,5 +86,17 @@ pub async fn delete(store: &DynStore, username: &str) -> anyhow::Result<()> {
     let detail = serde_json::json!({ "username": user.username, "via": "cli" });
     Audit::offline(store.clone()).record(AuditType::UserDeleted, None, Some(user.id), detail).await;
     println!("deleted user {} ({}) with its sessions and templates", user.username, user.id);
+    Ok(())
+}
+
+pub async fn reset_mfa(store: &DynStore, username: &str) -> anyhow::Result<()> {
+    let user = find(store, username).await?;
+    if !store.disable_totp(user.id).await.map_err(|e| explain(e, username))? {
+        println!("{} ({}) has no TOTP on; nothing changed", user.username, user.id);
+        return Ok(());
+    }
+    let detail = serde_json::json!({ "method": "totp", "via": "cli" });
+    Audit::offline(store.clone()).record(AuditType::MfaDisabled, None, Some(user.id), detail).await;
+    println!("TOTP turned off for {} ({}); its secret and recovery codes are deleted", user.username, user.id);
     Ok(())
 }

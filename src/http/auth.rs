@@ -105,7 +105,9 @@ fn login_key(login: &str) -> String {
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = TokenPair),
-        (status = 401, description = "`invalid_credentials`: unknown user or wrong password, one answer for both", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_credentials`: unknown user or wrong password, one answer for both. \
+`mfa_required`: the password is right and TOTP is on; the problem carries `mfa_token`, to send with a code to \
+POST /v1/auth/login/mfa within GATEHOUSE_MFA_TOKEN_TTL (300 s)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "`account_disabled`, after a correct password; `email_unverified`, after a correct password, while GATEHOUSE_REQUIRE_VERIFIED_EMAIL is on and the account has no verified address", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`: after GATEHOUSE_LOGIN_MAX_FAILURES failures on this name (known or not) every attempt, \
 the right password too, is refused until GATEHOUSE_LOGIN_LOCKOUT has passed; or too many requests from this address. \
@@ -154,6 +156,11 @@ async fn login(
         state.store.set_password_hash(user.id, &fresh).await?;
         tracing::info!(user_id = %user.id, "password rehashed to the current argon2id parameters");
     }
+    // TOTP on: the second step completes the login (and only it resets the failure count).
+    if user.mfa_enabled {
+        crate::metrics::login("mfa_required");
+        return Err(crate::auth::mfa::challenge(&state, user.id, &req.username).await?);
+    }
     lockout::clear(&state, &req.username).await?;
     tracing::info!(user_id = %user.id, "login succeeded");
     let pair = sessions::start(&state, user, client).await?;
@@ -163,7 +170,7 @@ async fn login(
 }
 
 /// Token responses must never be cached (RFC 6749 §5.1).
-fn token_response(pair: TokenPair) -> impl IntoResponse {
+pub(crate) fn token_response(pair: TokenPair) -> impl IntoResponse {
     let mut headers = HeaderMap::new();
     headers.insert(axum::http::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(axum::http::header::PRAGMA, HeaderValue::from_static("no-cache"));

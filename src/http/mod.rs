@@ -7,6 +7,7 @@ pub mod extract;
 pub mod health;
 pub mod limits;
 pub mod me;
+pub mod mfa;
 pub mod middleware;
 pub mod overload;
 pub mod paging;
@@ -27,6 +28,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(auth::router())
         .merge(me::router())
         .merge(recovery::router())
+        .merge(mfa::router())
         .merge(sessions::router())
         .merge(users::router())
         .merge(templates::router())

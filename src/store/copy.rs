@@ -15,10 +15,14 @@ const PAGE: u32 = 500;
 ///
 /// `login_attempts` is left out on purpose: failed-login counts are transient (a window of
 /// `GATEHOUSE_LOGIN_LOCKOUT` seconds) and start over on the target, like after a restart.
+/// So is `mfa_challenges`: an mfa_token lives minutes, and a login simply starts again.
 /// The `user_roles` rows travel with their user ([`UserRow::roles`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Table {
     Users,
+    /// TOTP secrets (pending or on) with their last accepted step, so a used code stays used.
+    TotpSecrets,
+    RecoveryCodes,
     Templates,
     Sessions,
     RefreshTokens,
@@ -29,8 +33,10 @@ pub enum Table {
 }
 
 impl Table {
-    pub const ALL: [Table; 7] = [
+    pub const ALL: [Table; 9] = [
         Table::Users,
+        Table::TotpSecrets,
+        Table::RecoveryCodes,
         Table::Templates,
         Table::Sessions,
         Table::RefreshTokens,
@@ -43,6 +49,8 @@ impl Table {
     pub fn name(self) -> &'static str {
         match self {
             Table::Users => "users",
+            Table::TotpSecrets => "totp_secrets",
+            Table::RecoveryCodes => "recovery_codes",
             Table::Templates => "templates",
             Table::Sessions => "sessions",
             Table::RefreshTokens => "refresh_tokens",
@@ -68,6 +76,34 @@ pub struct UserRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub roles: Vec<String>,
+}
+
+/// A TOTP secret as stored; `Debug` hides the secret.
+#[derive(Clone)]
+pub struct TotpSecretRow {
+    pub user_id: Uuid,
+    pub secret: Vec<u8>,
+    pub last_step: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for TotpSecretRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TotpSecretRow")
+            .field("user_id", &self.user_id)
+            .field("secret", &"***")
+            .field("last_step", &self.last_step)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+/// An unused recovery code, as its hash.
+#[derive(Debug, Clone)]
+pub struct RecoveryCodeRow {
+    pub user_id: Uuid,
+    pub code_hash: Vec<u8>,
+    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone)]
@@ -124,6 +160,8 @@ pub struct AuditEventRow {
 #[derive(Debug, Clone)]
 pub enum Rows {
     Users(Vec<UserRow>),
+    TotpSecrets(Vec<TotpSecretRow>),
+    RecoveryCodes(Vec<RecoveryCodeRow>),
     Templates(Vec<TemplateRow>),
     Sessions(Vec<SessionRow>),
     RefreshTokens(Vec<RefreshTokenRow>),
@@ -136,6 +174,8 @@ impl Rows {
     pub fn len(&self) -> usize {
         match self {
             Rows::Users(rows) => rows.len(),
+            Rows::TotpSecrets(rows) => rows.len(),
+            Rows::RecoveryCodes(rows) => rows.len(),
             Rows::Templates(rows) => rows.len(),
             Rows::Sessions(rows) => rows.len(),
             Rows::RefreshTokens(rows) => rows.len(),

@@ -3,6 +3,7 @@
 
 mod audit;
 pub mod copy;
+mod mfa;
 mod postgres;
 mod recovery;
 mod sqlite;
@@ -17,6 +18,7 @@ use uuid::Uuid;
 use crate::error::Conflict;
 pub use audit::{AuditEvent, AuditQuery, AuditType, NewAuditEvent, PoolStatus};
 pub use copy::{Rows, Table};
+pub use mfa::{MfaChallenge, NewMfaChallenge, TotpRecord};
 pub use postgres::PgStore;
 pub use recovery::{NewEmailToken, NewMail, QueuedMail, TokenPurpose};
 pub use sqlite::SqliteStore;
@@ -335,6 +337,30 @@ pub trait Store: Send + Sync + 'static {
     async fn mail_sent(&self, id: Uuid) -> StoreResult<()>;
     /// A delivery failed: retry at `retry_at`, or drop the message when `None` (given up).
     async fn mail_failed(&self, id: Uuid, retry_at: Option<DateTime<Utc>>, error: &str) -> StoreResult<()>;
+
+    /// The user's TOTP secret, pending or enabled (see [`TotpRecord`]); `None` when there is none.
+    async fn totp(&self, user_id: Uuid) -> StoreResult<Option<TotpRecord>>;
+    /// Stores a pending secret, replacing any earlier pending one; `Conflict(MfaAlreadyEnabled)`
+    /// when TOTP is on, `NotFound` for an unknown user. Atomic with [`Store::enable_totp`].
+    async fn set_pending_totp(&self, user_id: Uuid, secret: &[u8]) -> StoreResult<()>;
+    /// Turns TOTP on with the pending `secret` (the one a code was just checked against),
+    /// `step` as its last accepted step, and these recovery code hashes, in one transaction.
+    /// False, changing nothing, when TOTP is already on or the pending secret is another.
+    async fn enable_totp(&self, user_id: Uuid, secret: &[u8], step: i64, recovery_hashes: &[Vec<u8>]) -> StoreResult<bool>;
+    /// Records `step` as the last accepted step when it is later than the last one, in one
+    /// statement: of two parallel uses of one code, exactly one gets `true`.
+    async fn claim_totp_step(&self, user_id: Uuid, step: i64) -> StoreResult<bool>;
+    /// Consumes one unused recovery code of an enabled TOTP; false when there is none such.
+    async fn use_recovery_code(&self, user_id: Uuid, code_hash: &[u8]) -> StoreResult<bool>;
+    /// Turns TOTP off: the secret, the recovery codes and the pending login challenges go.
+    /// True when it was on.
+    async fn disable_totp(&self, user_id: Uuid) -> StoreResult<bool>;
+    /// Stores the challenge of a login waiting for its second factor (and drops expired ones).
+    async fn create_mfa_challenge(&self, challenge: NewMfaChallenge) -> StoreResult<()>;
+    /// The live (unexpired, unused) challenge with this token hash.
+    async fn mfa_challenge(&self, token_hash: &[u8]) -> StoreResult<Option<MfaChallenge>>;
+    /// Uses up a live challenge; false when it is gone (used by a parallel request, or expired).
+    async fn consume_mfa_challenge(&self, token_hash: &[u8]) -> StoreResult<bool>;
 }
 
 /// Opens the store that the URL names and brings its schema up to date.

@@ -26,6 +26,7 @@ macro_rules! user_columns {
 
 mod attempts;
 mod audit;
+mod mfa;
 mod recovery;
 mod templates;
 mod users;
@@ -577,5 +578,41 @@ impl Store for SqliteStore {
             Some(at) => self.retry_mail(id, at, error).await,
             None => self.delete_mail(id).await,
         }
+    }
+
+    async fn totp(&self, user_id: Uuid) -> StoreResult<Option<TotpRecord>> {
+        self.fetch_totp(user_id).await
+    }
+
+    async fn set_pending_totp(&self, user_id: Uuid, secret: &[u8]) -> StoreResult<()> {
+        self.store_pending_totp(user_id, secret).await
+    }
+
+    async fn enable_totp(&self, user_id: Uuid, secret: &[u8], step: i64, recovery_hashes: &[Vec<u8>]) -> StoreResult<bool> {
+        self.turn_totp_on(user_id, secret, step, recovery_hashes).await
+    }
+
+    async fn claim_totp_step(&self, user_id: Uuid, step: i64) -> StoreResult<bool> {
+        self.claim_step(user_id, step).await
+    }
+
+    async fn use_recovery_code(&self, user_id: Uuid, code_hash: &[u8]) -> StoreResult<bool> {
+        self.take_recovery_code(user_id, code_hash).await
+    }
+
+    async fn disable_totp(&self, user_id: Uuid) -> StoreResult<bool> {
+        self.turn_totp_off(user_id).await
+    }
+
+    async fn create_mfa_challenge(&self, challenge: NewMfaChallenge) -> StoreResult<()> {
+        self.insert_mfa_challenge(challenge).await
+    }
+
+    async fn mfa_challenge(&self, token_hash: &[u8]) -> StoreResult<Option<MfaChallenge>> {
+        self.live_mfa_challenge(token_hash).await
+    }
+
+    async fn consume_mfa_challenge(&self, token_hash: &[u8]) -> StoreResult<bool> {
+        self.use_mfa_challenge(token_hash).await
     }
 }

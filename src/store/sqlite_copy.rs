@@ -4,7 +4,9 @@
 use sqlx::sqlite::SqlitePool;
 use sqlx::{Row, Sqlite, Transaction};
 
-use super::copy::{AuditEventRow, RefreshTokenRow, Rows, ServerSecretRow, SessionRow, Table, TemplateRow, UserRow};
+use super::copy::{
+    AuditEventRow, RecoveryCodeRow, RefreshTokenRow, Rows, ServerSecretRow, SessionRow, Table, TemplateRow, TotpSecretRow, UserRow,
+};
 use super::sqlite::classify;
 use super::{SigningKeyRecord, StoreResult, millis_to_time};
 
@@ -14,6 +16,8 @@ pub(super) async fn export(pool: &SqlitePool, table: Table, offset: u64, limit: 
             "SELECT u.*, (SELECT group_concat(r.role, ',') FROM user_roles r WHERE r.user_id = u.id) AS roles \
              FROM users u ORDER BY u.id LIMIT $1 OFFSET $2"
         }
+        Table::TotpSecrets => "SELECT * FROM totp_secrets ORDER BY user_id LIMIT $1 OFFSET $2",
+        Table::RecoveryCodes => "SELECT * FROM recovery_codes ORDER BY user_id, code_hash LIMIT $1 OFFSET $2",
         Table::Templates => "SELECT * FROM templates ORDER BY id LIMIT $1 OFFSET $2",
         Table::Sessions => "SELECT * FROM sessions ORDER BY id LIMIT $1 OFFSET $2",
         Table::RefreshTokens => "SELECT * FROM refresh_tokens ORDER BY token_hash LIMIT $1 OFFSET $2",
@@ -49,6 +53,29 @@ pub(super) async fn export(pool: &SqlitePool, table: Table, offset: u64, limit: 
                             created_at: time(r, "created_at")?,
                             updated_at: time(r, "updated_at")?,
                             roles,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()?,
+            ),
+            Table::TotpSecrets => Rows::TotpSecrets(
+                rows.iter()
+                    .map(|r| {
+                        Ok(TotpSecretRow {
+                            user_id: r.try_get("user_id")?,
+                            secret: r.try_get("secret")?,
+                            last_step: r.try_get("last_step")?,
+                            created_at: time(r, "created_at")?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()?,
+            ),
+            Table::RecoveryCodes => Rows::RecoveryCodes(
+                rows.iter()
+                    .map(|r| {
+                        Ok(RecoveryCodeRow {
+                            user_id: r.try_get("user_id")?,
+                            code_hash: r.try_get("code_hash")?,
+                            created_at: time(r, "created_at")?,
                         })
                     })
                     .collect::<Result<_, sqlx::Error>>()?,
@@ -168,6 +195,29 @@ pub(super) async fn import(tx: &mut Transaction<'static, Sqlite>, rows: Rows) ->
                         .await
                         .map_err(classify)?;
                 }
+            }
+        }
+        Rows::TotpSecrets(rows) => {
+            for t in rows {
+                sqlx::query("INSERT INTO totp_secrets (user_id, secret, last_step, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(t.user_id)
+                    .bind(&t.secret)
+                    .bind(t.last_step)
+                    .bind(ms(t.created_at))
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(classify)?;
+            }
+        }
+        Rows::RecoveryCodes(rows) => {
+            for c in rows {
+                sqlx::query("INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3)")
+                    .bind(c.user_id)
+                    .bind(&c.code_hash)
+                    .bind(ms(c.created_at))
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(classify)?;
             }
         }
         Rows::Templates(rows) => {

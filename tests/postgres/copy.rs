@@ -1,5 +1,5 @@
 //! `gatehouse copy --to URL`: a SQLite database moved to PostgreSQL keeps its users,
-//! templates, sessions, refresh tokens, keys and audit events.
+//! templates, sessions, refresh tokens, keys, audit events and TOTP second factors.
 
 use std::process::Output;
 
@@ -8,8 +8,9 @@ use serde_json::Value;
 use tokio::io::AsyncWriteExt as _;
 use tokio::process::Command;
 
+use crate::common::mfa::{code_at, unix_now};
 use crate::common::postgres;
-use crate::common::{PASSWORD, TestApp};
+use crate::common::{PASSWORD, TestApp, assert_problem};
 
 fn gatehouse(database_url: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
@@ -52,6 +53,7 @@ async fn a_sqlite_database_copied_to_postgres_keeps_users_templates_sessions_key
     let pair: Value = res.json().await.expect("pair");
     let live_refresh = pair["refresh_token"].as_str().expect("refresh token").to_string();
     let source_root = source.login("root", PASSWORD).await;
+    let carol = source.mfa_user("carol").await;
     let registered_before = registered_events(&source, &source_root.access, &alice.id).await;
     assert_eq!(registered_before.len(), 1, "alice's registration is audited: {registered_before:?}");
 
@@ -83,6 +85,14 @@ async fn a_sqlite_database_copied_to_postgres_keeps_users_templates_sessions_key
     assert_eq!(read, template);
     let res = moved.post("/v1/templates", &serde_json::json!({"name": "welcome"}), Some(&alice.access)).await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
+    // carol's TOTP came along: the step her confirmation used stays used; the current code
+    // and a recovery code work.
+    let token = moved.mfa_token("carol").await;
+    let res = moved.post_login_mfa(&token, &code_at(&carol.secret, carol.t - 30)).await;
+    assert_problem(res, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    assert_eq!(moved.post_login_mfa(&token, &code_at(&carol.secret, unix_now())).await.status(), StatusCode::OK);
+    let token = moved.mfa_token("carol").await;
+    assert_eq!(moved.post_login_mfa(&token, &carol.recovery_codes[9]).await.status(), StatusCode::OK);
     // The audit trail: alice's registration, every field as recorded on SQLite.
     assert_eq!(registered_events(&moved, &root.access, &alice.id).await, registered_before);
 }

@@ -15,6 +15,8 @@ mod logout;
 mod mail_queue;
 mod me;
 mod metrics;
+mod mfa_login;
+mod mfa_setup;
 mod openapi;
 mod password_reset;
 mod races;

@@ -3,7 +3,9 @@
 use sqlx::Row;
 
 use super::{PgStore, classify};
-use crate::store::copy::{AuditEventRow, RefreshTokenRow, Rows, ServerSecretRow, SessionRow, Table, TemplateRow, UserRow};
+use crate::store::copy::{
+    AuditEventRow, RecoveryCodeRow, RefreshTokenRow, Rows, ServerSecretRow, SessionRow, Table, TemplateRow, TotpSecretRow, UserRow,
+};
 use crate::store::{SigningKeyRecord, StoreResult};
 
 impl PgStore {
@@ -13,6 +15,8 @@ impl PgStore {
                 "SELECT u.*, ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = u.id ORDER BY r.role) AS roles \
                  FROM users u ORDER BY u.id LIMIT $1 OFFSET $2"
             }
+            Table::TotpSecrets => "SELECT * FROM totp_secrets ORDER BY user_id LIMIT $1 OFFSET $2",
+            Table::RecoveryCodes => "SELECT * FROM recovery_codes ORDER BY user_id, code_hash LIMIT $1 OFFSET $2",
             Table::Templates => "SELECT * FROM templates ORDER BY id LIMIT $1 OFFSET $2",
             Table::Sessions => "SELECT * FROM sessions ORDER BY id LIMIT $1 OFFSET $2",
             Table::RefreshTokens => "SELECT * FROM refresh_tokens ORDER BY token_hash LIMIT $1 OFFSET $2",
@@ -48,6 +52,29 @@ impl PgStore {
                                     created_at: r.try_get("created_at")?,
                                     updated_at: r.try_get("updated_at")?,
                                     roles: r.try_get("roles")?,
+                                })
+                            })
+                            .collect::<Result<_, sqlx::Error>>()?,
+                    ),
+                    Table::TotpSecrets => Rows::TotpSecrets(
+                        rows.iter()
+                            .map(|r| {
+                                Ok(TotpSecretRow {
+                                    user_id: r.try_get("user_id")?,
+                                    secret: r.try_get("secret")?,
+                                    last_step: r.try_get("last_step")?,
+                                    created_at: r.try_get("created_at")?,
+                                })
+                            })
+                            .collect::<Result<_, sqlx::Error>>()?,
+                    ),
+                    Table::RecoveryCodes => Rows::RecoveryCodes(
+                        rows.iter()
+                            .map(|r| {
+                                Ok(RecoveryCodeRow {
+                                    user_id: r.try_get("user_id")?,
+                                    code_hash: r.try_get("code_hash")?,
+                                    created_at: r.try_get("created_at")?,
                                 })
                             })
                             .collect::<Result<_, sqlx::Error>>()?,
@@ -162,6 +189,29 @@ impl PgStore {
                     sqlx::query("INSERT INTO user_roles (user_id, role) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING")
                         .bind(u.id)
                         .bind(&u.roles)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(classify)?;
+                }
+            }
+            Rows::TotpSecrets(rows) => {
+                for t in rows {
+                    sqlx::query("INSERT INTO totp_secrets (user_id, secret, last_step, created_at) VALUES ($1, $2, $3, $4)")
+                        .bind(t.user_id)
+                        .bind(&t.secret)
+                        .bind(t.last_step)
+                        .bind(t.created_at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(classify)?;
+                }
+            }
+            Rows::RecoveryCodes(rows) => {
+                for c in rows {
+                    sqlx::query("INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3)")
+                        .bind(c.user_id)
+                        .bind(&c.code_hash)
+                        .bind(c.created_at)
                         .execute(&mut *tx)
                         .await
                         .map_err(classify)?;

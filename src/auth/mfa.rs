@@ -1,0 +1,65 @@
+//! The second factor of a login and of TOTP changes: the mfa_token challenge and the check
+//! of a code against a user's TOTP.
+//!
+//! The mfa_token is an opaque random string stored only as its SHA-256 (like refresh
+//! tokens), not a JWT: using it up is one `DELETE` whose row count says who won, it works
+//! across instances on one database, and turning TOTP off deletes the pending ones. It can
+//! never be mistaken for an access token, and no access or refresh token is ever one.
+
+use chrono::Utc;
+
+use super::{lockout, refresh, totp};
+use crate::app::AppState;
+use crate::error::{ApiError, MfaToken, Result};
+use crate::store::{NewMfaChallenge, StoreResult};
+
+/// Which second factor passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Factor {
+    Totp,
+    RecoveryCode,
+}
+
+impl Factor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Totp => "totp",
+            Self::RecoveryCode => "recovery_code",
+        }
+    }
+}
+
+/// A correct password of a user with TOTP on: stores a challenge and answers the
+/// `mfa_required` error that carries its token. `login` is the name typed at this step.
+pub async fn challenge(state: &AppState, user_id: uuid::Uuid, login: &str) -> Result<ApiError> {
+    let token = refresh::new_token();
+    let ttl = chrono::Duration::from_std(state.config.mfa_token_ttl()).map_err(anyhow::Error::from)?;
+    state
+        .store
+        .create_mfa_challenge(NewMfaChallenge {
+            token_hash: refresh::hash(&token),
+            user_id,
+            login_key: lockout::attempt_key(login),
+            expires_at: Utc::now() + ttl,
+        })
+        .await?;
+    Ok(ApiError::MfaRequired(MfaToken(token)))
+}
+
+/// Checks `code` against the user's enabled TOTP: a current code (its time step then
+/// taken, so it works once) or an unused recovery code (then used up). `None` when it is
+/// neither, or when TOTP is not on.
+pub async fn verify_code(state: &AppState, user_id: uuid::Uuid, code: &str) -> StoreResult<Option<Factor>> {
+    let Some(record) = state.store.totp(user_id).await? else { return Ok(None) };
+    if !record.enabled {
+        return Ok(None);
+    }
+    if totp::normalize_code(code).is_some() {
+        let Some(step) = totp::matching_step(&record.secret, code, totp::unix_now()) else { return Ok(None) };
+        return Ok(state.store.claim_totp_step(user_id, step).await?.then_some(Factor::Totp));
+    }
+    match totp::recovery_hash(code) {
+        Some(hash) => Ok(state.store.use_recovery_code(user_id, &hash).await?.then_some(Factor::RecoveryCode)),
+        None => Ok(None),
+    }
+}

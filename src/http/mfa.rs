@@ -1,0 +1,251 @@
+//! The TOTP second factor: setup, confirmation, turning it off, the second step of a login,
+//! and the admin reset.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::extract::{ApiJson, IdPath};
+use crate::app::AppState;
+use crate::audit::Audit;
+use crate::auth::mfa;
+use crate::auth::sessions::{self, ClientInfo};
+use crate::auth::{AdminUser, AuthUser, Verdict, lockout, refresh, totp};
+use crate::error::{ApiError, Conflict, Problem, Result};
+use crate::store::{AuditType, Credentials};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(setup))
+        .routes(routes!(confirm))
+        .routes(routes!(disable))
+        .routes(routes!(login_mfa))
+        .routes(routes!(admin_reset))
+}
+
+/// Setup's answer: shown once, never again.
+#[derive(Serialize, ToSchema)]
+pub struct TotpSetup {
+    /// The shared secret in base32 (RFC 4648, no padding), for typing into an app.
+    #[schema(example = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")]
+    pub secret: String,
+    /// `otpauth://totp/{issuer}:{username}?secret=...&issuer=...&algorithm=SHA1&digits=6&period=30`
+    pub otpauth_uri: String,
+    /// The URI as a QR code: an SVG document.
+    pub qr_svg: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ConfirmTotpRequest {
+    /// The current 6-digit code of the authenticator app.
+    #[schema(example = "123456")]
+    pub code: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RecoveryCodes {
+    /// 10 single-use codes, each standing in for a TOTP code once. Shown only now.
+    #[schema(example = json!(["abcd-efgh-ijkl-mnop"]))]
+    pub recovery_codes: Vec<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct DisableTotpRequest {
+    pub password: String,
+    /// A current 6-digit code, or an unused recovery code (then used up).
+    #[schema(example = "123456")]
+    pub code: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct MfaLoginRequest {
+    /// The `mfa_token` of the `mfa_required` answer to POST /v1/auth/login.
+    pub mfa_token: String,
+    /// A current 6-digit code, or an unused recovery code (then used up).
+    #[schema(example = "123456")]
+    pub code: String,
+}
+
+/// Secrets must not be cached on the way (RFC 9111 `no-store`).
+fn no_store<T: Serialize>(body: T) -> impl IntoResponse {
+    ([(header::CACHE_CONTROL, HeaderValue::from_static("no-store")), (header::PRAGMA, HeaderValue::from_static("no-cache"))], Json(body))
+}
+
+async fn credentials(state: &AppState, user: &AuthUser) -> Result<Credentials> {
+    state.store.credentials_by_id(user.user_id).await?.ok_or(ApiError::InvalidToken { sent: true })
+}
+
+/// Starts TOTP setup: a new secret, pending until confirmed by a first code. Calling it
+/// again replaces the pending secret.
+#[utoipa::path(post, path = "/v1/auth/mfa/totp/setup", tag = "mfa", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The pending secret, its otpauth URI and a QR code", body = TotpSetup),
+        (status = 409, description = "`mfa_already_enabled`: TOTP is on; turn it off first", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn setup(State(state): State<AppState>, user: AuthUser) -> Result<impl IntoResponse> {
+    let account = state.store.user_by_id(user.user_id).await?.ok_or(ApiError::InvalidToken { sent: true })?;
+    if account.mfa_enabled {
+        return Err(ApiError::Conflict(Conflict::MfaAlreadyEnabled));
+    }
+    let secret = totp::new_secret();
+    state.store.set_pending_totp(user.user_id, &secret).await?;
+    let enrollment = totp::enrollment(&secret, &state.config.totp_issuer, &account.username)?;
+    tracing::info!(user_id = %user.user_id, "TOTP setup started");
+    Ok(no_store(TotpSetup { secret: enrollment.secret, otpauth_uri: enrollment.otpauth_uri, qr_svg: enrollment.qr_svg }))
+}
+
+/// Turns TOTP on with a first code of the pending secret, and hands out 10 recovery codes.
+#[utoipa::path(post, path = "/v1/auth/mfa/totp/confirm", tag = "mfa", security(("bearer" = [])), request_body = ConfirmTotpRequest,
+    responses(
+        (status = 200, description = "TOTP is on; the recovery codes, shown only now", body = RecoveryCodes),
+        (status = 409, description = "`mfa_setup_required`: no setup to confirm; `mfa_already_enabled`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` on `code`: not the current code (it counts toward the account's lockout)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many failures on this account; `Retry-After` gives the seconds to wait",
+            body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
+async fn confirm(
+    State(state): State<AppState>,
+    user: AuthUser,
+    audit: Audit,
+    ApiJson(req): ApiJson<ConfirmTotpRequest>,
+) -> Result<impl IntoResponse> {
+    let account = state.store.user_by_id(user.user_id).await?.ok_or(ApiError::InvalidToken { sent: true })?;
+    let pending = match state.store.totp(user.user_id).await? {
+        None => return Err(ApiError::Conflict(Conflict::MfaSetupRequired)),
+        Some(record) if record.enabled => return Err(ApiError::Conflict(Conflict::MfaAlreadyEnabled)),
+        Some(record) => record,
+    };
+    lockout::reserve(&state, &account.username).await?;
+    let Some(step) = totp::matching_step(&pending.secret, &req.code, totp::unix_now()) else {
+        return Err(ApiError::validation("code", "is not the current code of the authenticator app"));
+    };
+    lockout::clear(&state, &account.username).await?;
+    let codes = totp::new_recovery_codes();
+    let hashes: Vec<Vec<u8>> = codes.iter().filter_map(|c| totp::recovery_hash(c)).collect();
+    if !state.store.enable_totp(user.user_id, &pending.secret, step, &hashes).await? {
+        // A parallel setup replaced the secret, or a parallel confirmation won.
+        let on = state.store.user_by_id(user.user_id).await?.is_some_and(|u| u.mfa_enabled);
+        return Err(ApiError::Conflict(if on { Conflict::MfaAlreadyEnabled } else { Conflict::MfaSetupRequired }));
+    }
+    tracing::info!(user_id = %user.user_id, "TOTP turned on");
+    audit.record(AuditType::MfaEnabled, Some(user.user_id), Some(user.user_id), json!({ "method": "totp" })).await;
+    Ok(no_store(RecoveryCodes { recovery_codes: codes }))
+}
+
+/// Turns TOTP off; needs the password and a current code (or a recovery code).
+#[utoipa::path(delete, path = "/v1/auth/mfa/totp", tag = "mfa", security(("bearer" = [])), request_body = DisableTotpRequest,
+    responses(
+        (status = 204, description = "TOTP is off; its secret and recovery codes are gone"),
+        (status = 409, description = "`mfa_not_enabled`: TOTP is not on", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` on `password` or `code`: wrong (it counts toward the account's lockout)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many failures on this account; `Retry-After` gives the seconds to wait",
+            body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
+async fn disable(
+    State(state): State<AppState>,
+    user: AuthUser,
+    audit: Audit,
+    ApiJson(req): ApiJson<DisableTotpRequest>,
+) -> Result<StatusCode> {
+    let credentials = credentials(&state, &user).await?;
+    let username = credentials.user.username.clone();
+    if !credentials.user.mfa_enabled {
+        return Err(ApiError::Conflict(Conflict::MfaNotEnabled));
+    }
+    lockout::reserve(&state, &username).await?;
+    if state.hasher.verify(&req.password, Some(&credentials.password_hash)).await? == Verdict::Mismatch {
+        return Err(ApiError::validation("password", "is not your password"));
+    }
+    let Some(factor) = mfa::verify_code(&state, user.user_id, &req.code).await? else {
+        return Err(ApiError::validation("code", "is not a current code or an unused recovery code"));
+    };
+    lockout::clear(&state, &username).await?;
+    state.store.disable_totp(user.user_id).await?;
+    tracing::info!(user_id = %user.user_id, "TOTP turned off");
+    let detail = json!({ "method": "totp", "factor": factor.as_str() });
+    audit.record(AuditType::MfaDisabled, Some(user.user_id), Some(user.user_id), detail).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The second step of a login with TOTP on: the `mfa_token` of `mfa_required` and a code.
+#[utoipa::path(post, path = "/v1/auth/login/mfa", tag = "auth", request_body = MfaLoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = crate::auth::sessions::TokenPair),
+        (status = 401, description = "`invalid_credentials`: a wrong or already used code (counted toward the account's lockout), \
+or an mfa_token that is unknown, expired or used", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`account_disabled`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many failures on this account, or too many requests from this address; \
+`Retry-After` gives the seconds to wait", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
+async fn login_mfa(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    audit: Audit,
+    ApiJson(req): ApiJson<MfaLoginRequest>,
+) -> Result<impl IntoResponse> {
+    if !refresh::looks_valid(&req.mfa_token) {
+        crate::metrics::login("invalid_credentials");
+        return Err(ApiError::InvalidCredentials);
+    }
+    let token_hash = refresh::hash(&req.mfa_token);
+    let Some(challenge) = state.store.mfa_challenge(&token_hash).await? else {
+        crate::metrics::login("invalid_credentials");
+        return Err(ApiError::InvalidCredentials);
+    };
+    let credentials = state.store.credentials_by_id(challenge.user_id).await?.ok_or(ApiError::InvalidCredentials)?;
+    let user = credentials.user;
+    // Codes are counted like passwords, under the account's username.
+    if let Err(locked) = lockout::reserve(&state, &user.username).await {
+        if let ApiError::RateLimited { retry_after_secs } = locked {
+            crate::audit::login_locked(&audit, Some(user.id), retry_after_secs).await;
+        }
+        return Err(locked);
+    }
+    if user.disabled {
+        crate::metrics::login("disabled");
+        audit.record(AuditType::LoginFailed, None, Some(user.id), json!({ "reason": "account_disabled" })).await;
+        return Err(ApiError::AccountDisabled);
+    }
+    let Some(factor) = mfa::verify_code(&state, user.id, &req.code).await? else {
+        crate::metrics::login("invalid_credentials");
+        audit.record(AuditType::LoginFailed, None, Some(user.id), json!({ "reason": "invalid_mfa_code" })).await;
+        return Err(ApiError::InvalidCredentials);
+    };
+    if !state.store.consume_mfa_challenge(&token_hash).await? {
+        return Err(ApiError::InvalidCredentials);
+    }
+    // A completed login: both the name of the first step and the username start over.
+    lockout::clear(&state, &user.username).await?;
+    if challenge.login_key != lockout::attempt_key(&user.username) {
+        state.store.clear_login_failures(&challenge.login_key).await?;
+    }
+    tracing::info!(user_id = %user.id, factor = factor.as_str(), "login succeeded with a second factor");
+    let pair = sessions::start(&state, user, client).await?;
+    crate::metrics::login("success");
+    audit.record(AuditType::LoginSucceeded, Some(pair.user.id), Some(pair.user.id), json!({ "mfa": factor.as_str() })).await;
+    Ok(super::auth::token_response(pair))
+}
+
+/// Turns a user's TOTP off, for a user who lost their authenticator and recovery codes
+/// (admin only). Answers 204 whether or not it was on; audited when it was.
+#[utoipa::path(delete, path = "/v1/users/{id}/mfa", tag = "admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 204, description = "TOTP is off"),
+        (status = 403, description = "`forbidden`: the caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such user", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn admin_reset(State(state): State<AppState>, AdminUser(admin): AdminUser, audit: Audit, IdPath(id): IdPath) -> Result<StatusCode> {
+    state.store.user_by_id(id).await?.ok_or(ApiError::NotFound)?;
+    if state.store.disable_totp(id).await? {
+        tracing::info!(actor_id = %admin.user_id, user_id = %id, "TOTP reset by an admin");
+        audit.record(AuditType::MfaDisabled, Some(admin.user_id), Some(id), json!({ "method": "totp", "via": "admin" })).await;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
