@@ -43,6 +43,11 @@ async fn the_openapi_document_lists_every_core_route_of_the_contract() {
         ("/v1/auth/email/resend", "post"),
         ("/v1/auth/password/forgot", "post"),
         ("/v1/auth/password/reset", "post"),
+        ("/v1/auth/mfa/totp/setup", "post"),
+        ("/v1/auth/mfa/totp/confirm", "post"),
+        ("/v1/auth/mfa/totp", "delete"),
+        ("/v1/auth/login/mfa", "post"),
+        ("/v1/users/{id}/mfa", "delete"),
     ];
     for (path, method) in routes {
         assert!(doc["paths"][path][method].is_object(), "{method} {path} is documented");

@@ -6,6 +6,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::common::mfa::code_at;
 use crate::common::smtp::{SmtpServer, nth_token};
 use crate::common::{PASSWORD, TestApp, assert_problem};
 
@@ -128,7 +129,6 @@ async fn a_reset_clears_the_failed_login_count_and_is_in_the_audit_trail() {
     assert_eq!(reset(&app, &token, NEW_PASSWORD).await.status(), StatusCode::NO_CONTENT);
 
     let erin = app.login("erin", NEW_PASSWORD).await;
-    assert_eq!(app.get_me(&erin.access).await.json::<Value>().await.expect("user")["mfa_enabled"], false);
     for kind in ["password.reset_requested", "password.reset"] {
         let res = app.get_query("/v1/audit", &[("type", kind), ("user_id", &erin.id)], Some(&admin.access)).await;
         let page: Value = res.json().await.expect("audit page");
@@ -167,4 +167,26 @@ async fn a_reset_link_mailed_to_an_old_address_dies_when_the_address_changes() {
 
     assert_problem(reset(&app, &token, NEW_PASSWORD).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
     assert_eq!(app.post_login("frank", PASSWORD).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_password_reset_leaves_totp_on_so_the_new_password_still_needs_a_code() {
+    let smtp = SmtpServer::start().await;
+    let app = TestApp::spawn_with_smtp(&smtp, |_| {}).await;
+    let gina = app.mfa_user("gina").await;
+    let res = app.patch("/v1/auth/me", &json!({ "email": "gina@example.com" }), Some(&gina.user.access)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    smtp.wait_for(1, Duration::from_secs(20)).await;
+
+    forgot(&app, "gina").await;
+    let (_, token) = nth_token(&smtp, 2, "reset-password").await;
+    assert_eq!(reset(&app, &token, NEW_PASSWORD).await.status(), StatusCode::NO_CONTENT);
+
+    let res = app.post_login("gina", NEW_PASSWORD).await;
+    let problem = assert_problem(res, StatusCode::UNAUTHORIZED, "mfa_required").await;
+    let mfa_token = problem["mfa_token"].as_str().expect("an mfa_token");
+    let res = app.post_login_mfa(mfa_token, &code_at(&gina.secret, gina.t)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let pair: Value = res.json().await.expect("token pair");
+    assert_eq!(pair["user"]["mfa_enabled"], true);
 }
