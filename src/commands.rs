@@ -68,6 +68,10 @@ async fn create_user(config: &Config, store: &DynStore, username: &str, email: O
         .await
         .map_err(|e| anyhow::anyhow!("cannot create the user: {e}"))?;
     println!("created user {} ({}) with roles {}", user.username, user.id, user.roles.join(", "));
+    // Queued in the database: a running server's mail worker sends it.
+    if crate::mail::Mailer::new(config, store.clone())?.send_verification(&user).await {
+        println!("a verification mail to {} is queued; a running server sends it", user.email.as_deref().unwrap_or_default());
+    }
     Ok(())
 }
 

@@ -163,3 +163,39 @@ fn user_reset_mfa_turns_a_users_totp_off_and_records_it() {
     assert!(again.contains("has no TOTP on"), "{again}");
     assert!(cli.fails(&["user", "reset-mfa", "nobody"]).contains("no user named \"nobody\""));
 }
+
+#[test]
+fn user_create_with_an_email_queues_a_verification_mail_that_a_running_server_sends() {
+    let cli = Cli::new();
+    let out = cli.run(&["user", "create", "mallory", "--email", "mallory@example.com"], Some(&format!("{PASSWORD}\n")));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("verification mail to mallory@example.com is queued"));
+
+    // Without SMTP the server writes the queued mail to ./outbox in its working directory.
+    let mut server = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .arg("serve")
+        .current_dir(cli.dir.path())
+        .env("GATEHOUSE_DATABASE_URL", &cli.database_url)
+        .env("GATEHOUSE_BIND", "127.0.0.1:0")
+        .env("GATEHOUSE_METRICS_BIND", "off")
+        .env("GATEHOUSE_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the server starts");
+    let outbox = cli.dir.path().join("outbox");
+    let mut mails = Vec::new();
+    for _ in 0..300 {
+        mails = std::fs::read_dir(&outbox).map(|entries| entries.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+        if !mails.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    server.kill().expect("the server stops");
+    server.wait().expect("exit status");
+    assert_eq!(mails.len(), 1, "one mail in the outbox");
+    let mail = std::fs::read_to_string(&mails[0]).expect("the .eml file").replace("=\r\n", "");
+    assert!(mail.contains("To: mallory@example.com"), "{mail}");
+    assert!(mail.contains("verify-email?token="), "{mail}");
+}
