@@ -23,6 +23,7 @@ pub const LOGINS: &str = "gatehouse_logins_total";
 pub const REFRESHES: &str = "gatehouse_refreshes_total";
 pub const REGISTRATIONS: &str = "gatehouse_registrations_total";
 pub const RATE_LIMITED: &str = "gatehouse_rate_limited_total";
+pub const MAILS: &str = "gatehouse_mails_total";
 pub const PASSWORD_HASH_DURATION: &str = "gatehouse_password_hash_duration_seconds";
 pub const PASSWORD_HASH_WAITING: &str = "gatehouse_password_hash_waiting";
 pub const DB_CONNECTIONS: &str = "gatehouse_db_connections";
@@ -67,6 +68,7 @@ fn describe() {
     describe_counter!(REFRESHES, "Refresh token exchanges, by outcome");
     describe_counter!(REGISTRATIONS, "Accounts registered");
     describe_counter!(RATE_LIMITED, "Requests refused with 429, by kind");
+    describe_counter!(MAILS, "Mail delivery attempts, by outcome: sent, retry, dropped");
     describe_histogram!(PASSWORD_HASH_DURATION, Unit::Seconds, "Time to hash or verify a password, by operation");
     describe_gauge!(PASSWORD_HASH_WAITING, "Password hashes waiting for a free slot");
     describe_gauge!(DB_CONNECTIONS, "Database pool connections, by state (in_use, idle)");
@@ -119,6 +121,11 @@ pub fn refresh(outcome: &'static str) {
 
 pub fn registered() {
     counter!(REGISTRATIONS).increment(1);
+}
+
+/// One delivery attempt of a queued mail: `sent`, `retry` (will be tried again) or `dropped`.
+pub fn mail(outcome: &'static str) {
+    counter!(MAILS, "outcome" => outcome).increment(1);
 }
 
 /// Call wherever a 429 is answered, with what was limited (`login_ip`, `login_lockout`, ...).

@@ -64,6 +64,7 @@ impl Worker {
         let recorded = match outcome {
             Ok(()) => {
                 tracing::info!(mail_id = %mail.id, attempts = mail.attempts + 1, "mail delivered");
+                crate::metrics::mail("sent");
                 self.store.mail_sent(mail.id).await
             }
             Err(error) => {
@@ -71,10 +72,12 @@ impl Worker {
                 let attempts = mail.attempts + 1;
                 if attempts >= self.max_attempts {
                     tracing::error!(mail_id = %mail.id, attempts, %error, "mail given up after too many failed deliveries");
+                    crate::metrics::mail("dropped");
                     self.store.mail_failed(mail.id, None, &error).await
                 } else {
                     let wait = backoff(self.retry_base, mail.attempts);
                     tracing::warn!(mail_id = %mail.id, attempts, retry_in_secs = wait.as_secs(), %error, "mail delivery failed; will retry");
+                    crate::metrics::mail("retry");
                     let at = chrono::Utc::now() + chrono::Duration::from_std(wait).unwrap_or_else(|_| chrono::Duration::hours(1));
                     self.store.mail_failed(mail.id, Some(at), &error).await
                 }

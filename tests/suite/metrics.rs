@@ -185,3 +185,24 @@ async fn metrics_are_served_on_the_public_address_by_default() {
     assert!(text.contains("# TYPE gatehouse_http_requests_total counter"), "{text}");
     assert!(text.contains("# TYPE gatehouse_http_request_duration_seconds histogram"), "{text}");
 }
+
+#[tokio::test]
+async fn mail_deliveries_are_counted_as_retried_then_sent() {
+    let smtp = crate::common::smtp::SmtpServer::start().await;
+    smtp.refuse(true);
+    let app = TestApp::spawn_with_smtp(&smtp, |_| {}).await;
+    let before = scrape(&app).await;
+
+    assert_eq!(app.post_register("alice", Some("alice@example.com"), PASSWORD).await.status(), StatusCode::CREATED);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    smtp.refuse(false);
+    smtp.wait_for(1, std::time::Duration::from_secs(20)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+
+    let after = scrape(&app).await;
+    for outcome in ["retry", "sent"] {
+        let moved = value(&after, "gatehouse_mails_total", &[("outcome", outcome)])
+            - value(&before, "gatehouse_mails_total", &[("outcome", outcome)]);
+        assert!(moved >= 1.0, "{outcome}: {moved}");
+    }
+}
