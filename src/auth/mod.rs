@@ -10,6 +10,6 @@ pub mod refresh;
 pub mod sessions;
 pub mod tokens;
 
-pub use extract::{AdminUser, AuthUser};
+pub use extract::{AccountUser, AdminUser, AuthUser};
 pub use password::{PasswordHasher, Verdict};
 pub use tokens::{AccessClaims, TokenService};
