@@ -12,6 +12,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MODE=short DURATION=5 SEED_USERS=100000 CONNECTIONS=16
+# Refresh chains: each wrk thread keeps one connection and follows its own session's
+# rotation chain (two connections on one chain would present rotated tokens).
+CHAINS=16
 if [ "${1:-}" = "--full" ]; then MODE=full DURATION=20 SEED_USERS=1000000; fi
 # For a smoke test of the script itself: BENCH_DURATION=1 BENCH_USERS=1000 bench/run.sh
 DURATION=${BENCH_DURATION:-$DURATION} SEED_USERS=${BENCH_USERS:-$SEED_USERS}
@@ -129,10 +132,11 @@ LUA
 }
 
 ROWS=()
-# load NAME PATH CONNECTIONS [SCRIPT] [TOKEN]: one wrk run; appends a table row.
+# load NAME PATH CONNECTIONS [SCRIPT] [TOKEN] [THREADS]: one wrk run; appends a table row.
 load() {
     local name=$1 path=$2 conns=$3 script=${4:-} token=${5:-}
-    local args=(-t "$(( conns < 2 ? conns : 2 ))" -c "$conns" -d "${DURATION}s" --latency --timeout 10s)
+    local threads=${6:-$(( conns < 2 ? conns : 2 ))}
+    local args=(-t "$threads" -c "$conns" -d "${DURATION}s" --latency --timeout 10s)
     [ -n "$script" ] && args+=(-s "$script")
     [ -n "$token" ] && args+=(-H "authorization: Bearer $token")
     local peak_file="$WORK/peak" ; echo 0 >"$peak_file"
@@ -149,10 +153,10 @@ load() {
     ROWS+=("$(printf '| %-30s | %9s | %9s | %9s | %8s | %7s |' "$name" "$rps" "$p50" "$p99" "$(( $(cat "$peak_file") / 1024 ))" "$non2xx")")
 }
 
-# refresh_tokens: two fresh sessions of `bench`, one refresh token a line for refresh.lua.
+# refresh_tokens: CHAINS fresh sessions of `bench`, one refresh token a line for refresh.lua.
 refresh_tokens() {
     : >"$WORK/refresh_tokens"
-    for _ in 1 2; do
+    for _ in $(seq 1 "$CHAINS"); do
         post /v1/auth/login '{"username":"bench","password":"correct horse battery staple"}' | json_field refresh_token >>"$WORK/refresh_tokens"
         echo >>"$WORK/refresh_tokens"
     done
@@ -189,10 +193,10 @@ bench_store() {
     load "GET /v1/auth/me" /v1/auth/me "$CONNECTIONS" "" "$ACCESS"; local me_rps=$LAST_RPS
     load "POST /v1/auth/login" /v1/auth/login "$CONNECTIONS" "$WORK/login.lua"; local login_rps=$LAST_RPS
     if [ "$kind" = sqlite ]; then
-        load "POST /v1/auth/refresh (FULL)" /v1/auth/refresh 2 "$WORK/refresh.lua"; local full_rps=$LAST_RPS
+        load "POST /v1/auth/refresh (FULL)" /v1/auth/refresh "$CHAINS" "$WORK/refresh.lua" "" "$CHAINS"; local full_rps=$LAST_RPS
         load "POST /v1/auth/register" /v1/auth/register "$CONNECTIONS" "$WORK/register.lua"
     else
-        load "POST /v1/auth/refresh" /v1/auth/refresh 2 "$WORK/refresh.lua"
+        load "POST /v1/auth/refresh" /v1/auth/refresh "$CHAINS" "$WORK/refresh.lua" "" "$CHAINS"
     fi
     load "GET /v1/templates" /v1/templates "$CONNECTIONS" "" "$ACCESS"
     load "POST /v1/templates" /v1/templates "$CONNECTIONS" "$WORK/templates_post.lua"
@@ -206,7 +210,7 @@ bench_store() {
         # the price of an fsync per commit, side by side.
         start_server "$url" GATEHOUSE_SQLITE_SYNCHRONOUS=normal
         refresh_tokens
-        load "POST /v1/auth/refresh (NORMAL)" /v1/auth/refresh 2 "$WORK/refresh.lua"; normal_rps=$LAST_RPS
+        load "POST /v1/auth/refresh (NORMAL)" /v1/auth/refresh "$CHAINS" "$WORK/refresh.lua" "" "$CHAINS"; normal_rps=$LAST_RPS
         stop_server
         # The flood: 500 concurrent logins while /health is measured beside them, on a freshly
         # started server, so that its memory is the flood's and not what earlier scenarios left.
