@@ -5,11 +5,19 @@
 #
 #   bench/run.sh           short mode: 5 s a scenario, 100,000 seeded users
 #   bench/run.sh --full    full mode: 20 s a scenario, 1,000,000 seeded users
+#
+# GATEHOUSE_PG_BINDIR names PostgreSQL's server binaries; by default the newest
+# /usr/lib/postgresql/*/bin, then PATH. Without them only SQLite is measured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MODE=short DURATION=5 SEED_USERS=100000 CONNECTIONS=16
+# Refresh chains: each wrk thread keeps one connection and follows its own session's
+# rotation chain (two connections on one chain would present rotated tokens).
+CHAINS=16
 if [ "${1:-}" = "--full" ]; then MODE=full DURATION=20 SEED_USERS=1000000; fi
+# For a smoke test of the script itself: BENCH_DURATION=1 BENCH_USERS=1000 bench/run.sh
+DURATION=${BENCH_DURATION:-$DURATION} SEED_USERS=${BENCH_USERS:-$SEED_USERS}
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 if ! command -v wrk >/dev/null; then
@@ -22,9 +30,10 @@ BIN=target/release/gatehouse
 TOOLS=target/release/examples/bench_tools
 WORK=$(mktemp -d)
 SERVER_PID=
+PG_DIR=
 cleanup() {
     [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
-    [ -n "${PG_DIR:-}" ] && pg_stop || true
+    [ -n "$PG_DIR" ] && pg_stop || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -36,13 +45,37 @@ to_ms() { # wrk latency like 1.23ms, 456.00us, 1.02s
     awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
 }
 
-# start_server DATABASE_URL: starts Gatehouse, waits for a healthy /health, sets STARTUP_MS.
+# PostgreSQL, when its server binaries are here: a throwaway cluster in a temp dir, on
+# loopback, with the default durability (fsync on, synchronous_commit on). It refuses to
+# run as root: as root, every server command runs as the postgres user.
+pg_bindir() {
+    local d
+    for d in "${GATEHOUSE_PG_BINDIR:-}" $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r) "$(dirname "$(command -v initdb 2>/dev/null || echo /nonexistent/x)")"; do
+        [ -n "$d" ] && [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && { echo "$d"; return; }
+    done
+}
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+pg_start() {
+    PG_BIN=$1
+    PG_DIR=$(mktemp -d)
+    [ "$(id -u)" = 0 ] && chown postgres:postgres "$PG_DIR"
+    PG_PORT=$(free_port)
+    as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
+        -o "-k $PG_DIR -p $PG_PORT -c listen_addresses=127.0.0.1" start >/dev/null
+    PG_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+}
+pg_stop() { as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true; rm -rf "$PG_DIR"; PG_DIR=; }
+
+# start_server DATABASE_URL [VAR=VALUE...]: starts Gatehouse, waits for a healthy /health,
+# sets STARTUP_MS.
 start_server() {
+    local url=$1; shift
     PORT=$(free_port)
     BASE="http://127.0.0.1:$PORT"
     local t0; t0=$(now_ms)
-    GATEHOUSE_DATABASE_URL="$1" GATEHOUSE_BIND="127.0.0.1:$PORT" GATEHOUSE_LOG=warn \
-        GATEHOUSE_RATE_LIMIT_PER_IP=0 GATEHOUSE_LOGIN_MAX_FAILURES=1000000 \
+    env GATEHOUSE_DATABASE_URL="$url" GATEHOUSE_BIND="127.0.0.1:$PORT" GATEHOUSE_LOG=warn \
+        GATEHOUSE_RATE_LIMIT_PER_IP=0 GATEHOUSE_LOGIN_MAX_FAILURES=1000000 "$@" \
         "$BIN" serve >"$WORK/server.log" 2>&1 &
     SERVER_PID=$!
     until curl -fs "$BASE/health" >/dev/null 2>&1; do
@@ -99,10 +132,11 @@ LUA
 }
 
 ROWS=()
-# load NAME PATH CONNECTIONS [SCRIPT] [TOKEN]: one wrk run; appends a table row.
+# load NAME PATH CONNECTIONS [SCRIPT] [TOKEN] [THREADS]: one wrk run; appends a table row.
 load() {
     local name=$1 path=$2 conns=$3 script=${4:-} token=${5:-}
-    local args=(-t "$(( conns < 2 ? conns : 2 ))" -c "$conns" -d "${DURATION}s" --latency --timeout 10s)
+    local threads=${6:-$(( conns < 2 ? conns : 2 ))}
+    local args=(-t "$threads" -c "$conns" -d "${DURATION}s" --latency --timeout 10s)
     [ -n "$script" ] && args+=(-s "$script")
     [ -n "$token" ] && args+=(-H "authorization: Bearer $token")
     local peak_file="$WORK/peak" ; echo 0 >"$peak_file"
@@ -116,75 +150,117 @@ load() {
     p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$WORK/wrk.out")")
     non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $5}' "$WORK/wrk.out"); non2xx=${non2xx:-0}
     LAST_RPS=$rps LAST_P99=$p99
-    ROWS+=("$(printf '| %-28s | %9s | %9s | %9s | %8s | %7s |' "$name" "$rps" "$p50" "$p99" "$(( $(cat "$peak_file") / 1024 ))" "$non2xx")")
+    ROWS+=("$(printf '| %-30s | %9s | %9s | %9s | %8s | %7s |' "$name" "$rps" "$p50" "$p99" "$(( $(cat "$peak_file") / 1024 ))" "$non2xx")")
 }
 
+# refresh_tokens: CHAINS fresh sessions of `bench`, one refresh token a line for refresh.lua.
+refresh_tokens() {
+    : >"$WORK/refresh_tokens"
+    for _ in $(seq 1 "$CHAINS"); do
+        post /v1/auth/login '{"username":"bench","password":"correct horse battery staple"}' | json_field refresh_token >>"$WORK/refresh_tokens"
+        echo >>"$WORK/refresh_tokens"
+    done
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+
+# bench_store LABEL URL KIND: KIND sqlite runs every scenario, the durability comparison
+# and the flood; KIND postgres runs the key scenarios.
 bench_store() {
-    local label=$1 url=$2
+    local label=$1 url=$2 kind=$3
     echo "== $label: seeding $SEED_USERS users through the store..." >&2
     local t0; t0=$(now_ms)
     "$TOOLS" seed-users "$url" "$SEED_USERS" >&2
     local seed_ms=$(( $(now_ms) - t0 ))
+    if [ "$kind" = postgres ]; then
+        # What autovacuum would do a little later: statistics and the visibility map that
+        # lets the deep page's OFFSET walk be an index-only scan.
+        psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c 'VACUUM ANALYZE' >&2
+    fi
     start_server "$url"
+    local startup_ms=$STARTUP_MS
     sleep 1
     local idle_kib; idle_kib=$(rss_kib "$SERVER_PID")
     post /v1/auth/register '{"username":"bench","password":"correct horse battery staple"}' >/dev/null
     ACCESS=$(post /v1/auth/login '{"username":"bench","password":"correct horse battery staple"}' | json_field access_token)
     ADMIN=$(post /v1/auth/login '{"username":"bench-admin","password":"correct horse battery staple"}' | json_field access_token)
-    : >"$WORK/refresh_tokens"
-    for _ in 1 2; do
-        post /v1/auth/login '{"username":"bench","password":"correct horse battery staple"}' | json_field refresh_token >>"$WORK/refresh_tokens"
-        echo >>"$WORK/refresh_tokens"
-    done
+    refresh_tokens
     for i in $(seq 1 20); do post /v1/templates "{\"name\":\"seed-$i\",\"content\":\"hello\"}" "$ACCESS" >/dev/null; done
     write_scripts
     ROWS=()
+    echo "== $label: scenarios, ${DURATION}s each..." >&2
     load "GET /health" /health "$CONNECTIONS"; local health_rps=$LAST_RPS
     load "GET /v1/auth/me" /v1/auth/me "$CONNECTIONS" "" "$ACCESS"; local me_rps=$LAST_RPS
     load "POST /v1/auth/login" /v1/auth/login "$CONNECTIONS" "$WORK/login.lua"; local login_rps=$LAST_RPS
-    load "POST /v1/auth/refresh" /v1/auth/refresh 2 "$WORK/refresh.lua"
-    load "POST /v1/auth/register" /v1/auth/register "$CONNECTIONS" "$WORK/register.lua"
+    if [ "$kind" = sqlite ]; then
+        load "POST /v1/auth/refresh (FULL)" /v1/auth/refresh "$CHAINS" "$WORK/refresh.lua" "" "$CHAINS"; local full_rps=$LAST_RPS
+        load "POST /v1/auth/register" /v1/auth/register "$CONNECTIONS" "$WORK/register.lua"
+    else
+        load "POST /v1/auth/refresh" /v1/auth/refresh "$CHAINS" "$WORK/refresh.lua" "" "$CHAINS"
+    fi
     load "GET /v1/templates" /v1/templates "$CONNECTIONS" "" "$ACCESS"
     load "POST /v1/templates" /v1/templates "$CONNECTIONS" "$WORK/templates_post.lua"
     load "GET /v1/users page 1" "/v1/users?page=1&per_page=20" "$CONNECTIONS" "" "$ADMIN"
     load "GET /v1/users page 5000" "/v1/users?page=5000&per_page=20" "$CONNECTIONS" "" "$ADMIN"
-    # The flood: 500 concurrent logins while /health is measured beside them, on a freshly
-    # started server, so that its memory is the flood's and not what earlier scenarios left.
-    stop_server
-    start_server "$url"
-    local flood_peak="$WORK/flood_peak"; echo 0 >"$flood_peak"
-    wrk -t 2 -c 500 -d "${DURATION}s" --timeout 30s -s "$WORK/login.lua" "$BASE/v1/auth/login" >"$WORK/flood.out" 2>&1 &
-    local flood=$!
-    ( peak=0; while kill -0 "$flood" 2>/dev/null; do r=$(rss_kib "$SERVER_PID"); [ "$r" -gt "$peak" ] && peak=$r && echo "$peak" >"$flood_peak"; sleep 0.05; done ) &
-    local sampler=$!
-    sleep 1
-    wrk -t 1 -c 4 -d "$(( DURATION - 2 > 1 ? DURATION - 2 : 1 ))s" --latency "$BASE/health" >"$WORK/flood_health.out" 2>&1 || true
-    wait "$flood" 2>/dev/null || true; kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
-    local flood_p99; flood_p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$WORK/flood_health.out")")
-    local flood_mib=$(( $(cat "$flood_peak") / 1024 ))
     stop_server
 
+    local flood_p99="-" flood_mib=0 normal_rps=0
+    if [ "$kind" = sqlite ]; then
+        # The same database and refresh scenario with synchronous=NORMAL, right after FULL:
+        # the price of an fsync per commit, side by side.
+        start_server "$url" GATEHOUSE_SQLITE_SYNCHRONOUS=normal
+        refresh_tokens
+        load "POST /v1/auth/refresh (NORMAL)" /v1/auth/refresh "$CHAINS" "$WORK/refresh.lua" "" "$CHAINS"; normal_rps=$LAST_RPS
+        stop_server
+        # The flood: 500 concurrent logins while /health is measured beside them, on a freshly
+        # started server, so that its memory is the flood's and not what earlier scenarios left.
+        start_server "$url"
+        local flood_peak="$WORK/flood_peak"; echo 0 >"$flood_peak"
+        wrk -t 2 -c 500 -d "${DURATION}s" --timeout 30s -s "$WORK/login.lua" "$BASE/v1/auth/login" >"$WORK/flood.out" 2>&1 &
+        local flood=$!
+        ( peak=0; while kill -0 "$flood" 2>/dev/null; do r=$(rss_kib "$SERVER_PID"); [ "$r" -gt "$peak" ] && peak=$r && echo "$peak" >"$flood_peak"; sleep 0.05; done ) &
+        local sampler=$!
+        sleep 1
+        wrk -t 1 -c 4 -d "$(( DURATION - 2 > 1 ? DURATION - 2 : 1 ))s" --latency "$BASE/health" >"$WORK/flood_health.out" 2>&1 || true
+        wait "$flood" 2>/dev/null || true; kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
+        flood_p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$WORK/flood_health.out")")
+        flood_mib=$(( $(cat "$flood_peak") / 1024 ))
+        stop_server
+    fi
+
     local cores; cores=$(nproc)
-    local hash_ms; hash_ms=$("$TOOLS" hash-ms 20)
-    local bound; bound=$(awk -v c="$cores" -v h="$hash_ms" 'BEGIN {printf "%.0f", c * 1000 / h}')
+    local bound; bound=$(awk -v c="$cores" -v h="$HASH_MS" 'BEGIN {printf "%.0f", c * 1000 / h}')
     echo
     echo "### $label ($MODE mode, ${DURATION}s a scenario, $CONNECTIONS connections, $cores cores, $SEED_USERS seeded users)"
     echo
-    echo "| scenario                     | req/s     | p50 ms    | p99 ms    | peak MiB | non-2xx |"
-    echo "|------------------------------|-----------|-----------|-----------|----------|---------|"
+    echo "| scenario                       | req/s     | p50 ms    | p99 ms    | peak MiB | non-2xx |"
+    echo "|--------------------------------|-----------|-----------|-----------|----------|---------|"
     printf '%s\n' "${ROWS[@]}"
     echo
     echo "| figure | value |"
     echo "|---|---|"
-    echo "| argon2id hash (m=19 MiB, t=2, p=1), median of 20 | ${hash_ms} ms |"
+    echo "| argon2id hash (m=19 MiB, t=2, p=1), median of 20 | ${HASH_MS} ms |"
     echo "| argon2 bound (cores / hash time) | ${bound} logins/s |"
-    echo "| me / health | $(awk -v a="$me_rps" -v b="$health_rps" 'BEGIN {printf "%.2f", a / b}') |"
-    echo "| login / argon2 bound | $(awk -v a="$login_rps" -v b="$bound" 'BEGIN {printf "%.2f", a / b}') |"
-    echo "| /health p99 during 500 concurrent logins | ${flood_p99} ms |"
-    echo "| peak memory during 500 concurrent logins | ${flood_mib} MiB (limit $(( cores * 20 + 40 )) MiB) |"
+    echo "| me / health | $(ratio "$me_rps" "$health_rps") |"
+    echo "| login / argon2 bound | $(ratio "$login_rps" "$bound") |"
+    if [ "$kind" = sqlite ]; then
+        echo "| refresh NORMAL / refresh FULL | $(ratio "$normal_rps" "$full_rps") |"
+        echo "| /health p99 during 500 concurrent logins | ${flood_p99} ms |"
+        echo "| peak memory during 500 concurrent logins | ${flood_mib} MiB (limit $(( cores * 20 + 40 )) MiB) |"
+    fi
     echo "| idle memory after start | $(( idle_kib / 1024 )) MiB |"
-    echo "| start-up to a healthy /health | ${STARTUP_MS} ms |"
+    echo "| start-up to a healthy /health | ${startup_ms} ms |"
     echo "| seeding $SEED_USERS users through the store | ${seed_ms} ms |"
 }
 
-bench_store "SQLite" "sqlite://$WORK/bench.db"
+HASH_MS=$("$TOOLS" hash-ms 20)
+bench_store "SQLite" "sqlite://$WORK/bench.db" sqlite
+PG_BIN=$(pg_bindir)
+if [ -n "$PG_BIN" ]; then
+    pg_start "$PG_BIN"
+    bench_store "PostgreSQL $("$PG_BIN/pg_ctl" --version | awk '{print $3}')" "$PG_URL" postgres
+    pg_stop
+else
+    echo
+    echo "PostgreSQL: no server binaries found (set GATEHOUSE_PG_BINDIR); not measured."
+fi

@@ -7,8 +7,10 @@ use axum::http::request::Parts;
 use uuid::Uuid;
 
 use crate::app::AppState;
+use crate::auth::tokens::AccessClaims;
 use crate::domain::Role;
 use crate::error::ApiError;
+use crate::store::User;
 
 /// The legacy header that older Flask APIs read the token from.
 pub const X_ACCESS_TOKEN: &str = "x-access-token";
@@ -20,6 +22,14 @@ pub struct AuthUser {
     pub session_id: Uuid,
     pub username: String,
     pub roles: Vec<String>,
+}
+
+/// A request with a valid access token of a live session, and the account behind it: the
+/// session check and the user read are one query (one round trip).
+#[derive(Debug, Clone)]
+pub struct AccountUser {
+    pub auth: AuthUser,
+    pub account: User,
 }
 
 /// A request by an admin. The role is read from the database, not the token, so that a
@@ -42,6 +52,24 @@ fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
     }
 }
 
+async fn verified_claims(parts: &Parts, state: &AppState) -> Result<std::sync::Arc<AccessClaims>, ApiError> {
+    let token = bearer_token(parts)?;
+    state.tokens.verify(token).await.map_err(|err| match err {
+        crate::auth::tokens::TokenError::Store(store) => ApiError::from(store),
+        refused => {
+            tracing::debug!(reason = %refused, "access token refused");
+            ApiError::InvalidToken { sent: true }
+        }
+    })
+}
+
+fn remember(parts: &mut Parts, claims: &AccessClaims) -> AuthUser {
+    let user = AuthUser { user_id: claims.sub, session_id: claims.sid, username: claims.username.clone(), roles: claims.roles.clone() };
+    tracing::Span::current().record("user_id", tracing::field::display(user.user_id));
+    parts.extensions.insert(user.clone());
+    user
+}
+
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
@@ -49,23 +77,24 @@ impl FromRequestParts<AppState> for AuthUser {
         if let Some(user) = parts.extensions.get::<AuthUser>() {
             return Ok(user.clone());
         }
-        let token = bearer_token(parts)?;
-        let claims = state.tokens.verify(token).await.map_err(|err| match err {
-            crate::auth::tokens::TokenError::Store(store) => ApiError::from(store),
-            refused => {
-                tracing::debug!(reason = %refused, "access token refused");
-                ApiError::InvalidToken { sent: true }
-            }
-        })?;
+        let claims = verified_claims(parts, state).await?;
         // One indexed lookup per request: it is what lets logout, password changes, reuse
         // detection and disabling take effect at once on this server, not at token expiry.
         if !state.store.session_is_live(claims.sid, claims.sub).await? {
             return Err(ApiError::InvalidToken { sent: true });
         }
-        let user = AuthUser { user_id: claims.sub, session_id: claims.sid, username: claims.username, roles: claims.roles };
-        tracing::Span::current().record("user_id", tracing::field::display(user.user_id));
-        parts.extensions.insert(user.clone());
-        Ok(user)
+        Ok(remember(parts, &claims))
+    }
+}
+
+impl FromRequestParts<AppState> for AccountUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let claims = verified_claims(parts, state).await?;
+        // The session check of AuthUser, answering the user row in the same query.
+        let account = state.store.live_session_user(claims.sid, claims.sub).await?.ok_or(ApiError::InvalidToken { sent: true })?;
+        Ok(AccountUser { auth: remember(parts, &claims), account })
     }
 }
 
@@ -73,8 +102,7 @@ impl FromRequestParts<AppState> for AdminUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let user = AuthUser::from_request_parts(parts, state).await?;
-        let current = state.store.user_by_id(user.user_id).await?.ok_or(ApiError::InvalidToken { sent: true })?;
-        if current.roles.iter().any(|r| r == Role::ADMIN) { Ok(AdminUser(user)) } else { Err(ApiError::Forbidden) }
+        let AccountUser { auth, account } = AccountUser::from_request_parts(parts, state).await?;
+        if account.roles.iter().any(|r| r == Role::ADMIN) { Ok(AdminUser(auth)) } else { Err(ApiError::Forbidden) }
     }
 }

@@ -12,6 +12,6 @@ pub mod sessions;
 pub mod tokens;
 pub mod totp;
 
-pub use extract::{AdminUser, AuthUser};
+pub use extract::{AccountUser, AdminUser, AuthUser};
 pub use password::{PasswordHasher, Verdict};
 pub use tokens::{AccessClaims, TokenService};

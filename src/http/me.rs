@@ -10,7 +10,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::extract::ApiJson;
 use crate::app::AppState;
 use crate::audit::Audit;
-use crate::auth::{AuthUser, Verdict, lockout};
+use crate::auth::{AccountUser, AuthUser, Verdict, lockout};
 use crate::domain::Email;
 use crate::error::{ApiError, Result};
 use crate::store::{AuditType, EmailChange, User};
@@ -43,9 +43,8 @@ pub struct ChangePasswordRequest {
 /// Who am I: the account behind the access token.
 #[utoipa::path(get, path = "/v1/auth/me", tag = "me", security(("bearer" = [])),
     responses((status = 200, description = "The caller's account", body = User)))]
-async fn get_me(State(state): State<AppState>, user: AuthUser) -> Result<Json<User>> {
-    let me = state.store.user_by_id(user.user_id).await?.ok_or(ApiError::InvalidToken { sent: true })?;
-    Ok(Json(me))
+async fn get_me(AccountUser { account, .. }: AccountUser) -> Result<Json<User>> {
+    Ok(Json(account))
 }
 
 /// Changes the caller's email address: a new address is unverified and gets a verification mail.

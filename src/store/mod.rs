@@ -8,6 +8,7 @@ mod postgres;
 mod recovery;
 mod sqlite;
 mod sqlite_copy;
+mod totals;
 
 use std::sync::Arc;
 
@@ -268,6 +269,8 @@ pub trait Store: Send + Sync + 'static {
     async fn create_session(&self, session: NewSession) -> StoreResult<Session>;
     /// True while the session is not revoked, not expired, and its user is enabled.
     async fn session_is_live(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<bool>;
+    /// The user of a session that [`Store::session_is_live`] would call live, in one query.
+    async fn live_session_user(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<Option<User>>;
     async fn live_sessions(&self, user_id: Uuid) -> StoreResult<Vec<Session>>;
     /// Revokes one session of this user; false when there is no such live session.
     async fn revoke_session(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<bool>;

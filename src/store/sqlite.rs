@@ -14,6 +14,7 @@ use super::*;
 
 pub struct SqliteStore {
     pub(super) pool: SqlitePool,
+    totals: super::totals::Totals,
 }
 
 /// The columns of a [`User`], roles folded into one comma-separated string.
@@ -128,7 +129,7 @@ impl SqliteStore {
             .await
             .with_context(|| format!("cannot open the SQLite database {url:?}"))?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await.context("cannot bring the SQLite schema up to date")?;
-        Ok(Self { pool })
+        Ok(Self { pool, totals: Default::default() })
     }
 
     /// A write transaction that takes SQLite's write lock at once, so that two writers
@@ -329,6 +330,22 @@ impl Store for SqliteStore {
         .await
         .map_err(classify)?;
         Ok(row.is_some())
+    }
+
+    async fn live_session_user(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<Option<User>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 AND u.disabled = 0"
+        ))
+        .bind(session_id)
+        .bind(user_id)
+        .bind(now_ms())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
+        row.as_ref().map(user_from_row).transpose().map_err(classify)
     }
 
     async fn live_sessions(&self, user_id: Uuid) -> StoreResult<Vec<Session>> {

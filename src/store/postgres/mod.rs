@@ -38,6 +38,7 @@ const STATEMENT_TIMEOUT_MS: &str = "10000";
 
 pub struct PgStore {
     pool: PgPool,
+    totals: super::totals::Totals,
 }
 
 /// Now, to the millisecond: the precision SQLite keeps, so both stores answer alike.
@@ -95,7 +96,7 @@ impl PgStore {
             .await
             .with_context(|| format!("cannot connect to PostgreSQL at {}", crate::config::redact_url(url)))?;
         sqlx::migrate!("migrations/postgres").run(&pool).await.context("cannot bring the PostgreSQL schema up to date")?;
-        Ok(Self { pool })
+        Ok(Self { pool, totals: Default::default() })
     }
 }
 
@@ -148,6 +149,10 @@ impl Store for PgStore {
 
     async fn session_is_live(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<bool> {
         self.check_session_live(session_id, user_id).await
+    }
+
+    async fn live_session_user(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<Option<User>> {
+        self.fetch_live_session_user(session_id, user_id).await
     }
 
     async fn live_sessions(&self, user_id: Uuid) -> StoreResult<Vec<Session>> {

@@ -6,7 +6,7 @@ use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
 use super::{PgStore, classify, now};
-use crate::store::{NewSession, RefreshRecord, Session, StoreResult};
+use crate::store::{NewSession, RefreshRecord, Session, StoreResult, User};
 
 fn session_from_row(row: &PgRow) -> Result<Session, sqlx::Error> {
     Ok(Session {
@@ -68,6 +68,22 @@ impl PgStore {
         .await
         .map_err(classify)?;
         Ok(row.is_some())
+    }
+
+    pub(super) async fn fetch_live_session_user(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<Option<User>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 AND NOT u.disabled"
+        ))
+        .bind(session_id)
+        .bind(user_id)
+        .bind(now())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
+        row.as_ref().map(super::users::user_from_row).transpose().map_err(classify)
     }
 
     pub(super) async fn fetch_live_sessions(&self, user_id: Uuid) -> StoreResult<Vec<Session>> {

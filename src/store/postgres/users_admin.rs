@@ -72,18 +72,27 @@ fn is_enabled_admin(user: &User) -> bool {
 }
 
 impl PgStore {
-    /// One page by LIMIT/OFFSET over users_by_created, plus a count of the same filter.
+    /// One page by LIMIT/OFFSET, plus the total of the same filter (see `totals`).
+    /// Deferred join: the OFFSET walk is an index-only scan of users_by_created, and only
+    /// the page's rows (and their roles) are read from the table.
     pub(super) async fn list_users_page(&self, query: &UserQuery) -> StoreResult<Page<User>> {
-        let mut page = QueryBuilder::<Postgres>::new(concat!("SELECT ", user_columns!(), " FROM users u"));
+        let mut page =
+            QueryBuilder::<Postgres>::new(concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id IN (SELECT u.id FROM users u"));
         push_filters(&mut page, query, RoleFilter::Exists);
         page.push(" ORDER BY u.created_at, u.id LIMIT ").push_bind(i64::from(query.per_page)).push(" OFFSET ").push_bind(query.offset());
+        page.push(") ORDER BY u.created_at, u.id");
         let rows = page.build().fetch_all(&self.pool).await.map_err(classify)?;
         let items = rows.iter().map(user_from_row).collect::<Result<Vec<_>, _>>().map_err(classify)?;
 
+        if let Some(total) = self.totals.recent(query) {
+            return Ok(Page { items, total });
+        }
         let mut count = QueryBuilder::<Postgres>::new("SELECT count(*) FROM users u");
         push_filters(&mut count, query, RoleFilter::In);
         let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await.map_err(classify)?;
-        Ok(Page { items, total: u64::try_from(total).unwrap_or_default() })
+        let total = u64::try_from(total).unwrap_or_default();
+        self.totals.counted(query, total);
+        Ok(Page { items, total })
     }
 
     /// The change and the last-admin check in one transaction, behind the advisory lock:

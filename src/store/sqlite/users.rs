@@ -58,20 +58,33 @@ fn is_enabled_admin(user: &User) -> bool {
 }
 
 impl SqliteStore {
-    /// One page by LIMIT/OFFSET over users_by_created, plus a count of the same filter.
-    /// A deep page is an OFFSET scan: page k costs about k * per_page index steps (see
-    /// migration 0002); the count scans the whole index (or the role's entries) each time.
+    /// One page by LIMIT/OFFSET, plus the total of the same filter (see `totals`).
+    /// Deferred join: the OFFSET walk reads only users_by_created (created_at, id), which
+    /// covers it, and only the page's rows (and their roles) are read from the table.
     pub(super) async fn list_users_page(&self, query: &UserQuery) -> StoreResult<Page<User>> {
-        let mut page = QueryBuilder::<Sqlite>::new(concat!("SELECT ", user_columns!(), " FROM users u"));
+        let mut page =
+            QueryBuilder::<Sqlite>::new(concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id IN (SELECT u.id FROM users u"));
         push_filters(&mut page, query, RoleFilter::Exists);
-        page.push(" ORDER BY u.created_at, u.id LIMIT ").push_bind(i64::from(query.per_page)).push(" OFFSET ").push_bind(query.offset());
+        // `+ 0`: SQLite plans a bare bound LIMIT/OFFSET with its value, which makes each new
+        // binding recompile the cached statement (callgrind: 28% of GET /v1/templates).
+        page.push(" ORDER BY u.created_at, u.id LIMIT ")
+            .push_bind(i64::from(query.per_page))
+            .push(" + 0 OFFSET ")
+            .push_bind(query.offset())
+            .push(" + 0");
+        page.push(") ORDER BY u.created_at, u.id");
         let rows = page.build().fetch_all(&self.pool).await.map_err(classify)?;
         let items = rows.iter().map(user_from_row).collect::<Result<Vec<_>, _>>().map_err(classify)?;
 
+        if let Some(total) = self.totals.recent(query) {
+            return Ok(Page { items, total });
+        }
         let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM users u");
         push_filters(&mut count, query, RoleFilter::In);
         let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await.map_err(classify)?;
-        Ok(Page { items, total: u64::try_from(total).unwrap_or_default() })
+        let total = u64::try_from(total).unwrap_or_default();
+        self.totals.counted(query, total);
+        Ok(Page { items, total })
     }
 
     /// The change and the last-admin check in one write transaction: BEGIN IMMEDIATE takes
