@@ -121,7 +121,7 @@ pub async fn rotate(state: &AppState, presented: &str, audit: &Audit) -> Result<
 }
 
 fn is_live(record: &RefreshRecord) -> bool {
-    !record.session_revoked && !record.user_disabled && record.session_expires_at > Utc::now()
+    !record.session_revoked && !record.user.disabled && record.session_expires_at > Utc::now()
 }
 
 /// Walks the chain of successors from the presented token to the session's live token.
@@ -137,9 +137,7 @@ async fn current_token(state: &AppState, record: &RefreshRecord, mut candidate: 
 }
 
 async fn finish(state: &AppState, record: &RefreshRecord, refresh_token: String) -> Result<TokenPair> {
-    let user = state.store.user_by_id(record.user_id).await?.ok_or(ApiError::InvalidToken { sent: true })?;
-    if user.disabled {
-        return Err(ApiError::InvalidToken { sent: true });
-    }
-    pair(state, user, record.session_id, refresh_token, record.session_expires_at)
+    // The user was read with the token; disabling it revokes the session, which the next
+    // use of this pair sees.
+    pair(state, record.user.clone(), record.session_id, refresh_token, record.session_expires_at)
 }

@@ -172,7 +172,8 @@ pub struct RefreshRecord {
     pub rotated_at: Option<DateTime<Utc>>,
     pub session_expires_at: DateTime<Utc>,
     pub session_revoked: bool,
-    pub user_disabled: bool,
+    /// The session's user as it was read with the token: a refresh needs no second query.
+    pub user: User,
 }
 
 /// `Debug` shows everything but the private key.

@@ -123,11 +123,12 @@ impl PgStore {
     }
 
     pub(super) async fn fetch_refresh_record(&self, token_hash: &[u8]) -> StoreResult<Option<RefreshRecord>> {
-        let row = sqlx::query(
-            "SELECT t.token_hash, t.session_id, t.rotated_at, s.user_id, s.expires_at, s.revoked_at, u.disabled \
-             FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id \
-             WHERE t.token_hash = $1",
-        )
+        let row = sqlx::query(concat!(
+            "SELECT t.token_hash, t.session_id, t.rotated_at, s.user_id, s.expires_at, s.revoked_at, ",
+            user_columns!(),
+            " FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id \
+                 WHERE t.token_hash = $1"
+        ))
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await
@@ -141,7 +142,7 @@ impl PgStore {
                 rotated_at: row.try_get("rotated_at")?,
                 session_expires_at: row.try_get("expires_at")?,
                 session_revoked: row.try_get::<Option<DateTime<Utc>>, _>("revoked_at")?.is_some(),
-                user_disabled: row.try_get("disabled")?,
+                user: super::users::user_from_row(&row)?,
             })
         })()
         .map_err(classify)?;

@@ -8,7 +8,7 @@ impl SqliteStore {
         let now = now_ms();
         let lockout_ms = i64::try_from(lockout.as_millis()).unwrap_or(i64::MAX / 2);
         // BEGIN IMMEDIATE: the whole read-decide-write below holds SQLite's one write lock.
-        let mut tx = self.write().await?;
+        let (_writer, mut tx) = self.write().await?;
         let row: Option<(i64, i64, Option<i64>)> =
             sqlx::query_as("SELECT failures, window_start, locked_until FROM login_attempts WHERE login_key = $1")
                 .bind(login_key)

@@ -16,7 +16,7 @@ impl SqliteStore {
 
     pub(super) async fn store_pending_totp(&self, user_id: Uuid, secret: &[u8]) -> StoreResult<()> {
         // BEGIN IMMEDIATE: the check and the write cannot interleave with a confirmation.
-        let mut tx = self.write().await?;
+        let (_writer, mut tx) = self.write().await?;
         let enabled: Option<bool> = sqlx::query_scalar("SELECT mfa_enabled FROM users WHERE id = $1")
             .bind(user_id)
             .fetch_optional(&mut *tx)
@@ -42,7 +42,7 @@ impl SqliteStore {
 
     pub(super) async fn turn_totp_on(&self, user_id: Uuid, secret: &[u8], step: i64, recovery_hashes: &[Vec<u8>]) -> StoreResult<bool> {
         let now = now_ms();
-        let mut tx = self.write().await?;
+        let (_writer, mut tx) = self.write().await?;
         let done = sqlx::query(
             "UPDATE users SET mfa_enabled = 1, updated_at = $3 WHERE id = $1 AND mfa_enabled = 0 \
              AND EXISTS (SELECT 1 FROM totp_secrets WHERE user_id = $1 AND secret = $2)",
@@ -103,7 +103,7 @@ impl SqliteStore {
     }
 
     pub(super) async fn turn_totp_off(&self, user_id: Uuid) -> StoreResult<bool> {
-        let mut tx = self.write().await?;
+        let (_writer, mut tx) = self.write().await?;
         let done = sqlx::query("UPDATE users SET mfa_enabled = 0, updated_at = $2 WHERE id = $1 AND mfa_enabled = 1")
             .bind(user_id)
             .bind(now_ms())

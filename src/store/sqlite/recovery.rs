@@ -21,7 +21,7 @@ const LIVE_TOKEN: &str = "SELECT t.user_id FROM email_tokens t JOIN users u ON u
 impl SqliteStore {
     pub(super) async fn insert_email_token(&self, token: NewEmailToken, mail: NewMail) -> StoreResult<()> {
         let now = now_ms();
-        let mut tx = self.write().await?;
+        let (_writer, mut tx) = self.write().await?;
         // Spent and expired tokens of this user go; so do unused reset tokens: the newest wins.
         sqlx::query(
             "DELETE FROM email_tokens WHERE user_id = $1 AND (used_at IS NOT NULL OR expires_at <= $2 \
@@ -90,7 +90,7 @@ impl SqliteStore {
 
     pub(super) async fn use_verification(&self, token_hash: &[u8]) -> StoreResult<Option<User>> {
         let now = now_ms();
-        let mut tx = self.write().await?;
+        let (_writer, mut tx) = self.write().await?;
         let Some(user_id) = Self::use_token(&mut tx, TokenPurpose::VerifyEmail, token_hash, now).await? else { return Ok(None) };
         sqlx::query("UPDATE users SET email_verified = 1, updated_at = $2 WHERE id = $1")
             .bind(user_id)
@@ -104,7 +104,7 @@ impl SqliteStore {
 
     pub(super) async fn use_reset(&self, token_hash: &[u8], password_hash: &str) -> StoreResult<Option<User>> {
         let now = now_ms();
-        let mut tx = self.write().await?;
+        let (_writer, mut tx) = self.write().await?;
         let Some(user_id) = Self::use_token(&mut tx, TokenPurpose::ResetPassword, token_hash, now).await? else { return Ok(None) };
         sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
             .bind(user_id)

@@ -91,7 +91,7 @@ impl SqliteStore {
     /// SQLite's write lock first, so a concurrent change waits and then sees this one.
     pub(super) async fn update_user_checked(&self, id: Uuid, patch: UserPatch) -> StoreResult<User> {
         let now = now_ms();
-        let mut tx = self.write().await?;
+        let (_writer, mut tx) = self.write().await?;
         let before = user_in(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
         if let Some(change) = &patch.email {
             sqlx::query(
@@ -143,7 +143,7 @@ impl SqliteStore {
     }
 
     pub(super) async fn delete_user_checked(&self, id: Uuid) -> StoreResult<()> {
-        let mut tx = self.write().await?;
+        let (_writer, mut tx) = self.write().await?;
         let before = user_in(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
         // Roles, sessions, refresh tokens and templates go with it (ON DELETE CASCADE).
         sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(classify)?;
