@@ -196,3 +196,40 @@ async fn the_openapi_document_describes_the_admin_and_template_routes() {
     let tags: Vec<&str> = doc["tags"].as_array().expect("tags").iter().map(|t| t["name"].as_str().expect("name")).collect();
     assert!(tags.contains(&"admin") && tags.contains(&"templates"), "{tags:?}");
 }
+
+#[tokio::test]
+async fn pages_past_ten_thousand_users_list_the_same_users_as_an_exact_walk_and_again_from_the_remembered_position() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("root").await;
+    let seeded: Vec<String> = (0..10_100).map(|i| format!("deep{i:05}")).collect();
+    for chunk in seeded.chunks(2_000) {
+        let batch = chunk
+            .iter()
+            .map(|name| gatehouse::store::NewUser {
+                id: uuid::Uuid::now_v7(),
+                username: name.clone(),
+                username_key: name.clone(),
+                email: None,
+                email_key: None,
+                password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA".into(),
+                roles: vec!["user".into()],
+            })
+            .collect();
+        app.state.store.create_users(batch).await.expect("seeded");
+    }
+    // Oldest first: root, then the seeded users in the order they were made.
+    let everyone: Vec<&str> = std::iter::once("root").chain(seeded.iter().map(String::as_str)).collect();
+
+    for (page, per_page) in [("501", "20"), ("505", "20"), ("101", "100"), ("102", "100")] {
+        let offset = (page.parse::<usize>().expect("page") - 1) * per_page.parse::<usize>().expect("per_page");
+        let expected = &everyone[offset..(offset + per_page.parse::<usize>().expect("per_page")).min(everyone.len())];
+        for attempt in ["first, finding the position", "second, from the remembered position"] {
+            let body = list(&app, &[("page", page), ("per_page", per_page)], &admin.access).await;
+            let names: Vec<&str> = body["items"].as_array().expect("items").iter().map(|u| u["username"].as_str().expect("name")).collect();
+            assert_eq!(names, expected, "page {page} of {per_page}, {attempt}");
+            assert_eq!(body["total"], everyone.len());
+        }
+    }
+    let past_the_end = list(&app, &[("page", "1000"), ("per_page", "100")], &admin.access).await;
+    assert_eq!(past_the_end["items"], json!([]));
+}

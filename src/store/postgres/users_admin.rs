@@ -6,6 +6,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 use super::users::user_from_row;
 use super::{PgStore, classify, now};
 use crate::error::Conflict;
+use crate::store::totals::{Position, anchor_offset};
 use crate::store::{Page, StoreError, StoreResult, User, UserPatch, UserQuery, like_pattern};
 use uuid::Uuid;
 
@@ -76,10 +77,16 @@ impl PgStore {
     /// Deferred join: the OFFSET walk is an index-only scan of users_by_created, and only
     /// the page's rows (and their roles) are read from the table.
     pub(super) async fn list_users_page(&self, query: &UserQuery) -> StoreResult<Page<User>> {
+        let start = self.page_start(query).await?;
         let mut page =
             QueryBuilder::<Postgres>::new(concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id IN (SELECT u.id FROM users u"));
         push_filters(&mut page, query, RoleFilter::Exists);
-        page.push(" ORDER BY u.created_at, u.id LIMIT ").push_bind(i64::from(query.per_page)).push(" OFFSET ").push_bind(query.offset());
+        let mut offset = query.offset();
+        if let Some((at, (created_at, id))) = start {
+            page.push(" AND (u.created_at, u.id) >= (").push_bind(created_at).push(", ").push_bind(id).push(")");
+            offset -= i64::try_from(at).unwrap_or_default();
+        }
+        page.push(" ORDER BY u.created_at, u.id LIMIT ").push_bind(i64::from(query.per_page)).push(" OFFSET ").push_bind(offset);
         page.push(") ORDER BY u.created_at, u.id");
         let rows = page.build().fetch_all(&self.pool).await.map_err(classify)?;
         let items = rows.iter().map(user_from_row).collect::<Result<Vec<_>, _>>().map_err(classify)?;
@@ -93,6 +100,20 @@ impl PgStore {
         let total = u64::try_from(total).unwrap_or_default();
         self.totals.counted(query, total);
         Ok(Page { items, total })
+    }
+
+    /// Where a deep page starts: the remembered position at its stride, found by one
+    /// OFFSET walk when none is recent (see [`super::super::totals`]).
+    async fn page_start(&self, query: &UserQuery) -> StoreResult<Option<(u64, Position)>> {
+        let Some(at) = anchor_offset(query.offset()) else { return Ok(None) };
+        if let Some(position) = self.totals.position(query, at) {
+            return Ok(Some((at, position)));
+        }
+        let mut find = QueryBuilder::<Postgres>::new("SELECT u.created_at, u.id FROM users u");
+        push_filters(&mut find, query, RoleFilter::Exists);
+        find.push(" ORDER BY u.created_at, u.id LIMIT 1 OFFSET ").push_bind(i64::try_from(at).unwrap_or(i64::MAX));
+        let row: Option<Position> = find.build_query_as().fetch_optional(&self.pool).await.map_err(classify)?;
+        Ok(row.inspect(|position| self.totals.found(query, at, *position)).map(|position| (at, position)))
     }
 
     /// The change and the last-admin check in one transaction, behind the advisory lock:

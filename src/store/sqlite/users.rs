@@ -3,6 +3,7 @@
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::*;
+use crate::store::totals::{Position, anchor_offset};
 
 /// How the role filter is written for each of the two statements.
 #[derive(Clone, Copy)]
@@ -62,15 +63,21 @@ impl SqliteStore {
     /// Deferred join: the OFFSET walk reads only users_by_created (created_at, id), which
     /// covers it, and only the page's rows (and their roles) are read from the table.
     pub(super) async fn list_users_page(&self, query: &UserQuery) -> StoreResult<Page<User>> {
+        let start = self.page_start(query).await?;
         let mut page =
             QueryBuilder::<Sqlite>::new(concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id IN (SELECT u.id FROM users u"));
         push_filters(&mut page, query, RoleFilter::Exists);
+        let mut offset = query.offset();
+        if let Some((at, (created_at, id))) = start {
+            page.push(" AND (u.created_at, u.id) >= (").push_bind(created_at.timestamp_millis()).push(", ").push_bind(id).push(")");
+            offset -= i64::try_from(at).unwrap_or_default();
+        }
         // `+ 0`: SQLite plans a bare bound LIMIT/OFFSET with its value, which makes each new
         // binding recompile the cached statement (callgrind: 28% of GET /v1/templates).
         page.push(" ORDER BY u.created_at, u.id LIMIT ")
             .push_bind(i64::from(query.per_page))
             .push(" + 0 OFFSET ")
-            .push_bind(query.offset())
+            .push_bind(offset)
             .push(" + 0");
         page.push(") ORDER BY u.created_at, u.id");
         let rows = page.build().fetch_all(&self.pool).await.map_err(classify)?;
@@ -85,6 +92,24 @@ impl SqliteStore {
         let total = u64::try_from(total).unwrap_or_default();
         self.totals.counted(query, total);
         Ok(Page { items, total })
+    }
+
+    /// Where a deep page starts: the remembered position at its stride, found by one
+    /// OFFSET walk when none is recent (see [`super::super::totals`]).
+    async fn page_start(&self, query: &UserQuery) -> StoreResult<Option<(u64, Position)>> {
+        let Some(at) = anchor_offset(query.offset()) else { return Ok(None) };
+        if let Some(position) = self.totals.position(query, at) {
+            return Ok(Some((at, position)));
+        }
+        let mut find = QueryBuilder::<Sqlite>::new("SELECT u.created_at, u.id FROM users u");
+        push_filters(&mut find, query, RoleFilter::Exists);
+        find.push(" ORDER BY u.created_at, u.id LIMIT 1 OFFSET ").push_bind(i64::try_from(at).unwrap_or(i64::MAX)).push(" + 0");
+        let row: Option<(i64, Uuid)> = find.build_query_as().fetch_optional(&self.pool).await.map_err(classify)?;
+        Ok(row.map(|(created_at, id)| {
+            let position = (millis_to_time(created_at), id);
+            self.totals.found(query, at, position);
+            (at, position)
+        }))
     }
 
     /// The change and the last-admin check in one write transaction: BEGIN IMMEDIATE takes
