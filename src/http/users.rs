@@ -78,7 +78,8 @@ pub struct UserList {
     pub page: u32,
     #[schema(example = 20)]
     pub per_page: u32,
-    /// Users matching the filters, over all pages.
+    /// Users matching the filters, over all pages. Exact below 10,000; a larger total is
+    /// counted at most every 5 seconds per server, so it may lag recent sign-ups and deletions.
     #[schema(example = 42)]
     pub total: u64,
 }
@@ -133,6 +134,10 @@ impl UpdateUserRequest {
 }
 
 /// Lists users, oldest first, with optional `q` and `role` filters (admin only).
+///
+/// Pages past the 10,000th user start from a position the server remembers for 5 seconds
+/// (the user at each multiple of 10,000), so a deep page costs what a shallow one does; users
+/// deleted in those seconds before that position shift such a page by as many rows.
 #[utoipa::path(get, path = "/v1/users", tag = "admin", security(("bearer" = [])), params(UserListParams),
     responses(
         (status = 200, description = "One page of users, oldest first", body = UserList),
