@@ -107,12 +107,7 @@ async fn json_logs_of_a_full_session_are_one_object_a_line_with_request_fields_a
     let logout = client.post(format!("{base}/v1/auth/logout")).bearer_auth(&access).send().await.expect("logout");
     assert_eq!(logout.status(), 204);
 
-    let stopped = std::process::Command::new("kill").args(["-TERM", &child.id().expect("pid").to_string()]).status().expect("kill");
-    assert!(stopped.success());
-    tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("the server stops").expect("exit status");
-    while let Some(line) = next_line(&mut lines).await {
-        output.push(line);
-    }
+    stop(&mut child, &mut lines, &mut output).await;
 
     let mut finished = Vec::new();
     for line in &output {
@@ -151,6 +146,16 @@ async fn text_logs_stay_readable_lines() {
 
     assert!(output.iter().all(|l| serde_json::from_str::<Value>(l).is_err()), "text, not JSON: {output:#?}");
     assert!(output.iter().any(|l| l.contains("INFO")), "levels in plain words: {output:#?}");
+}
+
+/// Stops the server with SIGTERM and reads the rest of its log into `output`.
+async fn stop(child: &mut tokio::process::Child, lines: &mut mpsc::UnboundedReceiver<String>, output: &mut Vec<String>) {
+    let stopped = std::process::Command::new("kill").args(["-TERM", &child.id().expect("pid").to_string()]).status().expect("kill");
+    assert!(stopped.success());
+    tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("the server stops").expect("exit status");
+    while let Some(line) = next_line(lines).await {
+        output.push(line);
+    }
 }
 
 /// Reads the log until the server says where it listens.
@@ -204,12 +209,7 @@ async fn debug_logs_of_a_totp_flow_hold_no_totp_secret_recovery_code_or_mfa_toke
     let res = post("/v1/auth/login/mfa", json!({"mfa_token": mfa_token, "code": recovery}), None).await.expect("second step");
     assert_eq!(res.status(), 200);
 
-    let stopped = std::process::Command::new("kill").args(["-TERM", &child.id().expect("pid").to_string()]).status().expect("kill");
-    assert!(stopped.success());
-    tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("the server stops").expect("exit status");
-    while let Some(line) = next_line(&mut lines).await {
-        output.push(line);
-    }
+    stop(&mut child, &mut lines, &mut output).await;
 
     let everything = output.join("\n");
     assert!(everything.contains("login succeeded with a second factor"), "the flow was logged at all");
@@ -246,12 +246,7 @@ async fn without_smtp_mail_goes_to_the_outbox_and_the_log_says_so_without_the_li
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(mails.len(), 2, "one .eml file per message");
-    let stopped = std::process::Command::new("kill").args(["-TERM", &child.id().expect("pid").to_string()]).status().expect("kill");
-    assert!(stopped.success());
-    tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("the server stops").expect("exit status");
-    while let Some(line) = next_line(&mut lines).await {
-        output.push(line);
-    }
+    stop(&mut child, &mut lines, &mut output).await;
 
     let everything = output.join("\n");
     assert_eq!(everything.matches("mail written to the outbox").count(), 2, "{everything}");
