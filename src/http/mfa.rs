@@ -15,7 +15,7 @@ use crate::app::AppState;
 use crate::audit::Audit;
 use crate::auth::mfa;
 use crate::auth::sessions::{self, ClientInfo};
-use crate::auth::{AdminUser, AuthUser, Verdict, lockout, refresh, totp};
+use crate::auth::{AccountUser, AdminUser, AuthUser, Verdict, lockout, refresh, totp};
 use crate::error::{ApiError, Conflict, Problem, Result};
 use crate::store::{AuditType, Credentials};
 
@@ -87,8 +87,7 @@ async fn credentials(state: &AppState, user: &AuthUser) -> Result<Credentials> {
         (status = 200, description = "The pending secret, its otpauth URI and a QR code", body = TotpSetup),
         (status = 409, description = "`mfa_already_enabled`: TOTP is on; turn it off first", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn setup(State(state): State<AppState>, user: AuthUser) -> Result<impl IntoResponse> {
-    let account = state.store.user_by_id(user.user_id).await?.ok_or(ApiError::InvalidToken { sent: true })?;
+async fn setup(State(state): State<AppState>, AccountUser { auth: user, account }: AccountUser) -> Result<impl IntoResponse> {
     if account.mfa_enabled {
         return Err(ApiError::Conflict(Conflict::MfaAlreadyEnabled));
     }
@@ -110,11 +109,10 @@ async fn setup(State(state): State<AppState>, user: AuthUser) -> Result<impl Int
     ))]
 async fn confirm(
     State(state): State<AppState>,
-    user: AuthUser,
+    AccountUser { auth: user, account }: AccountUser,
     audit: Audit,
     ApiJson(req): ApiJson<ConfirmTotpRequest>,
 ) -> Result<impl IntoResponse> {
-    let account = state.store.user_by_id(user.user_id).await?.ok_or(ApiError::InvalidToken { sent: true })?;
     let pending = match state.store.totp(user.user_id).await? {
         None => return Err(ApiError::Conflict(Conflict::MfaSetupRequired)),
         Some(record) if record.enabled => return Err(ApiError::Conflict(Conflict::MfaAlreadyEnabled)),

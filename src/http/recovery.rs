@@ -12,7 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::extract::ApiJson;
 use crate::app::AppState;
 use crate::audit::Audit;
-use crate::auth::{AuthUser, lockout};
+use crate::auth::{AccountUser, lockout};
 use crate::error::{ApiError, Problem, Result};
 use crate::mail::hash_token;
 use crate::store::{AuditType, TokenPurpose};
@@ -88,8 +88,10 @@ async fn verify_email(State(state): State<AppState>, audit: Audit, ApiJson(req):
         (status = 429, description = "`rate_limited`: too many requests from this address (GATEHOUSE_RATE_LIMIT_PER_IP); `Retry-After` gives the seconds to wait",
             body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
-async fn resend_verification(State(state): State<AppState>, user: AuthUser) -> Result<(StatusCode, Json<ResendAnswer>)> {
-    let me = state.store.user_by_id(user.user_id).await?.ok_or(ApiError::InvalidToken { sent: true })?;
+async fn resend_verification(
+    State(state): State<AppState>,
+    AccountUser { account: me, .. }: AccountUser,
+) -> Result<(StatusCode, Json<ResendAnswer>)> {
     let queued = !me.email_verified && state.mailer.send_verification(&me).await;
     Ok((StatusCode::ACCEPTED, Json(ResendAnswer { queued })))
 }
