@@ -26,6 +26,7 @@ pub const RATE_LIMITED: &str = "gatehouse_rate_limited_total";
 pub const MAILS: &str = "gatehouse_mails_total";
 pub const PASSWORD_HASH_DURATION: &str = "gatehouse_password_hash_duration_seconds";
 pub const PASSWORD_HASH_WAITING: &str = "gatehouse_password_hash_waiting";
+pub const PASSWORD_HASH_RUNNING: &str = "gatehouse_password_hash_running";
 pub const DB_CONNECTIONS: &str = "gatehouse_db_connections";
 
 /// How often histogram samples are folded in when nobody scrapes.
@@ -71,6 +72,7 @@ fn describe() {
     describe_counter!(MAILS, "Mail delivery attempts, by outcome: sent, retry, dropped");
     describe_histogram!(PASSWORD_HASH_DURATION, Unit::Seconds, "Time to hash or verify a password, by operation");
     describe_gauge!(PASSWORD_HASH_WAITING, "Password hashes waiting for a free slot");
+    describe_gauge!(PASSWORD_HASH_RUNNING, "Password hashes computing now (at most one per slot)");
     describe_gauge!(DB_CONNECTIONS, "Database pool connections, by state (in_use, idle)");
 }
 
@@ -136,6 +138,11 @@ pub fn rate_limited(kind: &'static str) {
 /// One password hash or verification (`op` is `hash` or `verify`) and how long it took.
 pub fn password_hashed(op: &'static str, took: Duration) {
     histogram!(PASSWORD_HASH_DURATION, "op" => op).record(took.as_secs_f64());
+}
+
+/// A hash starts (`1.0`) or ends (`-1.0`) computing.
+pub fn hash_running(change: f64) {
+    gauge!(PASSWORD_HASH_RUNNING).increment(change);
 }
 
 /// Counts a hash waiting for a slot while it lives.

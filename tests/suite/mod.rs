@@ -6,6 +6,7 @@ mod email_verification;
 mod errors;
 mod forged_tokens;
 mod hardening;
+mod hash_slots;
 mod health;
 mod last_admin;
 mod lockout;
