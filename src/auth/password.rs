@@ -140,7 +140,17 @@ impl PasswordHasher {
     /// Checks `password` against `stored` (argon2, or an imported legacy format, see
     /// [`super::legacy`]); with `None` (no such user) it checks against a
     /// dummy hash and answers `Mismatch`, in the same time.
+    ///
+    /// A stored hash beyond the work factor bounds ([`super::legacy::check_work_factor`]) is
+    /// never computed: it is checked like an unknown user's, so it answers `Mismatch`.
     pub async fn verify(&self, password: &str, stored: Option<&str>) -> anyhow::Result<Verdict> {
+        let stored = stored.filter(|hash| match super::legacy::check_work_factor(hash) {
+            Ok(()) => true,
+            Err(why) => {
+                tracing::warn!(reason = %why, "stored password hash not verified: its work factor is beyond the bounds; the login fails");
+                false
+            }
+        });
         let (stored, real) = match stored {
             Some(hash) => (hash.to_owned(), true),
             None => (self.dummy_hash().await?, false),

@@ -29,3 +29,4 @@ mod templates;
 mod tokens;
 mod user_changes;
 mod users;
+mod work_factors;
