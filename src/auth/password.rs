@@ -84,6 +84,7 @@ impl PasswordHasher {
         Self::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
     }
 
+    /// The slots, the hashes computing and the buffers they hold, now and at the peak.
     pub fn load(&self) -> HashLoad {
         HashLoad {
             slots: self.slots,
