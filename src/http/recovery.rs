@@ -114,7 +114,7 @@ async fn forgot_password(
     // Nothing that depends on the account runs before the answer.
     if login.chars().count() <= MAX_LOGIN_CHARS && !login.chars().any(char::is_control) {
         tokio::spawn(async move {
-            let found = match state.store.credentials_by_login(&login.to_lowercase()).await {
+            let found = match state.store.credentials_by_login(&super::auth::login_key(&login)).await {
                 Ok(found) => found,
                 Err(err) => {
                     tracing::warn!(error = %err, "password reset request: could not look the account up");

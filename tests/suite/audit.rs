@@ -256,6 +256,39 @@ async fn the_self_view_shows_only_the_callers_own_events() {
 }
 
 #[tokio::test]
+async fn the_self_view_hides_the_ip_and_user_agent_of_an_admins_action_and_shows_the_users_own() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("root").await;
+    let alice = app.user("alice").await;
+    let res = app
+        .client
+        .patch(app.url(&format!("/v1/users/{}", alice.id)))
+        .bearer_auth(&admin.access)
+        .header("user-agent", "AdminConsole/7.1")
+        .json(&json!({ "roles": ["user", "editor"] }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let mine: Value = app.get("/v1/auth/me/audit", Some(&alice.access)).await.json().await.expect("list");
+    let everything: Value = audit(&app, &admin.access, &[("user_id", &alice.id)]).await;
+
+    let items = mine["items"].as_array().expect("items");
+    let by_admin = of_type(items, "user.roles_changed");
+    assert_eq!(by_admin.len(), 1, "{items:?}");
+    assert_eq!(by_admin[0]["actor_id"], admin.id);
+    assert_eq!(by_admin[0]["ip"], Value::Null);
+    assert_eq!(by_admin[0]["user_agent"], Value::Null);
+    assert!(!mine.to_string().contains("AdminConsole"), "{mine}");
+    let own = of_type(items, "login.succeeded");
+    assert_eq!(own[0]["ip"], "127.0.0.1", "the user's own action keeps its address");
+    let admin_view = of_type(everything["items"].as_array().expect("items"), "user.roles_changed");
+    assert_eq!(admin_view[0]["user_agent"], "AdminConsole/7.1", "the admin view is unchanged");
+    assert_eq!(admin_view[0]["ip"], "127.0.0.1");
+}
+
+#[tokio::test]
 async fn events_older_than_the_retention_are_pruned_at_start() {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("audit.db").display());
