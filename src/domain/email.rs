@@ -37,6 +37,11 @@ impl Email {
     }
 }
 
+/// The key of an address already stored, also one from before today's rules.
+pub fn address_key(address: &str) -> String {
+    Email::parse(address).map(|e| e.key()).unwrap_or_else(|_| address.to_lowercase())
+}
+
 /// RFC 5322 `atext`: what a dot-atom may hold besides dots.
 fn is_atext(c: char) -> bool {
     c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c)

@@ -21,7 +21,7 @@ pub use audit::{AuditEvent, AuditQuery, AuditType, NewAuditEvent, PoolStatus};
 pub use copy::{Rows, Table};
 pub use mfa::{MfaChallenge, NewMfaChallenge, TotpRecord};
 pub use postgres::PgStore;
-pub use recovery::{NewEmailToken, NewMail, QueuedMail, TokenPurpose};
+pub use recovery::{MailQuota, NewEmailToken, NewMail, QueuedMail, TokenPurpose};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +46,9 @@ pub struct User {
     pub username: String,
     pub email: Option<String>,
     pub email_verified: bool,
+    /// An address change waiting for the link mailed to it; `email` stays as it is until then.
+    #[schema(example = json!(null))]
+    pub pending_email: Option<String>,
     /// Always holds `user`; `admin` and custom roles besides.
     pub roles: Vec<String>,
     pub disabled: bool,
@@ -64,6 +67,8 @@ impl User {
 pub struct Credentials {
     pub user: User,
     pub password_hash: String,
+    /// Whether any address of the account was ever verified.
+    pub email_ever_verified: bool,
 }
 
 pub struct NewUser {
@@ -225,7 +230,10 @@ pub trait Store: Send + Sync + 'static {
     /// Matches the username or the email, without regard to case.
     async fn credentials_by_login(&self, login_key: &str) -> StoreResult<Option<Credentials>>;
     async fn credentials_by_id(&self, id: Uuid) -> StoreResult<Option<Credentials>>;
+    /// Sets (or clears) the address at once: a new one is unverified; a pending change is dropped.
     async fn set_email(&self, id: Uuid, change: EmailChange) -> StoreResult<User>;
+    /// Records an address change that waits for its link (`None` drops it); `email` stays.
+    async fn set_pending_email(&self, id: Uuid, change: Option<EmailChange>) -> StoreResult<User>;
     async fn set_password_hash(&self, id: Uuid, hash: &str) -> StoreResult<()>;
     /// Creates every user or none (one transaction); a conflict on any of them fails the
     /// whole batch. Returns how many were created.
@@ -329,8 +337,15 @@ pub trait Store: Send + Sync + 'static {
     /// was mailed to), without using it up.
     async fn email_token_user(&self, purpose: TokenPurpose, token_hash: &[u8]) -> StoreResult<Option<User>>;
     /// Uses up a live verification token and marks the address it was sent to verified,
-    /// atomically; `None` when the token is not live.
+    /// atomically; when that is the pending address, it becomes `email`, or
+    /// `Conflict(EmailTaken)` (nothing used up) when another account has it by now.
+    /// `None` when the token is not live.
     async fn verify_email(&self, token_hash: &[u8]) -> StoreResult<Option<User>>;
+    /// Queues a mail that carries no token (a notice).
+    async fn queue_mail(&self, mail: NewMail) -> StoreResult<()>;
+    /// Counts one verification mail caused by the user, unless `max` were already counted in
+    /// the user's current window of `window` (which starts at its first mail); atomic.
+    async fn reserve_verify_mail(&self, user_id: Uuid, max: u32, window: std::time::Duration) -> StoreResult<MailQuota>;
     /// Uses up a live reset token, sets the new password hash and revokes every session of
     /// the user, atomically; `None` when the token is not live.
     async fn reset_password(&self, token_hash: &[u8], password_hash: &str) -> StoreResult<Option<User>>;
