@@ -144,6 +144,16 @@ mod tests {
     }
 
     #[test]
+    fn the_change_notice_says_what_changed_and_escapes_it_in_html() {
+        let templates = Templates::load(None).expect("built-in templates");
+        let mail = templates.render(Kind::EmailChanged, &[("username", "bob"), ("change", "Changed to <x@example.com>.")]);
+        assert!(mail.text.contains("Changed to <x@example.com>."), "{}", mail.text);
+        assert!(mail.html.contains("Changed to &lt;x@example.com&gt;."), "{}", mail.html);
+        assert!(mail.text.contains("If this was not you"));
+        assert_eq!(mail.subject, "A change to your account's email address");
+    }
+
+    #[test]
     fn a_file_in_the_templates_folder_replaces_its_built_in_twin() {
         let dir = tempfile_dir();
         std::fs::write(dir.join("reset_password.txt"), "Reset: {{link}}").expect("write");

@@ -3,9 +3,11 @@
 
 mod audit;
 pub mod copy;
+mod keys;
 mod mfa;
 mod postgres;
 mod recovery;
+mod sql;
 mod sqlite;
 mod sqlite_copy;
 mod totals;
@@ -19,9 +21,11 @@ use uuid::Uuid;
 use crate::error::Conflict;
 pub use audit::{AuditEvent, AuditQuery, AuditType, NewAuditEvent, PoolStatus};
 pub use copy::{Rows, Table};
+pub use keys::SigningKeyRecord;
 pub use mfa::{MfaChallenge, NewMfaChallenge, TotpRecord};
 pub use postgres::PgStore;
 pub use recovery::{MailQuota, NewEmailToken, NewMail, QueuedMail, TokenPurpose};
+pub(crate) use sql::{like_pattern, millis_to_time};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -179,32 +183,6 @@ pub struct RefreshRecord {
     pub session_revoked: bool,
     /// The session's user as it was read with the token: a refresh needs no second query.
     pub user: User,
-}
-
-/// `Debug` shows everything but the private key.
-#[derive(Clone)]
-pub struct SigningKeyRecord {
-    pub kid: String,
-    pub algorithm: String,
-    /// The Ed25519 seed: never leaves the store except to sign.
-    pub private_key: Vec<u8>,
-    pub public_key: Vec<u8>,
-    pub created_at: DateTime<Utc>,
-    /// When a newer key took over signing; `None` for the active key.
-    pub retired_at: Option<DateTime<Utc>>,
-}
-
-impl std::fmt::Debug for SigningKeyRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKeyRecord")
-            .field("kid", &self.kid)
-            .field("algorithm", &self.algorithm)
-            .field("private_key", &"***")
-            .field("public_key", &self.public_key)
-            .field("created_at", &self.created_at)
-            .field("retired_at", &self.retired_at)
-            .finish()
-    }
 }
 
 /// The answer to [`Store::reserve_login_attempt`].
@@ -399,43 +377,4 @@ pub async fn connect_configured(config: &crate::config::Config) -> anyhow::Resul
         return Ok(Arc::new(SqliteStore::connect_with(&config.database_url, config.sqlite_synchronous).await?));
     }
     connect(&config.database_url).await
-}
-
-pub(crate) fn millis_to_time(ms: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(ms).unwrap_or_default()
-}
-
-/// A `LIKE` pattern (with `ESCAPE '\'`) matching `needle` anywhere: `%` and `_` (and the
-/// escape character itself) match literally. Both stores build the `q` filter with it.
-pub(crate) fn like_pattern(needle: &str) -> String {
-    let mut pattern = String::with_capacity(needle.len() + 2);
-    pattern.push('%');
-    for c in needle.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
-#[cfg(test)]
-mod tests {
-    use super::like_pattern;
-
-    #[test]
-    fn like_patterns_escape_the_wildcards_and_the_escape_character() {
-        assert_eq!(like_pattern("a%b_c\\d"), "%a\\%b\\_c\\\\d%");
-        assert_eq!(like_pattern("alice"), "%alice%");
-    }
-
-    #[test]
-    fn the_debug_form_of_a_signing_key_hides_the_private_key() {
-        let key = crate::auth::keys::generate_key();
-        let shown = format!("{key:?}");
-        assert!(shown.contains(&key.kid));
-        assert!(!shown.contains(&format!("{:?}", key.private_key)), "{shown}");
-        assert!(shown.contains("***"));
-    }
 }
