@@ -134,5 +134,8 @@ mod tests {
         let ascii = Email::parse("anna@xn--bcher-kva.example").expect("its ASCII form");
         assert_eq!(unicode.as_str(), "anna@xn--bcher-kva.example");
         assert_eq!(unicode.key(), ascii.key());
+        let fullwidth = Email::parse("anna@ＥＸＡＭＰＬＥ.com").expect("a fullwidth domain");
+        assert_eq!(fullwidth.key(), "anna@example.com", "compatibility and case forms map to one domain");
+        assert!(Email::parse("\u{212A}im@example.com").is_err(), "a Kelvin sign is not a K");
     }
 }
