@@ -3,9 +3,11 @@
 
 mod audit;
 pub mod copy;
+mod keys;
 mod mfa;
 mod postgres;
 mod recovery;
+mod sql;
 mod sqlite;
 mod sqlite_copy;
 mod totals;
@@ -19,9 +21,11 @@ use uuid::Uuid;
 use crate::error::Conflict;
 pub use audit::{AuditEvent, AuditQuery, AuditType, NewAuditEvent, PoolStatus};
 pub use copy::{Rows, Table};
+pub use keys::SigningKeyRecord;
 pub use mfa::{MfaChallenge, NewMfaChallenge, TotpRecord};
 pub use postgres::PgStore;
-pub use recovery::{NewEmailToken, NewMail, QueuedMail, TokenPurpose};
+pub use recovery::{MailQuota, NewEmailToken, NewMail, QueuedMail, TokenPurpose};
+pub(crate) use sql::{like_pattern, millis_to_time};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +50,9 @@ pub struct User {
     pub username: String,
     pub email: Option<String>,
     pub email_verified: bool,
+    /// An address change waiting for the link mailed to it; `email` stays as it is until then.
+    #[schema(example = json!(null))]
+    pub pending_email: Option<String>,
     /// Always holds `user`; `admin` and custom roles besides.
     pub roles: Vec<String>,
     pub disabled: bool,
@@ -64,6 +71,8 @@ impl User {
 pub struct Credentials {
     pub user: User,
     pub password_hash: String,
+    /// Whether any address of the account was ever verified.
+    pub email_ever_verified: bool,
 }
 
 pub struct NewUser {
@@ -176,32 +185,6 @@ pub struct RefreshRecord {
     pub user: User,
 }
 
-/// `Debug` shows everything but the private key.
-#[derive(Clone)]
-pub struct SigningKeyRecord {
-    pub kid: String,
-    pub algorithm: String,
-    /// The Ed25519 seed: never leaves the store except to sign.
-    pub private_key: Vec<u8>,
-    pub public_key: Vec<u8>,
-    pub created_at: DateTime<Utc>,
-    /// When a newer key took over signing; `None` for the active key.
-    pub retired_at: Option<DateTime<Utc>>,
-}
-
-impl std::fmt::Debug for SigningKeyRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKeyRecord")
-            .field("kid", &self.kid)
-            .field("algorithm", &self.algorithm)
-            .field("private_key", &"***")
-            .field("public_key", &self.public_key)
-            .field("created_at", &self.created_at)
-            .field("retired_at", &self.retired_at)
-            .finish()
-    }
-}
-
 /// The answer to [`Store::reserve_login_attempt`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoginAttempt {
@@ -225,7 +208,10 @@ pub trait Store: Send + Sync + 'static {
     /// Matches the username or the email, without regard to case.
     async fn credentials_by_login(&self, login_key: &str) -> StoreResult<Option<Credentials>>;
     async fn credentials_by_id(&self, id: Uuid) -> StoreResult<Option<Credentials>>;
+    /// Sets (or clears) the address at once: a new one is unverified; a pending change is dropped.
     async fn set_email(&self, id: Uuid, change: EmailChange) -> StoreResult<User>;
+    /// Records an address change that waits for its link (`None` drops it); `email` stays.
+    async fn set_pending_email(&self, id: Uuid, change: Option<EmailChange>) -> StoreResult<User>;
     async fn set_password_hash(&self, id: Uuid, hash: &str) -> StoreResult<()>;
     /// Creates every user or none (one transaction); a conflict on any of them fails the
     /// whole batch. Returns how many were created.
@@ -329,8 +315,15 @@ pub trait Store: Send + Sync + 'static {
     /// was mailed to), without using it up.
     async fn email_token_user(&self, purpose: TokenPurpose, token_hash: &[u8]) -> StoreResult<Option<User>>;
     /// Uses up a live verification token and marks the address it was sent to verified,
-    /// atomically; `None` when the token is not live.
+    /// atomically; when that is the pending address, it becomes `email`, or
+    /// `Conflict(EmailTaken)` (nothing used up) when another account has it by now.
+    /// `None` when the token is not live.
     async fn verify_email(&self, token_hash: &[u8]) -> StoreResult<Option<User>>;
+    /// Queues a mail that carries no token (a notice).
+    async fn queue_mail(&self, mail: NewMail) -> StoreResult<()>;
+    /// Counts one verification mail caused by the user, unless `max` were already counted in
+    /// the user's current window of `window` (which starts at its first mail); atomic.
+    async fn reserve_verify_mail(&self, user_id: Uuid, max: u32, window: std::time::Duration) -> StoreResult<MailQuota>;
     /// Uses up a live reset token, sets the new password hash and revokes every session of
     /// the user, atomically; `None` when the token is not live.
     async fn reset_password(&self, token_hash: &[u8], password_hash: &str) -> StoreResult<Option<User>>;
@@ -384,43 +377,4 @@ pub async fn connect_configured(config: &crate::config::Config) -> anyhow::Resul
         return Ok(Arc::new(SqliteStore::connect_with(&config.database_url, config.sqlite_synchronous).await?));
     }
     connect(&config.database_url).await
-}
-
-pub(crate) fn millis_to_time(ms: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(ms).unwrap_or_default()
-}
-
-/// A `LIKE` pattern (with `ESCAPE '\'`) matching `needle` anywhere: `%` and `_` (and the
-/// escape character itself) match literally. Both stores build the `q` filter with it.
-pub(crate) fn like_pattern(needle: &str) -> String {
-    let mut pattern = String::with_capacity(needle.len() + 2);
-    pattern.push('%');
-    for c in needle.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
-#[cfg(test)]
-mod tests {
-    use super::like_pattern;
-
-    #[test]
-    fn like_patterns_escape_the_wildcards_and_the_escape_character() {
-        assert_eq!(like_pattern("a%b_c\\d"), "%a\\%b\\_c\\\\d%");
-        assert_eq!(like_pattern("alice"), "%alice%");
-    }
-
-    #[test]
-    fn the_debug_form_of_a_signing_key_hides_the_private_key() {
-        let key = crate::auth::keys::generate_key();
-        let shown = format!("{key:?}");
-        assert!(shown.contains(&key.kid));
-        assert!(!shown.contains(&format!("{:?}", key.private_key)), "{shown}");
-        assert!(shown.contains("***"));
-    }
 }

@@ -47,3 +47,12 @@ pub struct QueuedMail {
     /// Attempts made before this one.
     pub attempts: u32,
 }
+
+/// The answer to [`super::Store::reserve_verify_mail`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailQuota {
+    /// Counted: the mail may go.
+    Allowed,
+    /// The account caused its hourly share already; the window ends in `retry_after`.
+    Spent { retry_after: std::time::Duration },
+}

@@ -24,13 +24,14 @@ pub struct SqliteStore {
 /// The columns of a [`User`], roles folded into one comma-separated string.
 macro_rules! user_columns {
     () => {
-        "u.id, u.username, u.email, u.email_verified, u.disabled, u.mfa_enabled, u.created_at, u.updated_at, \
+        "u.id, u.username, u.email, u.email_verified, u.pending_email, u.disabled, u.mfa_enabled, u.created_at, u.updated_at, \
          (SELECT group_concat(r.role, ',') FROM user_roles r WHERE r.user_id = u.id) AS roles"
     };
 }
 
 mod attempts;
 mod audit;
+mod email;
 mod mfa;
 mod recovery;
 mod templates;
@@ -79,6 +80,7 @@ fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
         username: row.try_get("username")?,
         email: row.try_get("email")?,
         email_verified: row.try_get("email_verified")?,
+        pending_email: row.try_get("pending_email")?,
         roles,
         disabled: row.try_get("disabled")?,
         mfa_enabled: row.try_get("mfa_enabled")?,
@@ -159,7 +161,11 @@ impl SqliteStore {
     }
 
     fn credentials(row: &SqliteRow) -> Result<Credentials, sqlx::Error> {
-        Ok(Credentials { user: user_from_row(row)?, password_hash: row.try_get("password_hash")? })
+        Ok(Credentials {
+            user: user_from_row(row)?,
+            password_hash: row.try_get("password_hash")?,
+            email_ever_verified: row.try_get("email_ever_verified")?,
+        })
     }
 }
 
@@ -214,7 +220,7 @@ impl Store for SqliteStore {
         let row = sqlx::query(concat!(
             "SELECT ",
             user_columns!(),
-            ", u.password_hash FROM users u WHERE u.username_key = $1 OR u.email_key = $1"
+            ", u.password_hash, u.email_ever_verified FROM users u WHERE u.username_key = $1 OR u.email_key = $1"
         ))
         .bind(login_key)
         .fetch_optional(&self.pool)
@@ -224,7 +230,7 @@ impl Store for SqliteStore {
     }
 
     async fn credentials_by_id(&self, id: Uuid) -> StoreResult<Option<Credentials>> {
-        let row = sqlx::query(concat!("SELECT ", user_columns!(), ", u.password_hash FROM users u WHERE u.id = $1"))
+        let row = sqlx::query(concat!("SELECT ", user_columns!(), ", u.password_hash, u.email_ever_verified FROM users u WHERE u.id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await
@@ -233,23 +239,11 @@ impl Store for SqliteStore {
     }
 
     async fn set_email(&self, id: Uuid, change: EmailChange) -> StoreResult<User> {
-        // A new address is unverified; the same address (any case) keeps its state.
-        let done = sqlx::query(
-            "UPDATE users SET email = $2, email_key = $3, \
-             email_verified = CASE WHEN email_key IS $3 THEN email_verified ELSE 0 END, updated_at = $4 \
-             WHERE id = $1",
-        )
-        .bind(id)
-        .bind(&change.email)
-        .bind(&change.email_key)
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await
-        .map_err(classify)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        self.fetch_user(id).await?.ok_or(StoreError::NotFound)
+        self.replace_email(id, change).await
+    }
+
+    async fn set_pending_email(&self, id: Uuid, change: Option<EmailChange>) -> StoreResult<User> {
+        self.store_pending_email(id, change).await
     }
 
     async fn set_password_hash(&self, id: Uuid, hash: &str) -> StoreResult<()> {
@@ -592,6 +586,14 @@ impl Store for SqliteStore {
 
     async fn reset_password(&self, token_hash: &[u8], password_hash: &str) -> StoreResult<Option<User>> {
         self.use_reset(token_hash, password_hash).await
+    }
+
+    async fn queue_mail(&self, mail: NewMail) -> StoreResult<()> {
+        self.insert_notice(mail).await
+    }
+
+    async fn reserve_verify_mail(&self, user_id: Uuid, max: u32, window: Duration) -> StoreResult<MailQuota> {
+        self.count_verify_mail(user_id, max, window).await
     }
 
     async fn claim_mail(&self, limit: u32, lease: Duration) -> StoreResult<Vec<QueuedMail>> {

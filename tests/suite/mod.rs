@@ -2,6 +2,7 @@
 
 mod audit;
 mod bad_input;
+mod email_change;
 mod email_verification;
 mod errors;
 mod forged_tokens;
@@ -13,6 +14,7 @@ mod lockout;
 mod lockout_race;
 mod login;
 mod logout;
+mod mail_flood;
 mod mail_queue;
 mod me;
 mod metrics;

@@ -46,6 +46,9 @@ impl PgStore {
                                     email: r.try_get("email")?,
                                     email_key: r.try_get("email_key")?,
                                     email_verified: r.try_get("email_verified")?,
+                                    pending_email: r.try_get("pending_email")?,
+                                    pending_email_key: r.try_get("pending_email_key")?,
+                                    email_ever_verified: r.try_get("email_ever_verified")?,
                                     password_hash: r.try_get("password_hash")?,
                                     disabled: r.try_get("disabled")?,
                                     mfa_enabled: r.try_get("mfa_enabled")?,
@@ -170,7 +173,8 @@ impl PgStore {
                 for u in rows {
                     sqlx::query(
                         "INSERT INTO users (id, username, username_key, email, email_key, email_verified, password_hash, \
-                         disabled, mfa_enabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                         disabled, mfa_enabled, created_at, updated_at, pending_email, pending_email_key, email_ever_verified) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                     )
                     .bind(u.id)
                     .bind(&u.username)
@@ -183,6 +187,9 @@ impl PgStore {
                     .bind(u.mfa_enabled)
                     .bind(u.created_at)
                     .bind(u.updated_at)
+                    .bind(&u.pending_email)
+                    .bind(&u.pending_email_key)
+                    .bind(u.email_ever_verified)
                     .execute(&mut *tx)
                     .await
                     .map_err(classify)?;

@@ -6,7 +6,7 @@
 /// The columns of a [`User`], roles gathered into one sorted array.
 macro_rules! user_columns {
     () => {
-        "u.id, u.username, u.email, u.email_verified, u.disabled, u.mfa_enabled, u.created_at, u.updated_at, \
+        "u.id, u.username, u.email, u.email_verified, u.pending_email, u.disabled, u.mfa_enabled, u.created_at, u.updated_at, \
          ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = u.id ORDER BY r.role) AS roles"
     };
 }
@@ -14,6 +14,7 @@ macro_rules! user_columns {
 mod attempts;
 mod audit;
 mod copy;
+mod email;
 mod keys;
 mod mfa;
 mod recovery;
@@ -125,6 +126,10 @@ impl Store for PgStore {
 
     async fn set_email(&self, id: Uuid, change: EmailChange) -> StoreResult<User> {
         self.update_email(id, change).await
+    }
+
+    async fn set_pending_email(&self, id: Uuid, change: Option<EmailChange>) -> StoreResult<User> {
+        self.store_pending_email(id, change).await
     }
 
     async fn set_password_hash(&self, id: Uuid, hash: &str) -> StoreResult<()> {
@@ -309,6 +314,14 @@ impl Store for PgStore {
 
     async fn reset_password(&self, token_hash: &[u8], password_hash: &str) -> StoreResult<Option<User>> {
         self.use_reset(token_hash, password_hash).await
+    }
+
+    async fn queue_mail(&self, mail: NewMail) -> StoreResult<()> {
+        self.insert_notice(mail).await
+    }
+
+    async fn reserve_verify_mail(&self, user_id: Uuid, max: u32, window: Duration) -> StoreResult<MailQuota> {
+        self.count_verify_mail(user_id, max, window).await
     }
 
     async fn claim_mail(&self, limit: u32, lease: Duration) -> StoreResult<Vec<QueuedMail>> {

@@ -22,10 +22,11 @@ fn mail_from_row(row: &PgRow) -> Result<QueuedMail, sqlx::Error> {
     })
 }
 
-/// The user a live token names, while the user still has the address it was mailed to.
+/// The user a live token names, while the user still has the address it was mailed to
+/// (for a verification link, as its address or its pending one).
 const LIVE_TOKEN: &str = "SELECT t.user_id FROM email_tokens t JOIN users u ON u.id = t.user_id \
      WHERE t.token_hash = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > $3 \
-     AND t.email_key = u.email_key";
+     AND (t.email_key = u.email_key OR (t.purpose = 'verify_email' AND t.email_key = u.pending_email_key))";
 
 impl PgStore {
     pub(super) async fn insert_email_token(&self, token: NewEmailToken, mail: NewMail) -> StoreResult<()> {
@@ -54,16 +55,12 @@ impl PgStore {
         .execute(&mut *tx)
         .await
         .map_err(classify)?;
-        sqlx::query("INSERT INTO mail_queue (id, sender, recipient, message, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $5)")
-            .bind(mail.id)
-            .bind(&mail.sender)
-            .bind(&mail.recipient)
-            .bind(&mail.message)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(classify)?;
+        insert_mail(&mut *tx, &mail, now).await?;
         tx.commit().await.map_err(classify)
+    }
+
+    pub(super) async fn insert_notice(&self, mail: NewMail) -> StoreResult<()> {
+        insert_mail(&self.pool, &mail, now()).await
     }
 
     pub(super) async fn live_token_user(&self, purpose: TokenPurpose, token_hash: &[u8]) -> StoreResult<Option<User>> {
@@ -84,10 +81,8 @@ impl PgStore {
     /// use it); the user it named, if it was live.
     async fn use_token(tx: &mut Transaction<'static, Postgres>, purpose: TokenPurpose, token_hash: &[u8]) -> StoreResult<Option<Uuid>> {
         let now = now();
-        let locked = "SELECT t.user_id FROM email_tokens t JOIN users u ON u.id = t.user_id \
-             WHERE t.token_hash = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > $3 \
-             AND t.email_key = u.email_key FOR UPDATE";
-        let user_id: Option<Uuid> = sqlx::query_scalar(locked)
+        let locked = format!("{LIVE_TOKEN} FOR UPDATE");
+        let user_id: Option<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(locked))
             .bind(token_hash)
             .bind(purpose.as_str())
             .bind(now)
@@ -108,7 +103,18 @@ impl PgStore {
     pub(super) async fn use_verification(&self, token_hash: &[u8]) -> StoreResult<Option<User>> {
         let mut tx = self.pool.begin().await.map_err(classify)?;
         let Some(user_id) = Self::use_token(&mut tx, TokenPurpose::VerifyEmail, token_hash).await? else { return Ok(None) };
-        sqlx::query("UPDATE users SET email_verified = true, updated_at = $2 WHERE id = $1")
+        // A link to the pending address makes it the address; users_email_key refuses it
+        // (and the rollback keeps the token) when another account took it meanwhile.
+        sqlx::query(
+            "UPDATE users SET email = pending_email, email_key = pending_email_key, pending_email = NULL, pending_email_key = NULL \
+             WHERE id = $1 AND pending_email_key = (SELECT email_key FROM email_tokens WHERE token_hash = $2)",
+        )
+        .bind(user_id)
+        .bind(token_hash)
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+        sqlx::query("UPDATE users SET email_verified = true, email_ever_verified = true, updated_at = $2 WHERE id = $1")
             .bind(user_id)
             .bind(now())
             .execute(&mut *tx)
@@ -173,4 +179,17 @@ impl PgStore {
         .map_err(classify)?;
         Ok(())
     }
+}
+
+async fn insert_mail<'e>(conn: impl sqlx::PgExecutor<'e>, mail: &NewMail, now: DateTime<Utc>) -> StoreResult<()> {
+    sqlx::query("INSERT INTO mail_queue (id, sender, recipient, message, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $5)")
+        .bind(mail.id)
+        .bind(&mail.sender)
+        .bind(&mail.recipient)
+        .bind(&mail.message)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map_err(classify)?;
+    Ok(())
 }

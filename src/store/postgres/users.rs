@@ -4,7 +4,7 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use super::{PgStore, classify, now};
-use crate::store::{Credentials, EmailChange, NewUser, StoreError, StoreResult, User};
+use crate::store::{Credentials, NewUser, StoreError, StoreResult, User};
 use uuid::Uuid;
 
 pub(super) fn user_from_row(row: &PgRow) -> Result<User, sqlx::Error> {
@@ -13,6 +13,7 @@ pub(super) fn user_from_row(row: &PgRow) -> Result<User, sqlx::Error> {
         username: row.try_get("username")?,
         email: row.try_get("email")?,
         email_verified: row.try_get("email_verified")?,
+        pending_email: row.try_get("pending_email")?,
         roles: row.try_get("roles")?,
         disabled: row.try_get("disabled")?,
         mfa_enabled: row.try_get("mfa_enabled")?,
@@ -22,7 +23,11 @@ pub(super) fn user_from_row(row: &PgRow) -> Result<User, sqlx::Error> {
 }
 
 fn credentials(row: &PgRow) -> Result<Credentials, sqlx::Error> {
-    Ok(Credentials { user: user_from_row(row)?, password_hash: row.try_get("password_hash")? })
+    Ok(Credentials {
+        user: user_from_row(row)?,
+        password_hash: row.try_get("password_hash")?,
+        email_ever_verified: row.try_get("email_ever_verified")?,
+    })
 }
 
 impl PgStore {
@@ -67,7 +72,7 @@ impl PgStore {
         let row = sqlx::query(concat!(
             "SELECT ",
             user_columns!(),
-            ", u.password_hash FROM users u WHERE u.username_key = $1 OR u.email_key = $1"
+            ", u.password_hash, u.email_ever_verified FROM users u WHERE u.username_key = $1 OR u.email_key = $1"
         ))
         .bind(login_key)
         .fetch_optional(&self.pool)
@@ -77,32 +82,12 @@ impl PgStore {
     }
 
     pub(super) async fn fetch_credentials_by_id(&self, id: Uuid) -> StoreResult<Option<Credentials>> {
-        let row = sqlx::query(concat!("SELECT ", user_columns!(), ", u.password_hash FROM users u WHERE u.id = $1"))
+        let row = sqlx::query(concat!("SELECT ", user_columns!(), ", u.password_hash, u.email_ever_verified FROM users u WHERE u.id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await
             .map_err(classify)?;
         row.as_ref().map(credentials).transpose().map_err(classify)
-    }
-
-    pub(super) async fn update_email(&self, id: Uuid, change: EmailChange) -> StoreResult<User> {
-        // A new address is unverified; the same address (any case) keeps its state.
-        let done = sqlx::query(
-            "UPDATE users SET email = $2, email_key = $3, \
-             email_verified = CASE WHEN email_key IS NOT DISTINCT FROM $3 THEN email_verified ELSE false END, updated_at = $4 \
-             WHERE id = $1",
-        )
-        .bind(id)
-        .bind(&change.email)
-        .bind(&change.email_key)
-        .bind(now())
-        .execute(&self.pool)
-        .await
-        .map_err(classify)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        self.fetch_user(id).await?.ok_or(StoreError::NotFound)
     }
 
     pub(super) async fn update_password_hash(&self, id: Uuid, hash: &str) -> StoreResult<()> {

@@ -126,7 +126,8 @@ impl PgStore {
         if let Some(change) = &patch.email {
             sqlx::query(
                 "UPDATE users SET email = $2, email_key = $3, \
-                 email_verified = CASE WHEN email_key IS NOT DISTINCT FROM $3 THEN email_verified ELSE false END WHERE id = $1",
+                 email_verified = CASE WHEN email_key IS NOT DISTINCT FROM $3 THEN email_verified ELSE false END, \
+                 pending_email = NULL, pending_email_key = NULL WHERE id = $1",
             )
             .bind(id)
             .bind(&change.email)

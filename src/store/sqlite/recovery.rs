@@ -13,10 +13,11 @@ fn mail_from_row(row: &SqliteRow) -> Result<QueuedMail, sqlx::Error> {
     })
 }
 
-/// The user a live token names, while the user still has the address it was mailed to.
+/// The user a live token names, while the user still has the address it was mailed to
+/// (for a verification link, as its address or its pending one).
 const LIVE_TOKEN: &str = "SELECT t.user_id FROM email_tokens t JOIN users u ON u.id = t.user_id \
      WHERE t.token_hash = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > $3 \
-     AND t.email_key = u.email_key";
+     AND (t.email_key = u.email_key OR (t.purpose = 'verify_email' AND t.email_key = u.pending_email_key))";
 
 impl SqliteStore {
     pub(super) async fn insert_email_token(&self, token: NewEmailToken, mail: NewMail) -> StoreResult<()> {
@@ -92,7 +93,18 @@ impl SqliteStore {
         let now = now_ms();
         let (_writer, mut tx) = self.write().await?;
         let Some(user_id) = Self::use_token(&mut tx, TokenPurpose::VerifyEmail, token_hash, now).await? else { return Ok(None) };
-        sqlx::query("UPDATE users SET email_verified = 1, updated_at = $2 WHERE id = $1")
+        // A link to the pending address makes it the address; users_email_key refuses it
+        // (and the rollback keeps the token) when another account took it meanwhile.
+        sqlx::query(
+            "UPDATE users SET email = pending_email, email_key = pending_email_key, pending_email = NULL, pending_email_key = NULL \
+             WHERE id = $1 AND pending_email_key = (SELECT email_key FROM email_tokens WHERE token_hash = $2)",
+        )
+        .bind(user_id)
+        .bind(token_hash)
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+        sqlx::query("UPDATE users SET email_verified = 1, email_ever_verified = 1, updated_at = $2 WHERE id = $1")
             .bind(user_id)
             .bind(now)
             .execute(&mut *tx)
@@ -121,6 +133,12 @@ impl SqliteStore {
             .map_err(classify)?;
         tx.commit().await.map_err(classify)?;
         self.fetch_user(user_id).await
+    }
+
+    pub(super) async fn insert_notice(&self, mail: NewMail) -> StoreResult<()> {
+        let (_writer, mut tx) = self.write().await?;
+        insert_mail(&mut tx, &mail, now_ms()).await?;
+        tx.commit().await.map_err(classify)
     }
 
     pub(super) async fn claim_due_mail(&self, limit: u32, lease: Duration) -> StoreResult<Vec<QueuedMail>> {

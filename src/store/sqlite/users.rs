@@ -121,7 +121,8 @@ impl SqliteStore {
         if let Some(change) = &patch.email {
             sqlx::query(
                 "UPDATE users SET email = $2, email_key = $3, \
-                 email_verified = CASE WHEN email_key IS $3 THEN email_verified ELSE 0 END WHERE id = $1",
+                 email_verified = CASE WHEN email_key IS $3 THEN email_verified ELSE 0 END, \
+                 pending_email = NULL, pending_email_key = NULL WHERE id = $1",
             )
             .bind(id)
             .bind(&change.email)
