@@ -1,6 +1,7 @@
 //! Every SQL statement of the service lives under this module, behind the [`Store`] trait:
 //! handlers speak to `dyn Store` and never know which database is underneath.
 
+mod attempts;
 mod audit;
 pub mod copy;
 mod mfa;
@@ -231,21 +232,22 @@ pub trait Store: Send + Sync + 'static {
     /// whole batch. Returns how many were created.
     async fn create_users(&self, users: Vec<NewUser>) -> StoreResult<usize>;
 
-    /// Reserves one password check for `login_key` (an opaque key of the login string),
-    /// counting it as a failure in advance. ATOMIC in every implementation: the read,
-    /// the increment and the lock decision happen in one statement or one serialisable
-    /// write transaction, so that N parallel callers see N distinct counts and at most
-    /// `max_failures` of them are `Allowed` per lockout window, across all instances.
+    /// Reserves one password check counted under every one of `keys` (opaque keys: the
+    /// typed login name, and the account it names), counting it as a failure in advance.
+    /// ATOMIC in every implementation: the reads, the increments and the lock decision of
+    /// all the keys happen in one serialisable write transaction, so that N parallel callers
+    /// see N distinct counts and at most `max_failures` of them are `Allowed` per lockout
+    /// window on any key, across all instances.
     ///
-    /// Rules: while `locked_until` is in the future the answer is `Locked` with the time
-    /// left. Otherwise, when the window began more than `lockout` ago (or the lock just
-    /// ended) the count starts over at zero. The count is then incremented; the
-    /// `max_failures`-th reservation also sets `locked_until = now + lockout` (it is still
-    /// `Allowed`: a completed login clears the lock), and a reservation beyond
-    /// `max_failures` answers `Locked` without touching the lock.
-    async fn reserve_login_attempt(&self, login_key: &str, max_failures: u32, lockout: std::time::Duration) -> StoreResult<LoginAttempt>;
-    /// Forgets the count and any lock of `login_key`: a completed login.
-    async fn clear_login_failures(&self, login_key: &str) -> StoreResult<()>;
+    /// Rules, per key: while `locked_until` is in the future the answer is `Locked` with the
+    /// time left (the longest over the keys), and nothing is counted. Otherwise, when the
+    /// window began more than `lockout` ago (or the lock just ended) the count starts over at
+    /// zero. Each count is then incremented; the `max_failures`-th reservation on a key also
+    /// sets its `locked_until = now + lockout` (it is still `Allowed`: a completed login
+    /// clears the lock), and a reservation beyond `max_failures` answers `Locked`.
+    async fn reserve_login_attempt(&self, keys: &[String], max_failures: u32, lockout: std::time::Duration) -> StoreResult<LoginAttempt>;
+    /// Forgets the counts and any locks of `keys`: a completed login.
+    async fn clear_login_failures(&self, keys: &[String]) -> StoreResult<()>;
 
     /// One page of users matching the query, oldest first (`created_at`, then `id`), and
     /// the number of matching users. One page fetch plus one count.
@@ -279,8 +281,11 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_user_sessions(&self, user_id: Uuid, keep: Option<Uuid>) -> StoreResult<()>;
 
     async fn refresh_record(&self, token_hash: &[u8]) -> StoreResult<Option<RefreshRecord>>;
-    /// Marks `old_hash` rotated and makes `new_hash` the session's live token, atomically;
-    /// false when `old_hash` was no longer the live token (another request rotated it).
+    /// Marks `old_hash` rotated and makes `new_hash` the session's live token, atomically,
+    /// and only while the session is live (not revoked, not expired, its user enabled) at
+    /// the moment of the write: a revocation between the read of the token and this write
+    /// wins. False when the session is no longer live or `old_hash` was no longer the live
+    /// token (another request rotated it).
     async fn rotate_refresh(&self, session_id: Uuid, old_hash: &[u8], new_hash: &[u8]) -> StoreResult<bool>;
     async fn live_refresh_hash(&self, session_id: Uuid) -> StoreResult<Option<Vec<u8>>>;
 
@@ -385,6 +390,12 @@ pub async fn connect_configured(config: &crate::config::Config) -> anyhow::Resul
     }
     connect(&config.database_url).await
 }
+
+/// The first statement of a rotation, the same on both stores (`$1` the session, `$2` now):
+/// it marks the session used only while it is live, and holds its row until the rotation
+/// commits, so that a revocation either comes first (and this changes nothing) or waits.
+const LIVE_SESSION_TOUCH: &str = "UPDATE sessions SET last_used_at = $2 WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2 \
+     AND EXISTS (SELECT 1 FROM users u WHERE u.id = sessions.user_id AND NOT u.disabled)";
 
 pub(crate) fn millis_to_time(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()

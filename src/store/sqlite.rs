@@ -159,6 +159,13 @@ impl SqliteStore {
     }
 }
 
+/// The first write of a rotation: marks the session used, only while it is live (see
+/// [`super::LIVE_SESSION_TOUCH`]); false when it is not.
+async fn touch_live_session(tx: &mut Transaction<'static, Sqlite>, session_id: Uuid, now: i64) -> StoreResult<bool> {
+    let done = sqlx::query(super::LIVE_SESSION_TOUCH).bind(session_id).bind(now).execute(&mut **tx).await.map_err(classify)?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// One user row and its roles, inside the caller's write transaction.
 async fn insert_user(tx: &mut Transaction<'static, Sqlite>, user: &NewUser, now: i64) -> StoreResult<()> {
     sqlx::query(
@@ -281,13 +288,12 @@ impl Store for SqliteStore {
         Ok(users.len())
     }
 
-    async fn reserve_login_attempt(&self, login_key: &str, max_failures: u32, lockout: Duration) -> StoreResult<LoginAttempt> {
-        self.reserve_attempt(login_key, max_failures, lockout).await
+    async fn reserve_login_attempt(&self, keys: &[String], max_failures: u32, lockout: Duration) -> StoreResult<LoginAttempt> {
+        self.reserve_attempt(keys, max_failures, lockout).await
     }
 
-    async fn clear_login_failures(&self, login_key: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM login_attempts WHERE login_key = $1").bind(login_key).execute(&self.pool).await.map_err(classify)?;
-        Ok(())
+    async fn clear_login_failures(&self, keys: &[String]) -> StoreResult<()> {
+        self.clear_attempts(keys).await
     }
 
     async fn create_session(&self, session: NewSession) -> StoreResult<Session> {
@@ -421,7 +427,11 @@ impl Store for SqliteStore {
 
     async fn rotate_refresh(&self, session_id: Uuid, old_hash: &[u8], new_hash: &[u8]) -> StoreResult<bool> {
         let now = now_ms();
+        // BEGIN IMMEDIATE: a revocation committed after the token was read is seen here.
         let (_writer, mut tx) = self.write().await?;
+        if !touch_live_session(&mut tx, session_id, now).await? {
+            return Ok(false);
+        }
         let rotated =
             sqlx::query("UPDATE refresh_tokens SET rotated_at = $3 WHERE token_hash = $1 AND session_id = $2 AND rotated_at IS NULL")
                 .bind(old_hash)
@@ -435,12 +445,6 @@ impl Store for SqliteStore {
         }
         sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
             .bind(new_hash)
-            .bind(session_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(classify)?;
-        sqlx::query("UPDATE sessions SET last_used_at = $2 WHERE id = $1")
             .bind(session_id)
             .bind(now)
             .execute(&mut *tx)

@@ -203,12 +203,12 @@ impl Store for PgStore {
         self.insert_users(users).await
     }
 
-    async fn reserve_login_attempt(&self, login_key: &str, max_failures: u32, lockout: std::time::Duration) -> StoreResult<LoginAttempt> {
-        self.reserve_attempt(login_key, max_failures, lockout).await
+    async fn reserve_login_attempt(&self, keys: &[String], max_failures: u32, lockout: std::time::Duration) -> StoreResult<LoginAttempt> {
+        self.reserve_attempt(keys, max_failures, lockout).await
     }
 
-    async fn clear_login_failures(&self, login_key: &str) -> StoreResult<()> {
-        self.clear_attempts(login_key).await
+    async fn clear_login_failures(&self, keys: &[String]) -> StoreResult<()> {
+        self.clear_attempts(keys).await
     }
 
     fn pool_status(&self) -> PoolStatus {
