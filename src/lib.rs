@@ -14,6 +14,7 @@
 //! - [`telemetry`]: tracing set-up (text or JSON).
 //! - [`metrics`]: the Prometheus series and the /metrics route.
 //! - [`audit`]: recording the audit trail from handlers, and pruning it.
+//! - [`retention`]: pruning spent sessions, login counts, email tokens and MFA challenges.
 
 pub mod app;
 pub mod audit;
@@ -27,5 +28,6 @@ pub mod http;
 pub mod import;
 pub mod mail;
 pub mod metrics;
+pub mod retention;
 pub mod store;
 pub mod telemetry;

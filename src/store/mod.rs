@@ -6,6 +6,7 @@ mod audit;
 pub mod copy;
 mod mfa;
 mod postgres;
+mod prune;
 mod recovery;
 mod sqlite;
 mod sqlite_copy;
@@ -22,6 +23,7 @@ pub use audit::{AuditEvent, AuditQuery, AuditType, NewAuditEvent, PoolStatus};
 pub use copy::{Rows, Table};
 pub use mfa::{MfaChallenge, NewMfaChallenge, TotpRecord};
 pub use postgres::PgStore;
+pub use prune::{PruneCutoffs, Pruned};
 pub use recovery::{NewEmailToken, NewMail, QueuedMail, TokenPurpose};
 pub use sqlite::SqliteStore;
 
@@ -327,6 +329,9 @@ pub trait Store: Send + Sync + 'static {
     async fn list_audit(&self, query: &AuditQuery) -> StoreResult<Page<AuditEvent>>;
     /// Deletes the events older than `older_than`; answers how many went.
     async fn prune_audit(&self, older_than: DateTime<Utc>) -> StoreResult<u64>;
+    /// Deletes the sessions (with their refresh tokens), login-attempt counts, email tokens
+    /// and MFA challenges past the cutoffs, in batches; see [`crate::retention`].
+    async fn prune_spent(&self, cutoffs: &PruneCutoffs) -> StoreResult<Pruned>;
     /// Stores a one-time token and queues the mail that carries it, in one transaction.
     /// A new reset token replaces the user's unused older ones.
     async fn create_email_token(&self, token: NewEmailToken, mail: NewMail) -> StoreResult<()>;

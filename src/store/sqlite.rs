@@ -32,6 +32,7 @@ macro_rules! user_columns {
 mod attempts;
 mod audit;
 mod mfa;
+mod prune;
 mod recovery;
 mod templates;
 mod users;
@@ -576,6 +577,10 @@ impl Store for SqliteStore {
 
     async fn prune_audit(&self, older_than: DateTime<Utc>) -> StoreResult<u64> {
         self.delete_audit_before(older_than).await
+    }
+
+    async fn prune_spent(&self, cutoffs: &PruneCutoffs) -> StoreResult<Pruned> {
+        self.delete_spent(cutoffs).await
     }
 
     async fn create_email_token(&self, token: NewEmailToken, mail: NewMail) -> StoreResult<()> {

@@ -20,6 +20,7 @@ mod mfa_login;
 mod mfa_setup;
 mod openapi;
 mod password_reset;
+mod pruning;
 mod races;
 mod rate_limit;
 mod refresh;

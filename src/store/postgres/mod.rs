@@ -16,6 +16,7 @@ mod audit;
 mod copy;
 mod keys;
 mod mfa;
+mod prune;
 mod recovery;
 mod sessions;
 mod templates;
@@ -225,6 +226,10 @@ impl Store for PgStore {
 
     async fn prune_audit(&self, older_than: DateTime<Utc>) -> StoreResult<u64> {
         self.delete_audit_before(older_than).await
+    }
+
+    async fn prune_spent(&self, cutoffs: &PruneCutoffs) -> StoreResult<Pruned> {
+        self.delete_spent(cutoffs).await
     }
 
     async fn totp(&self, user_id: Uuid) -> StoreResult<Option<TotpRecord>> {
