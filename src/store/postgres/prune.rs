@@ -17,13 +17,13 @@ impl PgStore {
     pub(super) async fn delete_spent(&self, cutoffs: &PruneCutoffs) -> StoreResult<Pruned> {
         let sql = Statements::new("FOR UPDATE SKIP LOCKED");
         let now = Bind::Time(cutoffs.now);
-        let mut pruned = Pruned::default();
-        pruned.sessions = self.in_batches(&sql.sessions, &[Bind::Time(cutoffs.expired_before), Bind::Time(cutoffs.revoked_before)]).await?;
         let window = Bind::Millis(cutoffs.window_before.timestamp_millis());
-        pruned.login_attempts = self.in_batches(&sql.login_attempts, &[window, Bind::Millis(cutoffs.now.timestamp_millis())]).await?;
-        pruned.email_tokens = self.in_batches(&sql.email_tokens, &[now]).await?;
-        pruned.mfa_challenges = self.in_batches(&sql.mfa_challenges, &[now]).await?;
-        Ok(pruned)
+        Ok(Pruned {
+            sessions: self.in_batches(&sql.sessions, &[Bind::Time(cutoffs.expired_before), Bind::Time(cutoffs.revoked_before)]).await?,
+            login_attempts: self.in_batches(&sql.login_attempts, &[window, Bind::Millis(cutoffs.now.timestamp_millis())]).await?,
+            email_tokens: self.in_batches(&sql.email_tokens, &[now]).await?,
+            mfa_challenges: self.in_batches(&sql.mfa_challenges, &[now]).await?,
+        })
     }
 
     /// Runs `sql` with `binds` then [`BATCH`] until a run deletes fewer than a batch.

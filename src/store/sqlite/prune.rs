@@ -7,13 +7,14 @@ impl SqliteStore {
     pub(super) async fn delete_spent(&self, cutoffs: &PruneCutoffs) -> StoreResult<Pruned> {
         let sql = Statements::new("");
         let now = cutoffs.now.timestamp_millis();
-        let mut pruned = Pruned::default();
-        pruned.sessions =
-            self.in_batches(&sql.sessions, &[cutoffs.expired_before.timestamp_millis(), cutoffs.revoked_before.timestamp_millis()]).await?;
-        pruned.login_attempts = self.in_batches(&sql.login_attempts, &[cutoffs.window_before.timestamp_millis(), now]).await?;
-        pruned.email_tokens = self.in_batches(&sql.email_tokens, &[now]).await?;
-        pruned.mfa_challenges = self.in_batches(&sql.mfa_challenges, &[now]).await?;
-        Ok(pruned)
+        Ok(Pruned {
+            sessions: self
+                .in_batches(&sql.sessions, &[cutoffs.expired_before.timestamp_millis(), cutoffs.revoked_before.timestamp_millis()])
+                .await?,
+            login_attempts: self.in_batches(&sql.login_attempts, &[cutoffs.window_before.timestamp_millis(), now]).await?,
+            email_tokens: self.in_batches(&sql.email_tokens, &[now]).await?,
+            mfa_challenges: self.in_batches(&sql.mfa_challenges, &[now]).await?,
+        })
     }
 
     /// Runs `sql` with `binds` then [`BATCH`] until a run deletes fewer than a batch.
