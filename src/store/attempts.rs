@@ -4,6 +4,16 @@
 
 use std::time::Duration;
 
+/// The answer to [`super::Store::reserve_login_attempt`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginAttempt {
+    /// One password check may run; it is already counted as a failure until
+    /// [`super::Store::clear_login_failures`] says otherwise.
+    Allowed,
+    /// Over the limit: refuse without checking the password, for this long.
+    Locked { retry_after: Duration },
+}
+
 /// One key's count, as stored. Times are unix milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Count {

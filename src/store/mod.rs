@@ -8,6 +8,7 @@ mod mfa;
 mod postgres;
 mod prune;
 mod recovery;
+mod sessions;
 mod sqlite;
 mod sqlite_copy;
 mod totals;
@@ -19,12 +20,14 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::error::Conflict;
+pub use attempts::LoginAttempt;
 pub use audit::{AuditEvent, AuditQuery, AuditType, NewAuditEvent, PoolStatus};
 pub use copy::{Rows, Table};
 pub use mfa::{MfaChallenge, NewMfaChallenge, TotpRecord};
 pub use postgres::PgStore;
 pub use prune::{PruneCutoffs, Pruned};
 pub use recovery::{NewEmailToken, NewMail, QueuedMail, TokenPurpose};
+pub use sessions::{NewSession, RefreshRecord, Session};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -145,40 +148,6 @@ pub struct TemplatePatch {
     pub content: Option<String>,
 }
 
-#[derive(Debug, Clone)]
-pub struct Session {
-    pub id: Uuid,
-    pub user_id: Uuid,
-    pub created_at: DateTime<Utc>,
-    pub last_used_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-    pub user_agent: Option<String>,
-    pub ip: Option<String>,
-}
-
-pub struct NewSession {
-    pub id: Uuid,
-    pub user_id: Uuid,
-    pub expires_at: DateTime<Utc>,
-    pub user_agent: Option<String>,
-    pub ip: Option<String>,
-    pub refresh_hash: Vec<u8>,
-}
-
-/// What the store knows about a presented refresh token.
-#[derive(Debug, Clone)]
-pub struct RefreshRecord {
-    pub token_hash: Vec<u8>,
-    pub session_id: Uuid,
-    pub user_id: Uuid,
-    /// Set once the token was exchanged for its successor.
-    pub rotated_at: Option<DateTime<Utc>>,
-    pub session_expires_at: DateTime<Utc>,
-    pub session_revoked: bool,
-    /// The session's user as it was read with the token: a refresh needs no second query.
-    pub user: User,
-}
-
 /// `Debug` shows everything but the private key.
 #[derive(Clone)]
 pub struct SigningKeyRecord {
@@ -203,16 +172,6 @@ impl std::fmt::Debug for SigningKeyRecord {
             .field("retired_at", &self.retired_at)
             .finish()
     }
-}
-
-/// The answer to [`Store::reserve_login_attempt`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoginAttempt {
-    /// One password check may run; it is already counted as a failure until
-    /// [`Store::clear_login_failures`] says otherwise.
-    Allowed,
-    /// Over the limit: refuse without checking the password, for this long.
-    Locked { retry_after: std::time::Duration },
 }
 
 pub type DynStore = Arc<dyn Store>;
@@ -395,12 +354,6 @@ pub async fn connect_configured(config: &crate::config::Config) -> anyhow::Resul
     }
     connect(&config.database_url).await
 }
-
-/// The first statement of a rotation, the same on both stores (`$1` the session, `$2` now):
-/// it marks the session used only while it is live, and holds its row until the rotation
-/// commits, so that a revocation either comes first (and this changes nothing) or waits.
-const LIVE_SESSION_TOUCH: &str = "UPDATE sessions SET last_used_at = $2 WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2 \
-     AND EXISTS (SELECT 1 FROM users u WHERE u.id = sessions.user_id AND NOT u.disabled)";
 
 pub(crate) fn millis_to_time(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()

@@ -156,7 +156,8 @@ impl PgStore {
         // after any revocation in flight has committed (an UPDATE waits for the row, then
         // rechecks its WHERE): a revoked session is never rotated, and a revocation that
         // comes later waits for this rotation to finish.
-        let live = sqlx::query(crate::store::LIVE_SESSION_TOUCH).bind(session_id).bind(now).execute(&mut *tx).await.map_err(classify)?;
+        let live =
+            sqlx::query(crate::store::sessions::LIVE_SESSION_TOUCH).bind(session_id).bind(now).execute(&mut *tx).await.map_err(classify)?;
         if live.rows_affected() == 0 {
             return Ok(false);
         }
