@@ -224,6 +224,7 @@ impl Application {
         let (stop_mail, mail_stop) = tokio::sync::watch::channel(false);
         let mut mail_task = tokio::spawn(mail_worker.run(mail_stop));
         background.push(tokio::spawn(crate::audit::prune_forever(self.state.store.clone(), self.state.config.audit_retention_days)));
+        background.push(tokio::spawn(crate::retention::prune_forever(self.state.store.clone(), self.state.config.clone())));
         if self.state.config.metrics_bind != Some(MetricsBind::Off) {
             background.push(tokio::spawn(async {
                 let mut every = tokio::time::interval(crate::metrics::UPKEEP_EVERY);

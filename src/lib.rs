@@ -15,6 +15,7 @@
 //! - [`metrics`]: the Prometheus series and the /metrics route.
 //! - [`audit`]: recording the audit trail from handlers, and pruning it.
 //! - [`files`]: files that hold secrets, created readable by their owner only.
+//! - [`retention`]: pruning spent sessions, login counts, email tokens and MFA challenges.
 
 pub mod app;
 pub mod audit;
@@ -29,5 +30,6 @@ pub mod http;
 pub mod import;
 pub mod mail;
 pub mod metrics;
+pub mod retention;
 pub mod store;
 pub mod telemetry;

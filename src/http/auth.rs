@@ -113,8 +113,8 @@ pub(crate) fn login_key(login: &str) -> String {
 `mfa_required`: the password is right and TOTP is on; the problem carries `mfa_token`, to send with a code to \
 POST /v1/auth/login/mfa within GATEHOUSE_MFA_TOKEN_TTL (300 s)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "`account_disabled`, after a correct password; `email_unverified`, after a correct password, while GATEHOUSE_REQUIRE_VERIFIED_EMAIL is on and the account has no verified address", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited`: after GATEHOUSE_LOGIN_MAX_FAILURES failures on this name (known or not) every attempt, \
-the right password too, is refused until GATEHOUSE_LOGIN_LOCKOUT has passed; or too many requests from this address. \
+        (status = 429, description = "`rate_limited`: after GATEHOUSE_LOGIN_MAX_FAILURES failures on this name (known or not), or on its account by any of its identifiers, \
+every attempt, the right password too, is refused until GATEHOUSE_LOGIN_LOCKOUT has passed; or too many requests from this address. \
 `Retry-After` gives the seconds to wait.", body = crate::error::Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
@@ -127,16 +127,16 @@ async fn login(
     // No username or email holds a control character (and PostgreSQL text cannot hold NUL):
     // such a login is an unknown user, without asking the store.
     let lookup = !req.username.chars().any(char::is_control);
-    // Counted before any work, so that parallel guesses cannot pass the limit.
-    if let Err(locked) = lockout::reserve(&state, &req.username).await {
+    let credentials = if lookup { state.store.credentials_by_login(&login_key(&req.username)).await? } else { None };
+    let known_user = credentials.as_ref().map(|c| c.user.id);
+    // Counted before the password is checked, so that parallel guesses cannot pass the
+    // limit: under the name typed and, for a known name, under its account.
+    if let Err(locked) = lockout::reserve_login(&state, &req.username, known_user).await {
         if let ApiError::RateLimited { retry_after_secs } = locked {
-            let user = if lookup { state.store.credentials_by_login(&login_key(&req.username)).await?.map(|c| c.user.id) } else { None };
-            crate::audit::login_locked(&audit, user, retry_after_secs).await;
+            crate::audit::login_locked(&audit, known_user, retry_after_secs).await;
         }
         return Err(locked);
     }
-    let credentials = if lookup { state.store.credentials_by_login(&login_key(&req.username)).await? } else { None };
-    let known_user = credentials.as_ref().map(|c| c.user.id);
     // Unknown users are checked against a dummy hash: same answer, same time.
     let verdict = state.hasher.verify(&req.password, credentials.as_ref().map(|c| c.password_hash.as_str())).await?;
     let (Verdict::Match { needs_rehash }, Some(credentials)) = (verdict, credentials) else {
@@ -165,7 +165,7 @@ async fn login(
         crate::metrics::login("mfa_required");
         return Err(crate::auth::mfa::challenge(&state, user.id, &req.username).await?);
     }
-    lockout::clear(&state, &req.username).await?;
+    lockout::clear(&state, &user, Some(lockout::attempt_key(&req.username))).await?;
     tracing::info!(user_id = %user.id, "login succeeded");
     let pair = sessions::start(&state, user, client).await?;
     crate::metrics::login("success");

@@ -99,8 +99,7 @@ async fn patch_me(
 /// The password and, while TOTP is on, a code: what a stolen access token does not carry.
 /// Each check counts toward the account's login lockout until both passed.
 async fn confirm_identity(state: &AppState, credentials: &Credentials, password: &str, code: Option<&str>) -> Result<()> {
-    let username = &credentials.user.username;
-    lockout::reserve(state, username).await?;
+    lockout::reserve_account(state, credentials.user.id).await?;
     if state.hasher.verify(password, Some(&credentials.password_hash)).await? == Verdict::Mismatch {
         return Err(ApiError::validation("current_password", "is not your current password"));
     }
@@ -112,7 +111,7 @@ async fn confirm_identity(state: &AppState, credentials: &Credentials, password:
             return Err(ApiError::validation("code", "is not a current code or an unused recovery code"));
         }
     }
-    lockout::clear(state, username).await
+    lockout::clear(state, &credentials.user, None).await
 }
 
 async fn remove_email(state: &AppState, audit: &Audit, account: User) -> Result<User> {
@@ -178,14 +177,14 @@ async fn change_password(
 ) -> Result<StatusCode> {
     let credentials = state.store.credentials_by_id(user.user_id).await?.ok_or(ApiError::InvalidToken { sent: true })?;
     // A stolen access token must not become an unlimited password oracle: the check counts
-    // toward the lockout of the account's username, exactly as a login would.
-    lockout::reserve(&state, &credentials.user.username).await?;
+    // toward the account's lockout, exactly as a login would.
+    lockout::reserve_account(&state, user.user_id).await?;
     let verdict = state.hasher.verify(&req.current_password, Some(&credentials.password_hash)).await?;
     if verdict == Verdict::Mismatch {
         return Err(ApiError::validation("current_password", "is not your current password"));
     }
     // The right password: the reservation above must not add up toward a lock.
-    lockout::clear(&state, &credentials.user.username).await?;
+    lockout::clear(&state, &credentials.user, None).await?;
     let account = &credentials.user;
     let known: Vec<&str> = [Some(account.username.as_str()), account.email.as_deref()].into_iter().flatten().collect();
     let password = state.policy.parse(&req.new_password, &known).map_err(|m| ApiError::validation("new_password", m))?;

@@ -1,12 +1,15 @@
 //! Every SQL statement of the service lives under this module, behind the [`Store`] trait:
 //! handlers speak to `dyn Store` and never know which database is underneath.
 
+mod attempts;
 mod audit;
 pub mod copy;
 mod keys;
 mod mfa;
 mod postgres;
+mod prune;
 mod recovery;
+mod sessions;
 mod sql;
 mod sqlite;
 mod sqlite_copy;
@@ -19,12 +22,15 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::error::Conflict;
+pub use attempts::LoginAttempt;
 pub use audit::{AuditEvent, AuditQuery, AuditType, NewAuditEvent, PoolStatus};
 pub use copy::{Rows, Table};
 pub use keys::SigningKeyRecord;
 pub use mfa::{MfaChallenge, NewMfaChallenge, TotpRecord};
 pub use postgres::PgStore;
+pub use prune::{PruneCutoffs, Pruned};
 pub use recovery::{MailQuota, NewEmailToken, NewMail, QueuedMail, TokenPurpose};
+pub use sessions::{NewSession, RefreshRecord, Session};
 pub(crate) use sql::{like_pattern, millis_to_time};
 pub use sqlite::SqliteStore;
 
@@ -151,50 +157,6 @@ pub struct TemplatePatch {
     pub content: Option<String>,
 }
 
-#[derive(Debug, Clone)]
-pub struct Session {
-    pub id: Uuid,
-    pub user_id: Uuid,
-    pub created_at: DateTime<Utc>,
-    pub last_used_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-    pub user_agent: Option<String>,
-    pub ip: Option<String>,
-}
-
-pub struct NewSession {
-    pub id: Uuid,
-    pub user_id: Uuid,
-    pub expires_at: DateTime<Utc>,
-    pub user_agent: Option<String>,
-    pub ip: Option<String>,
-    pub refresh_hash: Vec<u8>,
-}
-
-/// What the store knows about a presented refresh token.
-#[derive(Debug, Clone)]
-pub struct RefreshRecord {
-    pub token_hash: Vec<u8>,
-    pub session_id: Uuid,
-    pub user_id: Uuid,
-    /// Set once the token was exchanged for its successor.
-    pub rotated_at: Option<DateTime<Utc>>,
-    pub session_expires_at: DateTime<Utc>,
-    pub session_revoked: bool,
-    /// The session's user as it was read with the token: a refresh needs no second query.
-    pub user: User,
-}
-
-/// The answer to [`Store::reserve_login_attempt`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoginAttempt {
-    /// One password check may run; it is already counted as a failure until
-    /// [`Store::clear_login_failures`] says otherwise.
-    Allowed,
-    /// Over the limit: refuse without checking the password, for this long.
-    Locked { retry_after: std::time::Duration },
-}
-
 pub type DynStore = Arc<dyn Store>;
 
 /// The one seam between the service and its database.
@@ -217,21 +179,22 @@ pub trait Store: Send + Sync + 'static {
     /// whole batch. Returns how many were created.
     async fn create_users(&self, users: Vec<NewUser>) -> StoreResult<usize>;
 
-    /// Reserves one password check for `login_key` (an opaque key of the login string),
-    /// counting it as a failure in advance. ATOMIC in every implementation: the read,
-    /// the increment and the lock decision happen in one statement or one serialisable
-    /// write transaction, so that N parallel callers see N distinct counts and at most
-    /// `max_failures` of them are `Allowed` per lockout window, across all instances.
+    /// Reserves one password check counted under every one of `keys` (opaque keys: the
+    /// typed login name, and the account it names), counting it as a failure in advance.
+    /// ATOMIC in every implementation: the reads, the increments and the lock decision of
+    /// all the keys happen in one serialisable write transaction, so that N parallel callers
+    /// see N distinct counts and at most `max_failures` of them are `Allowed` per lockout
+    /// window on any key, across all instances.
     ///
-    /// Rules: while `locked_until` is in the future the answer is `Locked` with the time
-    /// left. Otherwise, when the window began more than `lockout` ago (or the lock just
-    /// ended) the count starts over at zero. The count is then incremented; the
-    /// `max_failures`-th reservation also sets `locked_until = now + lockout` (it is still
-    /// `Allowed`: a completed login clears the lock), and a reservation beyond
-    /// `max_failures` answers `Locked` without touching the lock.
-    async fn reserve_login_attempt(&self, login_key: &str, max_failures: u32, lockout: std::time::Duration) -> StoreResult<LoginAttempt>;
-    /// Forgets the count and any lock of `login_key`: a completed login.
-    async fn clear_login_failures(&self, login_key: &str) -> StoreResult<()>;
+    /// Rules, per key: while `locked_until` is in the future the answer is `Locked` with the
+    /// time left (the longest over the keys), and nothing is counted. Otherwise, when the
+    /// window began more than `lockout` ago (or the lock just ended) the count starts over at
+    /// zero. Each count is then incremented; the `max_failures`-th reservation on a key also
+    /// sets its `locked_until = now + lockout` (it is still `Allowed`: a completed login
+    /// clears the lock), and a reservation beyond `max_failures` answers `Locked`.
+    async fn reserve_login_attempt(&self, keys: &[String], max_failures: u32, lockout: std::time::Duration) -> StoreResult<LoginAttempt>;
+    /// Forgets the counts and any locks of `keys`: a completed login.
+    async fn clear_login_failures(&self, keys: &[String]) -> StoreResult<()>;
 
     /// One page of users matching the query, oldest first (`created_at`, then `id`), and
     /// the number of matching users. One page fetch plus one count.
@@ -265,8 +228,11 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_user_sessions(&self, user_id: Uuid, keep: Option<Uuid>) -> StoreResult<()>;
 
     async fn refresh_record(&self, token_hash: &[u8]) -> StoreResult<Option<RefreshRecord>>;
-    /// Marks `old_hash` rotated and makes `new_hash` the session's live token, atomically;
-    /// false when `old_hash` was no longer the live token (another request rotated it).
+    /// Marks `old_hash` rotated and makes `new_hash` the session's live token, atomically,
+    /// and only while the session is live (not revoked, not expired, its user enabled) at
+    /// the moment of the write: a revocation between the read of the token and this write
+    /// wins. False when the session is no longer live or `old_hash` was no longer the live
+    /// token (another request rotated it).
     async fn rotate_refresh(&self, session_id: Uuid, old_hash: &[u8], new_hash: &[u8]) -> StoreResult<bool>;
     async fn live_refresh_hash(&self, session_id: Uuid) -> StoreResult<Option<Vec<u8>>>;
 
@@ -308,6 +274,9 @@ pub trait Store: Send + Sync + 'static {
     async fn list_audit(&self, query: &AuditQuery) -> StoreResult<Page<AuditEvent>>;
     /// Deletes the events older than `older_than`; answers how many went.
     async fn prune_audit(&self, older_than: DateTime<Utc>) -> StoreResult<u64>;
+    /// Deletes the sessions (with their refresh tokens), login-attempt counts, email tokens
+    /// and MFA challenges past the cutoffs, in batches; see [`crate::retention`].
+    async fn prune_spent(&self, cutoffs: &PruneCutoffs) -> StoreResult<Pruned>;
     /// Stores a one-time token and queues the mail that carries it, in one transaction.
     /// A new reset token replaces the user's unused older ones.
     async fn create_email_token(&self, token: NewEmailToken, mail: NewMail) -> StoreResult<()>;

@@ -33,7 +33,9 @@ mod attempts;
 mod audit;
 mod email;
 mod mfa;
+mod prune;
 mod recovery;
+mod sessions;
 mod templates;
 mod users;
 
@@ -86,18 +88,6 @@ fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
         mfa_enabled: row.try_get("mfa_enabled")?,
         created_at: millis_to_time(row.try_get("created_at")?),
         updated_at: millis_to_time(row.try_get("updated_at")?),
-    })
-}
-
-fn session_from_row(row: &SqliteRow) -> Result<Session, sqlx::Error> {
-    Ok(Session {
-        id: row.try_get("id")?,
-        user_id: row.try_get("user_id")?,
-        created_at: millis_to_time(row.try_get("created_at")?),
-        last_used_at: millis_to_time(row.try_get("last_used_at")?),
-        expires_at: millis_to_time(row.try_get("expires_at")?),
-        user_agent: row.try_get("user_agent")?,
-        ip: row.try_get("ip")?,
     })
 }
 
@@ -279,181 +269,48 @@ impl Store for SqliteStore {
         Ok(users.len())
     }
 
-    async fn reserve_login_attempt(&self, login_key: &str, max_failures: u32, lockout: Duration) -> StoreResult<LoginAttempt> {
-        self.reserve_attempt(login_key, max_failures, lockout).await
+    async fn reserve_login_attempt(&self, keys: &[String], max_failures: u32, lockout: Duration) -> StoreResult<LoginAttempt> {
+        self.reserve_attempt(keys, max_failures, lockout).await
     }
 
-    async fn clear_login_failures(&self, login_key: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM login_attempts WHERE login_key = $1").bind(login_key).execute(&self.pool).await.map_err(classify)?;
-        Ok(())
+    async fn clear_login_failures(&self, keys: &[String]) -> StoreResult<()> {
+        self.clear_attempts(keys).await
     }
 
     async fn create_session(&self, session: NewSession) -> StoreResult<Session> {
-        let now = now_ms();
-        let (_writer, mut tx) = self.write().await?;
-        sqlx::query(
-            "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip) \
-             VALUES ($1, $2, $3, $3, $4, $5, $6)",
-        )
-        .bind(session.id)
-        .bind(session.user_id)
-        .bind(now)
-        .bind(session.expires_at.timestamp_millis())
-        .bind(&session.user_agent)
-        .bind(&session.ip)
-        .execute(&mut *tx)
-        .await
-        .map_err(classify)?;
-        sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
-            .bind(&session.refresh_hash)
-            .bind(session.id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(classify)?;
-        tx.commit().await.map_err(classify)?;
-        Ok(Session {
-            id: session.id,
-            user_id: session.user_id,
-            created_at: millis_to_time(now),
-            last_used_at: millis_to_time(now),
-            expires_at: session.expires_at,
-            user_agent: session.user_agent,
-            ip: session.ip,
-        })
+        self.insert_session(session).await
     }
 
     async fn session_is_live(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<bool> {
-        let row = sqlx::query(
-            "SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 AND u.disabled = 0",
-        )
-        .bind(session_id)
-        .bind(user_id)
-        .bind(now_ms())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(classify)?;
-        Ok(row.is_some())
+        self.check_session_live(session_id, user_id).await
     }
 
     async fn live_session_user(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<Option<User>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 AND u.disabled = 0"
-        ))
-        .bind(session_id)
-        .bind(user_id)
-        .bind(now_ms())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(classify)?;
-        row.as_ref().map(user_from_row).transpose().map_err(classify)
+        self.fetch_live_session_user(session_id, user_id).await
     }
 
     async fn live_sessions(&self, user_id: Uuid) -> StoreResult<Vec<Session>> {
-        let rows = sqlx::query(
-            "SELECT id, user_id, created_at, last_used_at, expires_at, user_agent, ip FROM sessions \
-             WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at, id",
-        )
-        .bind(user_id)
-        .bind(now_ms())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(classify)?;
-        rows.iter().map(session_from_row).collect::<Result<_, _>>().map_err(classify)
+        self.fetch_live_sessions(user_id).await
     }
 
     async fn revoke_session(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<bool> {
-        let now = now_ms();
-        let done =
-            sqlx::query("UPDATE sessions SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3")
-                .bind(session_id)
-                .bind(user_id)
-                .bind(now)
-                .execute(&self.pool)
-                .await
-                .map_err(classify)?;
-        Ok(done.rows_affected() > 0)
+        self.revoke_one_session(session_id, user_id).await
     }
 
     async fn revoke_user_sessions(&self, user_id: Uuid, keep: Option<Uuid>) -> StoreResult<()> {
-        sqlx::query("UPDATE sessions SET revoked_at = $3 WHERE user_id = $1 AND revoked_at IS NULL AND id IS NOT $2")
-            .bind(user_id)
-            .bind(keep)
-            .bind(now_ms())
-            .execute(&self.pool)
-            .await
-            .map_err(classify)?;
-        Ok(())
+        self.revoke_sessions_of(user_id, keep).await
     }
 
     async fn refresh_record(&self, token_hash: &[u8]) -> StoreResult<Option<RefreshRecord>> {
-        let row = sqlx::query(concat!(
-            "SELECT t.token_hash, t.session_id, t.rotated_at, s.user_id, s.expires_at, s.revoked_at, ",
-            user_columns!(),
-            " FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id \
-                 WHERE t.token_hash = $1"
-        ))
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(classify)?;
-        let Some(row) = row else { return Ok(None) };
-        let record = (|| -> Result<RefreshRecord, sqlx::Error> {
-            Ok(RefreshRecord {
-                token_hash: row.try_get("token_hash")?,
-                session_id: row.try_get("session_id")?,
-                user_id: row.try_get("user_id")?,
-                rotated_at: time_or_none(row.try_get("rotated_at")?),
-                session_expires_at: millis_to_time(row.try_get("expires_at")?),
-                session_revoked: row.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
-                user: user_from_row(&row)?,
-            })
-        })()
-        .map_err(classify)?;
-        Ok(Some(record))
+        self.fetch_refresh_record(token_hash).await
     }
 
     async fn rotate_refresh(&self, session_id: Uuid, old_hash: &[u8], new_hash: &[u8]) -> StoreResult<bool> {
-        let now = now_ms();
-        let (_writer, mut tx) = self.write().await?;
-        let rotated =
-            sqlx::query("UPDATE refresh_tokens SET rotated_at = $3 WHERE token_hash = $1 AND session_id = $2 AND rotated_at IS NULL")
-                .bind(old_hash)
-                .bind(session_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(classify)?;
-        if rotated.rows_affected() == 0 {
-            return Ok(false);
-        }
-        sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
-            .bind(new_hash)
-            .bind(session_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(classify)?;
-        sqlx::query("UPDATE sessions SET last_used_at = $2 WHERE id = $1")
-            .bind(session_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(classify)?;
-        tx.commit().await.map_err(classify)?;
-        Ok(true)
+        self.rotate_refresh_token(session_id, old_hash, new_hash).await
     }
 
     async fn live_refresh_hash(&self, session_id: Uuid) -> StoreResult<Option<Vec<u8>>> {
-        sqlx::query_scalar("SELECT token_hash FROM refresh_tokens WHERE session_id = $1 AND rotated_at IS NULL")
-            .bind(session_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(classify)
+        self.fetch_live_refresh_hash(session_id).await
     }
 
     async fn list_templates(&self, owner_id: Uuid, page: u32, per_page: u32) -> StoreResult<Page<Template>> {
@@ -570,6 +427,10 @@ impl Store for SqliteStore {
 
     async fn prune_audit(&self, older_than: DateTime<Utc>) -> StoreResult<u64> {
         self.delete_audit_before(older_than).await
+    }
+
+    async fn prune_spent(&self, cutoffs: &PruneCutoffs) -> StoreResult<Pruned> {
+        self.delete_spent(cutoffs).await
     }
 
     async fn create_email_token(&self, token: NewEmailToken, mail: NewMail) -> StoreResult<()> {

@@ -1,66 +1,76 @@
 //! Failed-login counting and bulk user creation on PostgreSQL. Mirrors the SQLite versions
-//! in `store/sqlite.rs`.
+//! in `store/sqlite/`; the lockout rules are `store::attempts::decide`.
 
 use std::time::Duration;
 
 use chrono::Utc;
 
 use super::{PgStore, classify, now};
+use crate::store::attempts::{Count, Decision, decide, ordered};
 use crate::store::{LoginAttempt, NewUser, StoreResult};
 
 impl PgStore {
-    /// The row is created if missing, or locked by the upsert, for the read-decide-write:
-    /// parallel reservations on any instance queue on that row lock and see distinct counts.
-    pub(super) async fn reserve_attempt(&self, login_key: &str, max_failures: u32, lockout: Duration) -> StoreResult<LoginAttempt> {
+    /// Each key's row is created if missing, or locked by the upsert, for the
+    /// read-decide-write: parallel reservations on any instance queue on those row locks
+    /// (taken in one order, see `ordered`) and see distinct counts.
+    pub(super) async fn reserve_attempt(&self, keys: &[String], max_failures: u32, lockout: Duration) -> StoreResult<LoginAttempt> {
         let now = Utc::now().timestamp_millis();
-        let lockout_ms = i64::try_from(lockout.as_millis()).unwrap_or(i64::MAX / 2);
+        let keys = ordered(keys);
         let mut tx = self.pool.begin().await.map_err(classify)?;
-        // One statement creates or locks the row and reads it: with an INSERT then a SELECT,
-        // a completed login deleting the row in between left the SELECT with nothing (a 500).
-        let (failures, window_start, locked_until): (i32, i64, Option<i64>) = sqlx::query_as(
-            "INSERT INTO login_attempts (login_key, failures, window_start) VALUES ($1, 0, $2) \
-             ON CONFLICT (login_key) DO UPDATE SET login_key = EXCLUDED.login_key \
-             RETURNING failures, window_start, locked_until",
-        )
-        .bind(login_key)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(classify)?;
-        if let Some(until) = locked_until
-            && until > now
-        {
-            return Ok(LoginAttempt::Locked { retry_after: Duration::from_millis((until - now).unsigned_abs()) });
-        }
-        let (failures, window_start) =
-            if locked_until.is_none() && now - window_start <= lockout_ms { (i64::from(failures), window_start) } else { (0, now) };
-        let failures = failures + 1;
-        let max = i64::from(max_failures);
-        if failures > max {
-            sqlx::query("UPDATE login_attempts SET locked_until = $2 WHERE login_key = $1")
-                .bind(login_key)
-                .bind(now + lockout_ms)
-                .execute(&mut *tx)
-                .await
-                .map_err(classify)?;
-            tx.commit().await.map_err(classify)?;
-            return Ok(LoginAttempt::Locked { retry_after: lockout });
-        }
-        let locked_until = (failures == max).then_some(now + lockout_ms);
-        sqlx::query("UPDATE login_attempts SET failures = $2, window_start = $3, locked_until = $4 WHERE login_key = $1")
-            .bind(login_key)
-            .bind(i32::try_from(failures).unwrap_or(i32::MAX))
-            .bind(window_start)
-            .bind(locked_until)
-            .execute(&mut *tx)
+        let mut current = Vec::with_capacity(keys.len());
+        for key in &keys {
+            // One statement creates or locks the row and reads it: with an INSERT then a
+            // SELECT, a completed login deleting the row in between left the SELECT with
+            // nothing (a 500). A row created here is a count of zero.
+            let (failures, window_start, locked_until): (i32, i64, Option<i64>) = sqlx::query_as(
+                "INSERT INTO login_attempts (login_key, failures, window_start) VALUES ($1, 0, $2) \
+                 ON CONFLICT (login_key) DO UPDATE SET login_key = EXCLUDED.login_key \
+                 RETURNING failures, window_start, locked_until",
+            )
+            .bind(key)
+            .bind(now)
+            .fetch_one(&mut *tx)
             .await
             .map_err(classify)?;
-        tx.commit().await.map_err(classify)?;
-        Ok(LoginAttempt::Allowed)
+            current.push(Some(Count { failures: i64::from(failures), window_start, locked_until }));
+        }
+        match decide(&current, now, max_failures, lockout) {
+            // Dropped without commit: rows created above for the check go with it.
+            Decision::Locked { retry_after } => Ok(LoginAttempt::Locked { retry_after }),
+            Decision::Relock { retry_after, positions, locked_until } => {
+                for position in positions {
+                    sqlx::query("UPDATE login_attempts SET locked_until = $2 WHERE login_key = $1")
+                        .bind(keys[position])
+                        .bind(locked_until)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(classify)?;
+                }
+                tx.commit().await.map_err(classify)?;
+                Ok(LoginAttempt::Locked { retry_after })
+            }
+            Decision::Allowed(next) => {
+                for (key, count) in keys.iter().zip(next) {
+                    sqlx::query("UPDATE login_attempts SET failures = $2, window_start = $3, locked_until = $4 WHERE login_key = $1")
+                        .bind(key)
+                        .bind(i32::try_from(count.failures).unwrap_or(i32::MAX))
+                        .bind(count.window_start)
+                        .bind(count.locked_until)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(classify)?;
+                }
+                tx.commit().await.map_err(classify)?;
+                Ok(LoginAttempt::Allowed)
+            }
+        }
     }
 
-    pub(super) async fn clear_attempts(&self, login_key: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM login_attempts WHERE login_key = $1").bind(login_key).execute(&self.pool).await.map_err(classify)?;
+    /// One statement, one row lock per key: never a lock held while waiting for another.
+    pub(super) async fn clear_attempts(&self, keys: &[String]) -> StoreResult<()> {
+        for key in ordered(keys) {
+            sqlx::query("DELETE FROM login_attempts WHERE login_key = $1").bind(key).execute(&self.pool).await.map_err(classify)?;
+        }
         Ok(())
     }
 

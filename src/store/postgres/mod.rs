@@ -17,6 +17,7 @@ mod copy;
 mod email;
 mod keys;
 mod mfa;
+mod prune;
 mod recovery;
 mod sessions;
 mod templates;
@@ -208,12 +209,12 @@ impl Store for PgStore {
         self.insert_users(users).await
     }
 
-    async fn reserve_login_attempt(&self, login_key: &str, max_failures: u32, lockout: std::time::Duration) -> StoreResult<LoginAttempt> {
-        self.reserve_attempt(login_key, max_failures, lockout).await
+    async fn reserve_login_attempt(&self, keys: &[String], max_failures: u32, lockout: std::time::Duration) -> StoreResult<LoginAttempt> {
+        self.reserve_attempt(keys, max_failures, lockout).await
     }
 
-    async fn clear_login_failures(&self, login_key: &str) -> StoreResult<()> {
-        self.clear_attempts(login_key).await
+    async fn clear_login_failures(&self, keys: &[String]) -> StoreResult<()> {
+        self.clear_attempts(keys).await
     }
 
     fn pool_status(&self) -> PoolStatus {
@@ -230,6 +231,10 @@ impl Store for PgStore {
 
     async fn prune_audit(&self, older_than: DateTime<Utc>) -> StoreResult<u64> {
         self.delete_audit_before(older_than).await
+    }
+
+    async fn prune_spent(&self, cutoffs: &PruneCutoffs) -> StoreResult<Pruned> {
+        self.delete_spent(cutoffs).await
     }
 
     async fn totp(&self, user_id: Uuid) -> StoreResult<Option<TotpRecord>> {

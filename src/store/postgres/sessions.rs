@@ -152,7 +152,16 @@ impl PgStore {
     pub(super) async fn rotate_refresh_token(&self, session_id: Uuid, old_hash: &[u8], new_hash: &[u8]) -> StoreResult<bool> {
         let now = now();
         let mut tx = self.pool.begin().await.map_err(classify)?;
-        // The row lock makes a concurrent rotation of the same token wait, then see it rotated.
+        // First the session row, locked for the rest of the transaction and checked live
+        // after any revocation in flight has committed (an UPDATE waits for the row, then
+        // rechecks its WHERE): a revoked session is never rotated, and a revocation that
+        // comes later waits for this rotation to finish.
+        let live =
+            sqlx::query(crate::store::sessions::LIVE_SESSION_TOUCH).bind(session_id).bind(now).execute(&mut *tx).await.map_err(classify)?;
+        if live.rows_affected() == 0 {
+            return Ok(false);
+        }
+        // Parallel rotations of one token queue on the session row, then see it rotated.
         let rotated =
             sqlx::query("UPDATE refresh_tokens SET rotated_at = $3 WHERE token_hash = $1 AND session_id = $2 AND rotated_at IS NULL")
                 .bind(old_hash)
@@ -166,12 +175,6 @@ impl PgStore {
         }
         sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
             .bind(new_hash)
-            .bind(session_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(classify)?;
-        sqlx::query("UPDATE sessions SET last_used_at = $2 WHERE id = $1")
             .bind(session_id)
             .bind(now)
             .execute(&mut *tx)
