@@ -153,6 +153,15 @@ pub struct Config {
     /// Seconds a password reset link stays valid.
     #[arg(long, env = "GATEHOUSE_PASSWORD_RESET_TTL", default_value_t = 1800, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
     pub password_reset_ttl: u64,
+
+    /// Templates one user may hold.
+    #[arg(long, env = "GATEHOUSE_TEMPLATES_MAX_COUNT", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000_000), global = true)]
+    pub templates_max_count: u32,
+
+    /// Bytes one user's templates may take together: the UTF-8 bytes of every name and
+    /// content (default 16 MiB).
+    #[arg(long, env = "GATEHOUSE_TEMPLATES_MAX_BYTES", default_value_t = 16 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..=1 << 40), global = true)]
+    pub templates_max_bytes: u64,
 }
 
 /// GATEHOUSE_SMTP_URL: holds credentials, so it never reaches `Debug` output or a log.
@@ -331,6 +340,10 @@ impl Config {
 
     pub fn refresh_reuse_grace(&self) -> Duration {
         Duration::from_secs(self.refresh_reuse_grace)
+    }
+
+    pub fn template_quota(&self) -> crate::store::TemplateQuota {
+        crate::store::TemplateQuota { max_count: self.templates_max_count, max_bytes: self.templates_max_bytes }
     }
 }
 

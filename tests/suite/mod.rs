@@ -24,6 +24,7 @@ mod rate_limit;
 mod refresh;
 mod register;
 mod sessions;
+mod template_quota;
 mod templates;
 mod tokens;
 mod user_changes;
