@@ -4,6 +4,7 @@ mod audit;
 mod bad_input;
 mod email_verification;
 mod errors;
+mod every_field;
 mod forged_tokens;
 mod hardening;
 mod health;
