@@ -1,5 +1,6 @@
 //! The integration suite: every file here runs once per store binary.
 
+mod api_docs;
 mod audit;
 mod bad_input;
 mod email_verification;
