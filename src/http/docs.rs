@@ -86,7 +86,7 @@ fn add_common_errors(operation: &mut Operation) {
             ("400", "`malformed_request`: the body is not JSON, or not a JSON object"),
             ("413", "`payload_too_large`: the body is over 256 KiB"),
             ("415", "`unsupported_media_type`: the body is not application/json"),
-            ("422", "`validation_failed`: a field is missing, of the wrong type or breaks a rule"),
+            ("422", "`validation_failed`: `errors` lists every field that is missing, of the wrong type or breaks a rule, all at once"),
         ]);
     }
     if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {

@@ -25,7 +25,12 @@ fn is_json(headers: &HeaderMap) -> bool {
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-impl<T: DeserializeOwned + PartialSchema, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+/// What [`ApiJson`] reads: a type serde builds, with the schema its 422s are checked against.
+pub trait JsonBody: DeserializeOwned + PartialSchema {}
+
+impl<T: DeserializeOwned + PartialSchema> JsonBody for T {}
+
+impl<T: JsonBody, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {

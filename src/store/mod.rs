@@ -3,6 +3,7 @@
 
 mod audit;
 pub mod copy;
+mod keys;
 mod mfa;
 mod postgres;
 mod recovery;
@@ -20,6 +21,7 @@ use uuid::Uuid;
 use crate::error::Conflict;
 pub use audit::{AuditEvent, AuditQuery, AuditType, NewAuditEvent, PoolStatus};
 pub use copy::{Rows, Table};
+pub use keys::SigningKeyRecord;
 pub use mfa::{MfaChallenge, NewMfaChallenge, TotpRecord};
 pub use postgres::PgStore;
 pub use recovery::{NewEmailToken, NewMail, QueuedMail, TokenPurpose};
@@ -150,32 +152,6 @@ pub struct RefreshRecord {
     pub session_revoked: bool,
     /// The session's user as it was read with the token: a refresh needs no second query.
     pub user: User,
-}
-
-/// `Debug` shows everything but the private key.
-#[derive(Clone)]
-pub struct SigningKeyRecord {
-    pub kid: String,
-    pub algorithm: String,
-    /// The Ed25519 seed: never leaves the store except to sign.
-    pub private_key: Vec<u8>,
-    pub public_key: Vec<u8>,
-    pub created_at: DateTime<Utc>,
-    /// When a newer key took over signing; `None` for the active key.
-    pub retired_at: Option<DateTime<Utc>>,
-}
-
-impl std::fmt::Debug for SigningKeyRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKeyRecord")
-            .field("kid", &self.kid)
-            .field("algorithm", &self.algorithm)
-            .field("private_key", &"***")
-            .field("public_key", &self.public_key)
-            .field("created_at", &self.created_at)
-            .field("retired_at", &self.retired_at)
-            .finish()
-    }
 }
 
 /// The answer to [`Store::reserve_login_attempt`].
@@ -394,14 +370,5 @@ mod tests {
     fn like_patterns_escape_the_wildcards_and_the_escape_character() {
         assert_eq!(like_pattern("a%b_c\\d"), "%a\\%b\\_c\\\\d%");
         assert_eq!(like_pattern("alice"), "%alice%");
-    }
-
-    #[test]
-    fn the_debug_form_of_a_signing_key_hides_the_private_key() {
-        let key = crate::auth::keys::generate_key();
-        let shown = format!("{key:?}");
-        assert!(shown.contains(&key.kid));
-        assert!(!shown.contains(&format!("{:?}", key.private_key)), "{shown}");
-        assert!(shown.contains("***"));
     }
 }
