@@ -89,6 +89,10 @@ pub fn router(state: AppState) -> Router {
     http::docs::declare_common_errors(&mut openapi);
     let cors = cors_layer(&state.config.cors_origins);
     let public_metrics = state.config.metrics_bind.is_none();
+    if !public_metrics {
+        // Served on another listener or not at all: not a route of this address.
+        openapi.paths.paths.remove("/metrics");
+    }
     api.merge(http::docs::router(openapi))
         .merge(if public_metrics { metrics_router() } else { Router::new() })
         .fallback(|| async { crate::error::ApiError::NotFound })

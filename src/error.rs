@@ -27,6 +27,10 @@ pub enum Conflict {
     EmailTaken,
     NameTaken,
     LastAdmin,
+    /// The owner already holds GATEHOUSE_TEMPLATES_MAX_COUNT templates.
+    TemplateCountQuota,
+    /// The owner's templates would pass GATEHOUSE_TEMPLATES_MAX_BYTES together.
+    TemplateBytesQuota,
     /// TOTP setup or confirmation while TOTP is already on.
     MfaAlreadyEnabled,
     /// TOTP confirmation without a pending setup.
@@ -42,6 +46,7 @@ impl Conflict {
             Self::EmailTaken => "email_taken",
             Self::NameTaken => "name_taken",
             Self::LastAdmin => "last_admin",
+            Self::TemplateCountQuota | Self::TemplateBytesQuota => "quota_exceeded",
             Self::MfaAlreadyEnabled => "mfa_already_enabled",
             Self::MfaSetupRequired => "mfa_setup_required",
             Self::MfaNotEnabled => "mfa_not_enabled",
@@ -54,6 +59,8 @@ impl Conflict {
             Self::EmailTaken => "This email address is already in use.",
             Self::NameTaken => "You already have a template with this name.",
             Self::LastAdmin => "This change would leave no enabled admin.",
+            Self::TemplateCountQuota => "You hold as many templates as allowed; delete one first.",
+            Self::TemplateBytesQuota => "Your templates would pass the total size allowed; shorten or delete some first.",
             Self::MfaAlreadyEnabled => "TOTP is already on; turn it off first.",
             Self::MfaSetupRequired => "There is no TOTP setup to confirm; call setup first.",
             Self::MfaNotEnabled => "TOTP is not on.",

@@ -14,7 +14,7 @@ use crate::app::AppState;
 use crate::audit::Audit;
 use crate::auth::{AccountUser, AuthUser, Verdict, lockout, mfa};
 use crate::domain::{Email, address_key};
-use crate::error::{ApiError, Conflict, Result};
+use crate::error::{ApiError, Conflict, FieldError, Result};
 use crate::store::{AuditType, Credentials, EmailChange, User};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -180,17 +180,22 @@ async fn change_password(
     // toward the account's lockout, exactly as a login would.
     lockout::reserve_account(&state, user.user_id).await?;
     let verdict = state.hasher.verify(&req.current_password, Some(&credentials.password_hash)).await?;
-    if verdict == Verdict::Mismatch {
-        return Err(ApiError::validation("current_password", "is not your current password"));
+    if verdict != Verdict::Mismatch {
+        // The right password: the reservation above must not add up toward a lock.
+        lockout::clear(&state, &credentials.user, None).await?;
     }
-    // The right password: the reservation above must not add up toward a lock.
-    lockout::clear(&state, &credentials.user, None).await?;
     let account = &credentials.user;
     let known: Vec<&str> = [Some(account.username.as_str()), account.email.as_deref()].into_iter().flatten().collect();
-    let password = state.policy.parse(&req.new_password, &known).map_err(|m| ApiError::validation("new_password", m))?;
-    if req.new_password == req.current_password {
-        return Err(ApiError::validation("new_password", "must differ from the current password"));
+    // Both fields are judged before answering, so that one 422 names every mistake.
+    let mut errors = Vec::new();
+    if verdict == Verdict::Mismatch {
+        errors.push(FieldError::new("current_password", "is not your current password"));
     }
+    let password = state.policy.parse(&req.new_password, &known).map_err(|m| errors.push(FieldError::new("new_password", m))).ok();
+    if password.is_some() && verdict != Verdict::Mismatch && req.new_password == req.current_password {
+        errors.push(FieldError::new("new_password", "must differ from the current password"));
+    }
+    let Some(password) = password.filter(|_| errors.is_empty()) else { return Err(ApiError::Validation(errors)) };
     let hash = state.hasher.hash(password.expose()).await?;
     state.store.set_password_hash(user.user_id, &hash).await?;
     state.store.revoke_user_sessions(user.user_id, Some(user.session_id)).await?;

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod docs;
 pub mod extract;
+pub mod fields;
 pub mod health;
 pub mod limits;
 pub mod me;

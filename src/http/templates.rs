@@ -106,7 +106,9 @@ async fn list_templates(
     responses(
         (status = 201, description = "Created", body = Template,
             headers(("Location" = String, description = "/v1/templates/{id}"))),
-        (status = 409, description = "`name_taken`: the caller already has a template of this name", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`name_taken`: the caller already has a template of this name; `quota_exceeded`: the caller \
+holds GATEHOUSE_TEMPLATES_MAX_COUNT templates (default 1,000), or this one would take the UTF-8 bytes of all the caller's names and \
+contents past GATEHOUSE_TEMPLATES_MAX_BYTES (default 16 MiB)", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_template(
     State(state): State<AppState>,
@@ -118,7 +120,8 @@ async fn create_template(
     let content = req.content.unwrap_or_default();
     check_content(&content, &mut errors);
     valid(errors)?;
-    let template = state.store.create_template(NewTemplate { id: Uuid::now_v7(), owner_id: user.user_id, name: req.name, content }).await?;
+    let new = NewTemplate { id: Uuid::now_v7(), owner_id: user.user_id, name: req.name, content };
+    let template = state.store.create_template(new, state.config.template_quota()).await?;
     let location = HeaderValue::from_str(&format!("/v1/templates/{}", template.id)).map_err(anyhow::Error::from)?;
     Ok((StatusCode::CREATED, [(LOCATION, location)], Json(template)))
 }
@@ -140,7 +143,9 @@ async fn get_template(State(state): State<AppState>, user: AuthUser, IdPath(id):
     responses(
         (status = 200, description = "The template as it now is", body = Template),
         (status = 404, description = "`not_found`: no such template of the caller", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`name_taken`: the caller already has a template of this name", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`name_taken`: the caller already has a template of this name; `quota_exceeded`: the larger \
+template would take the UTF-8 bytes of all the caller's names and contents past GATEHOUSE_TEMPLATES_MAX_BYTES (default 16 MiB); \
+a change that keeps or cuts the size always passes", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn patch_template(
     State(state): State<AppState>,
@@ -157,7 +162,7 @@ async fn patch_template(
     }
     valid(errors)?;
     let patch = TemplatePatch { name: req.name, content: req.content };
-    Ok(Json(state.store.update_template(user.user_id, id, patch).await?))
+    Ok(Json(state.store.update_template(user.user_id, id, patch, state.config.template_quota()).await?))
 }
 
 /// Deletes one of the caller's templates.

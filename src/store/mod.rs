@@ -13,6 +13,7 @@ mod sessions;
 mod sql;
 mod sqlite;
 mod sqlite_copy;
+mod templates;
 mod totals;
 
 use std::sync::Arc;
@@ -33,6 +34,7 @@ pub use recovery::{MailQuota, NewEmailToken, NewMail, QueuedMail, TokenPurpose};
 pub use sessions::{NewSession, RefreshRecord, Session};
 pub(crate) use sql::{like_pattern, millis_to_time};
 pub use sqlite::SqliteStore;
+pub use templates::{NewTemplate, Template, TemplatePatch, TemplateQuota};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -131,32 +133,6 @@ pub struct Page<T> {
     pub total: u64,
 }
 
-/// A user-owned text template.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-pub struct Template {
-    pub id: Uuid,
-    #[schema(example = "welcome mail")]
-    pub name: String,
-    /// `""` when none was given.
-    pub content: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-pub struct NewTemplate {
-    pub id: Uuid,
-    pub owner_id: Uuid,
-    pub name: String,
-    pub content: String,
-}
-
-/// A change to a template; `None` leaves a field as it is.
-#[derive(Default)]
-pub struct TemplatePatch {
-    pub name: Option<String>,
-    pub content: Option<String>,
-}
-
 pub type DynStore = Arc<dyn Store>;
 
 /// The one seam between the service and its database.
@@ -238,13 +214,18 @@ pub trait Store: Send + Sync + 'static {
 
     /// One page of the owner's templates, oldest first, and how many the owner has.
     async fn list_templates(&self, owner_id: Uuid, page: u32, per_page: u32) -> StoreResult<Page<Template>>;
-    /// `Conflict(NameTaken)` when the owner has a template of that name (a unique constraint).
-    async fn create_template(&self, template: NewTemplate) -> StoreResult<Template>;
+    /// `Conflict(NameTaken)` when the owner has a template of that name (a unique constraint);
+    /// `Conflict(TemplateCountQuota | TemplateBytesQuota)` when it would pass the quota.
+    /// The quota check is atomic with the insert: SQLite serialises writers, PostgreSQL
+    /// locks the owner's user row first, so parallel creates cannot pass the limits.
+    async fn create_template(&self, template: NewTemplate, quota: TemplateQuota) -> StoreResult<Template>;
     /// The owner is part of the query: another user's template is `None`.
     async fn template(&self, owner_id: Uuid, id: Uuid) -> StoreResult<Option<Template>>;
     /// `NotFound` when the owner has no such template (another user's stays unchanged);
-    /// `Conflict(NameTaken)` when the new name is taken by another of the owner's templates.
-    async fn update_template(&self, owner_id: Uuid, id: Uuid, patch: TemplatePatch) -> StoreResult<Template>;
+    /// `Conflict(NameTaken)` when the new name is taken by another of the owner's templates;
+    /// a change that makes the template larger is held to the byte quota, as atomically as
+    /// [`Store::create_template`] (one that keeps or cuts its size always passes).
+    async fn update_template(&self, owner_id: Uuid, id: Uuid, patch: TemplatePatch, quota: TemplateQuota) -> StoreResult<Template>;
     /// False when the owner has no such template.
     async fn delete_template(&self, owner_id: Uuid, id: Uuid) -> StoreResult<bool>;
 

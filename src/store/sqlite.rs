@@ -317,16 +317,16 @@ impl Store for SqliteStore {
         self.templates_page(owner_id, page, per_page).await
     }
 
-    async fn create_template(&self, template: NewTemplate) -> StoreResult<Template> {
-        self.insert_template(template).await
+    async fn create_template(&self, template: NewTemplate, quota: TemplateQuota) -> StoreResult<Template> {
+        self.insert_template(template, quota).await
     }
 
     async fn template(&self, owner_id: Uuid, id: Uuid) -> StoreResult<Option<Template>> {
         self.owned_template(owner_id, id).await
     }
 
-    async fn update_template(&self, owner_id: Uuid, id: Uuid, patch: TemplatePatch) -> StoreResult<Template> {
-        self.patch_template(owner_id, id, patch).await
+    async fn update_template(&self, owner_id: Uuid, id: Uuid, patch: TemplatePatch, quota: TemplateQuota) -> StoreResult<Template> {
+        self.patch_template(owner_id, id, patch, quota).await
     }
 
     async fn delete_template(&self, owner_id: Uuid, id: Uuid) -> StoreResult<bool> {

@@ -1,10 +1,12 @@
 //! The integration suite: every file here runs once per store binary.
 
+mod api_docs;
 mod audit;
 mod bad_input;
 mod email_change;
 mod email_verification;
 mod errors;
+mod every_field;
 mod forged_tokens;
 mod hardening;
 mod hash_slots;
@@ -31,6 +33,7 @@ mod register;
 mod rotation_race;
 mod session_end;
 mod sessions;
+mod template_quota;
 mod templates;
 mod tokens;
 mod user_changes;

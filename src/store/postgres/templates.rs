@@ -4,9 +4,26 @@
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
-use super::{PgStore, classify, now};
-use crate::store::{NewTemplate, Page, StoreError, StoreResult, Template, TemplatePatch};
+use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
+
+use super::{PgStore, classify, now};
+use crate::store::templates::{SIZE_SQL, USAGE_SQL, Usage};
+use crate::store::{NewTemplate, Page, StoreError, StoreResult, Template, TemplatePatch, TemplateQuota};
+
+/// Locks the owner's user row, then reads the owner's usage: two writers of one owner's
+/// templates take turns, so parallel creates at the limit cannot both pass it. `NO KEY
+/// UPDATE` leaves the row free for the foreign-key checks of other inserts (sessions).
+async fn locked_usage(tx: &mut Transaction<'static, Postgres>, owner_id: Uuid) -> StoreResult<Usage> {
+    sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE")
+        .bind(owner_id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(classify)?
+        .ok_or(StoreError::NotFound)?;
+    let (count, bytes): (i64, i64) = sqlx::query_as(USAGE_SQL).bind(owner_id).fetch_one(&mut **tx).await.map_err(classify)?;
+    Ok(Usage { count, bytes })
+}
 
 macro_rules! columns {
     () => {
@@ -45,7 +62,9 @@ impl PgStore {
         Ok(Page { items, total: u64::try_from(total).unwrap_or_default() })
     }
 
-    pub(super) async fn insert_template(&self, template: NewTemplate) -> StoreResult<Template> {
+    pub(super) async fn insert_template(&self, template: NewTemplate, quota: TemplateQuota) -> StoreResult<Template> {
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        quota.admit_new(&locked_usage(&mut tx, template.owner_id).await?, template.size())?;
         let row = sqlx::query(concat!(
             "INSERT INTO templates (id, owner_id, name, content, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $5) RETURNING ",
@@ -56,10 +75,12 @@ impl PgStore {
         .bind(&template.name)
         .bind(&template.content)
         .bind(now())
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(classify)?;
-        template_from_row(&row).map_err(classify)
+        let template = template_from_row(&row).map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
+        Ok(template)
     }
 
     pub(super) async fn owned_template(&self, owner_id: Uuid, id: Uuid) -> StoreResult<Option<Template>> {
@@ -72,7 +93,27 @@ impl PgStore {
         row.as_ref().map(template_from_row).transpose().map_err(classify)
     }
 
-    pub(super) async fn patch_template(&self, owner_id: Uuid, id: Uuid, patch: TemplatePatch) -> StoreResult<Template> {
+    pub(super) async fn patch_template(
+        &self,
+        owner_id: Uuid,
+        id: Uuid,
+        patch: TemplatePatch,
+        quota: TemplateQuota,
+    ) -> StoreResult<Template> {
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        let usage = locked_usage(&mut tx, owner_id).await?;
+        let (name_bytes, content_bytes): (i32, i32) = sqlx::query_as(SIZE_SQL)
+            .bind(id)
+            .bind(owner_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(classify)?
+            .ok_or(StoreError::NotFound)?;
+        let (name_bytes, content_bytes) = (i64::from(name_bytes), i64::from(content_bytes));
+        let (old, new) = (name_bytes + content_bytes, patch.size_after(name_bytes, content_bytes));
+        if new > old {
+            quota.admit_growth(&usage, old, new)?;
+        }
         let row = sqlx::query(concat!(
             "UPDATE templates SET name = COALESCE($3, name), content = COALESCE($4, content), updated_at = $5 \
              WHERE id = $1 AND owner_id = $2 RETURNING ",
@@ -83,10 +124,12 @@ impl PgStore {
         .bind(&patch.name)
         .bind(&patch.content)
         .bind(now())
-        .fetch_optional(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(classify)?;
-        row.as_ref().map(template_from_row).transpose().map_err(classify)?.ok_or(StoreError::NotFound)
+        let template = template_from_row(&row).map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
+        Ok(template)
     }
 
     pub(super) async fn remove_template(&self, owner_id: Uuid, id: Uuid) -> StoreResult<bool> {

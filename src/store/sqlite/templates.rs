@@ -2,6 +2,12 @@
 //! template is simply not found, and never read or written.
 
 use super::*;
+use crate::store::templates::{SIZE_SQL, USAGE_SQL, Usage};
+
+async fn usage(tx: &mut Transaction<'static, Sqlite>, owner_id: Uuid) -> StoreResult<Usage> {
+    let (count, bytes): (i64, i64) = sqlx::query_as(USAGE_SQL).bind(owner_id).fetch_one(&mut **tx).await.map_err(classify)?;
+    Ok(Usage { count, bytes })
+}
 
 macro_rules! columns {
     () => {
@@ -45,7 +51,10 @@ impl SqliteStore {
         Ok(Page { items, total: u64::try_from(total).unwrap_or_default() })
     }
 
-    pub(super) async fn insert_template(&self, template: NewTemplate) -> StoreResult<Template> {
+    /// Inside the writer queue's transaction: nobody else writes between the count and the insert.
+    pub(super) async fn insert_template(&self, template: NewTemplate, quota: TemplateQuota) -> StoreResult<Template> {
+        let (_writer, mut tx) = self.write().await?;
+        quota.admit_new(&usage(&mut tx, template.owner_id).await?, template.size())?;
         let row = sqlx::query(concat!(
             "INSERT INTO templates (id, owner_id, name, content, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $5) RETURNING ",
@@ -56,10 +65,12 @@ impl SqliteStore {
         .bind(&template.name)
         .bind(&template.content)
         .bind(now_ms())
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(classify)?;
-        template_from_row(&row).map_err(classify)
+        let template = template_from_row(&row).map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
+        Ok(template)
     }
 
     pub(super) async fn owned_template(&self, owner_id: Uuid, id: Uuid) -> StoreResult<Option<Template>> {
@@ -72,7 +83,25 @@ impl SqliteStore {
         row.as_ref().map(template_from_row).transpose().map_err(classify)
     }
 
-    pub(super) async fn patch_template(&self, owner_id: Uuid, id: Uuid, patch: TemplatePatch) -> StoreResult<Template> {
+    pub(super) async fn patch_template(
+        &self,
+        owner_id: Uuid,
+        id: Uuid,
+        patch: TemplatePatch,
+        quota: TemplateQuota,
+    ) -> StoreResult<Template> {
+        let (_writer, mut tx) = self.write().await?;
+        let (name_bytes, content_bytes): (i64, i64) = sqlx::query_as(SIZE_SQL)
+            .bind(id)
+            .bind(owner_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(classify)?
+            .ok_or(StoreError::NotFound)?;
+        let (old, new) = (name_bytes + content_bytes, patch.size_after(name_bytes, content_bytes));
+        if new > old {
+            quota.admit_growth(&usage(&mut tx, owner_id).await?, old, new)?;
+        }
         let row = sqlx::query(concat!(
             "UPDATE templates SET name = COALESCE($3, name), content = COALESCE($4, content), updated_at = $5 \
              WHERE id = $1 AND owner_id = $2 RETURNING ",
@@ -83,10 +112,12 @@ impl SqliteStore {
         .bind(&patch.name)
         .bind(&patch.content)
         .bind(now_ms())
-        .fetch_optional(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(classify)?;
-        row.as_ref().map(template_from_row).transpose().map_err(classify)?.ok_or(StoreError::NotFound)
+        let template = template_from_row(&row).map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
+        Ok(template)
     }
 
     pub(super) async fn remove_template(&self, owner_id: Uuid, id: Uuid) -> StoreResult<bool> {
