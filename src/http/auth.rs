@@ -28,9 +28,9 @@ pub struct RegisterRequest {
     /// 3 to 32 of `A-Z a-z 0-9 _ . -`, unique without regard to case.
     #[schema(example = "alice", min_length = 3, max_length = 32, pattern = r"^[A-Za-z0-9_.-]{3,32}$")]
     pub username: String,
-    /// Optional; unique without regard to case.
+    /// Optional; at most 254 characters, with a dotted domain; unique without regard to case.
     #[serde(default)]
-    #[schema(example = "alice@example.com", format = Email)]
+    #[schema(example = "alice@example.com", format = Email, max_length = 254)]
     pub email: Option<String>,
     /// 8 (GATEHOUSE_PASSWORD_MIN_LENGTH) to 128 characters, not easy to guess.
     #[schema(example = "correct horse battery staple", min_length = 8, max_length = 128)]

@@ -6,6 +6,7 @@ use axum::response::Html;
 use axum::routing::get;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::Schema;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, HttpMethod, OpenApi as OpenApiDoc, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
@@ -67,6 +68,26 @@ pub fn declare_common_errors(openapi: &mut OpenApiDoc) {
             if let Some(operation) = operation {
                 add_common_errors(operation);
             }
+        }
+    }
+}
+
+/// The request fields that take a new password, whose shortest length is a setting.
+const NEW_PASSWORD_FIELDS: &[(&str, &str)] =
+    &[("RegisterRequest", "password"), ("ChangePasswordRequest", "new_password"), ("ResetPasswordRequest", "new_password")];
+
+/// States the rules that come from settings rather than code: the shortest password
+/// (GATEHOUSE_PASSWORD_MIN_LENGTH) replaces the annotations' default of 8.
+pub fn state_configured_rules(openapi: &mut OpenApiDoc, password_min_length: usize) {
+    let Some(components) = openapi.components.as_mut() else { return };
+    for (schema, field) in NEW_PASSWORD_FIELDS {
+        let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(*schema) else { continue };
+        if let Some(RefOr::T(Schema::Object(property))) = object.properties.get_mut(*field) {
+            property.min_length = Some(password_min_length);
+            property.description = Some(format!(
+                "{password_min_length} (GATEHOUSE_PASSWORD_MIN_LENGTH) to 128 characters, counted as sent; \
+refused when easy to guess (common passwords, the username or email itself)."
+            ));
         }
     }
 }

@@ -21,9 +21,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateMeRequest {
-    /// A new address, or `null` to remove it; absent leaves it as it is.
+    /// A new address (at most 254 characters), or `null` to remove it; absent leaves it as it is.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, example = "alice@example.com")]
+    #[schema(value_type = Option<String>, format = Email, max_length = 254, example = "alice@example.com")]
     pub email: Option<Option<String>>,
 }
 

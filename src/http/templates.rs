@@ -36,26 +36,40 @@ pub struct TemplateList {
     pub total: u64,
 }
 
+// The rules of `check_name` and `check_content` as patterns: no control character (Unicode
+// category Cc, as `char::is_control`), and a name holds one character besides white space
+// (as `str::trim` sees it).
 #[derive(Deserialize, ToSchema)]
 pub struct CreateTemplateRequest {
-    /// 1 to 200 characters, not only spaces, unique among the caller's templates.
-    #[schema(example = "welcome mail", min_length = 1, max_length = 200)]
+    /// 1 to 200 characters, not only white space, no control characters, unique among the
+    /// caller's templates.
+    #[schema(
+        example = "welcome mail",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
-    /// Up to 65,536 characters, no NUL (`\u0000`); `""` when absent.
+    /// Up to 65,536 characters, no NUL (`\u0000`); `""` when absent or `null`.
     #[serde(default)]
-    #[schema(example = "Hello {{name}}!", max_length = 65536)]
+    #[schema(example = "Hello {{name}}!", max_length = 65536, pattern = r"^[^\u0000]*$")]
     pub content: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateTemplateRequest {
-    /// A new name: 1 to 200 characters, unique among the caller's templates.
+    /// A new name: 1 to 200 characters, not only white space, no control characters, unique
+    /// among the caller's templates. Absent or `null` keeps the name.
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: Option<String>,
-    /// New content, up to 65,536 characters, no NUL (`\u0000`).
+    /// New content, up to 65,536 characters, no NUL (`\u0000`). Absent or `null` keeps it.
     #[serde(default)]
-    #[schema(max_length = 65536)]
+    #[schema(max_length = 65536, pattern = r"^[^\u0000]*$")]
     pub content: Option<String>,
 }
 
