@@ -184,3 +184,37 @@ async fn patch_template(
 async fn delete_template(State(state): State<AppState>, user: AuthUser, IdPath(id): IdPath) -> Result<StatusCode> {
     if state.store.delete_template(user.user_id, id).await? { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::NotFound) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::schemas::{sample_chars, stated_pattern};
+
+    fn name_ok(name: &str) -> bool {
+        let mut errors = Vec::new();
+        check_name(name, &mut errors);
+        errors.is_empty()
+    }
+
+    fn content_ok(content: &str) -> bool {
+        let mut errors = Vec::new();
+        check_content(content, &mut errors);
+        errors.is_empty()
+    }
+
+    #[test]
+    fn the_schema_patterns_take_exactly_the_names_and_contents_the_server_takes() {
+        let names = [stated_pattern::<CreateTemplateRequest>("name"), stated_pattern::<UpdateTemplateRequest>("name")];
+        let contents = [stated_pattern::<CreateTemplateRequest>("content"), stated_pattern::<UpdateTemplateRequest>("content")];
+        for c in sample_chars() {
+            for candidate in [c.to_string(), format!("{c}{c}"), format!("a{c}"), format!("{c} b")] {
+                for pattern in &names {
+                    assert_eq!(pattern.is_match(&candidate), name_ok(&candidate), "name {candidate:?}");
+                }
+                for pattern in &contents {
+                    assert_eq!(pattern.is_match(&candidate), content_ok(&candidate), "content {candidate:?}");
+                }
+            }
+        }
+    }
+}

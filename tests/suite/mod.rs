@@ -23,6 +23,7 @@ mod races;
 mod rate_limit;
 mod refresh;
 mod register;
+mod schema_rules;
 mod sessions;
 mod templates;
 mod tokens;
