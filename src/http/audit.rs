@@ -45,9 +45,11 @@ pub struct AuditParams {
 
 fn time(field: &str, raw: Option<&str>, errors: &mut Vec<FieldError>) -> Option<DateTime<Utc>> {
     let raw = raw?;
+    // `format: date-time` is RFC 3339's `date-time`, with a `T`; chrono also takes a space.
+    let separated_by_t = matches!(raw.as_bytes().get(10), Some(b'T' | b't'));
     match DateTime::parse_from_rfc3339(raw) {
-        Ok(t) => Some(t.with_timezone(&Utc)),
-        Err(_) => {
+        Ok(t) if separated_by_t => Some(t.with_timezone(&Utc)),
+        _ => {
             errors.push(FieldError::new(field, "must be an RFC 3339 time such as 2026-01-01T00:00:00Z"));
             None
         }

@@ -140,3 +140,36 @@ async fn the_schema_states_the_template_name_and_content_rules() {
         assert_eq!(properties["content"]["maxLength"], 65536, "{schema}");
     }
 }
+
+#[tokio::test]
+async fn the_audit_time_filters_take_only_the_date_time_form_of_the_schema() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("root").await;
+    let doc = openapi(&app).await;
+    assert_eq!(query_schema(&doc, "/v1/audit", "since")["format"], "date-time");
+
+    for good in ["2026-01-01T00:00:00Z", "2026-01-01t00:00:00.5+02:00"] {
+        let res = app.get_query("/v1/audit", &[("since", good)], Some(&admin.access)).await;
+        assert_eq!(res.status(), StatusCode::OK, "{good}");
+    }
+    let res = app.get_query("/v1/audit", &[("until", "2026-01-01 00:00:00Z")], Some(&admin.access)).await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "until");
+}
+
+#[tokio::test]
+async fn the_schema_links_registration_to_login_and_login_to_refresh() {
+    let app = TestApp::spawn().await;
+    let doc = openapi(&app).await;
+
+    let login = &doc["paths"]["/v1/auth/register"]["post"]["responses"]["201"]["links"]["login"];
+    assert_eq!(login["operationId"], "login");
+    assert_eq!(login["requestBody"], json!({ "username": "$request.body#/username", "password": "$request.body#/password" }));
+    for (path, status) in [("/v1/auth/login", "200"), ("/v1/auth/refresh", "200")] {
+        let refresh = &doc["paths"][path]["post"]["responses"][status]["links"]["refresh"];
+        assert_eq!(refresh["operationId"], "refresh", "{path}");
+        assert_eq!(refresh["requestBody"]["refresh_token"], "$response.body#/refresh_token", "{path}");
+    }
+    let revoke = &doc["paths"]["/v1/auth/sessions"]["get"]["responses"]["200"]["links"]["delete_session"];
+    assert_eq!(revoke["parameters"]["id"], "$response.body#/items/0/id");
+}
