@@ -102,7 +102,7 @@ fn add_common_errors(operation: &mut Operation) {
     if operation.request_body.is_some() {
         codes.extend([
             ("400", "`malformed_request`: the body is not JSON, or not a JSON object"),
-            ("413", "`payload_too_large`: the body is over 256 KiB"),
+            ("413", "`payload_too_large`: the body is over 256 KiB (1 MiB on the template routes)"),
             ("415", "`unsupported_media_type`: the body is not application/json"),
             ("422", "`validation_failed`: a field is missing, of the wrong type or breaks a rule"),
         ]);

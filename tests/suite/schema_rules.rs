@@ -173,3 +173,36 @@ async fn the_schema_links_registration_to_login_and_login_to_refresh() {
     let revoke = &doc["paths"]["/v1/auth/sessions"]["get"]["responses"]["200"]["links"]["delete_session"];
     assert_eq!(revoke["parameters"]["id"], "$response.body#/items/0/id");
 }
+
+#[tokio::test]
+async fn the_longest_content_the_schema_allows_is_taken_in_any_json_spelling() {
+    let app = TestApp::spawn().await;
+    let user = app.user("alice").await;
+    // 65,536 characters, each written as an escaped surrogate pair: 768 KiB of JSON.
+    let body = format!(r#"{{"name": "emoji", "content": "{}"}}"#, r"\ud83d\ude00".repeat(65_536));
+
+    let res = app
+        .client
+        .post(app.url("/v1/templates"))
+        .bearer_auth(&user.access)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("request sent");
+
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let template: Value = res.json().await.expect("template");
+    assert_eq!(template["content"].as_str().expect("content").chars().count(), 65_536);
+    let over = format!(r#"{{"name": "x", "content": "{}"}}"#, "x".repeat(1024 * 1024));
+    let res = app
+        .client
+        .post(app.url("/v1/templates"))
+        .bearer_auth(&user.access)
+        .header("content-type", "application/json")
+        .body(over)
+        .send()
+        .await
+        .expect("sent");
+    assert_problem(res, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+}
