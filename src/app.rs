@@ -87,6 +87,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let (api, mut openapi) = http::api().split_for_parts();
     http::docs::declare_common_errors(&mut openapi);
+    http::docs::state_configured_rules(&mut openapi, state.policy.min_length);
     let cors = cors_layer(&state.config.cors_origins);
     let public_metrics = state.config.metrics_bind.is_none();
     if !public_metrics {

@@ -210,7 +210,7 @@ impl ApiError {
             Self::NotFound => "No such resource.".into(),
             Self::MethodNotAllowed => "This method is not allowed on this path.".into(),
             Self::Conflict(c) => c.detail().into(),
-            Self::PayloadTooLarge => "The request body is larger than 256 KiB.".into(),
+            Self::PayloadTooLarge => "The request body is larger than this route takes (256 KiB; 1 MiB for templates).".into(),
             Self::UnsupportedMediaType => "The request body must be application/json.".into(),
             Self::Validation(errors) => match errors.as_slice() {
                 [one] => format!("{}: {}", one.field, one.message),

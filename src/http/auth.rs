@@ -28,9 +28,9 @@ pub struct RegisterRequest {
     /// 3 to 32 of `A-Z a-z 0-9 _ . -`, unique without regard to case.
     #[schema(example = "alice", min_length = 3, max_length = 32, pattern = r"^[A-Za-z0-9_.-]{3,32}$")]
     pub username: String,
-    /// Optional; unique without regard to case.
+    /// Optional; at most 254 characters, with a dotted domain; unique without regard to case.
     #[serde(default)]
-    #[schema(example = "alice@example.com", format = Email)]
+    #[schema(example = "alice@example.com", format = Email, max_length = 254)]
     pub email: Option<String>,
     /// 8 (GATEHOUSE_PASSWORD_MIN_LENGTH) to 128 characters, not easy to guess.
     #[schema(example = "correct horse battery staple", min_length = 8, max_length = 128)]
@@ -55,7 +55,9 @@ pub struct RefreshRequest {
 #[utoipa::path(post, path = "/v1/auth/register", tag = "auth", request_body = RegisterRequest,
     responses(
         (status = 201, description = "Account created", body = User,
-            headers(("Location" = String, description = "/v1/users/{id}"))),
+            headers(("Location" = String, description = "/v1/users/{id}")),
+            links(("login" = (operation_id = "login", description = "Log in as the new account",
+                request_body = json!({ "username": "$request.body#/username", "password": "$request.body#/password" }))))),
         (status = 409, description = "`username_taken` or `email_taken`", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`: too many requests from this address (GATEHOUSE_RATE_LIMIT_PER_IP); `Retry-After` gives the seconds to wait",
             body = crate::error::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait"))),
@@ -108,7 +110,9 @@ pub(crate) fn login_key(login: &str) -> String {
 /// Exchanges a username (or email) and password for a token pair.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
-        (status = 200, description = "Logged in", body = TokenPair),
+        (status = 200, description = "Logged in", body = TokenPair,
+            links(("refresh" = (operation_id = "refresh", description = "Rotate the new refresh token",
+                request_body = json!({ "refresh_token": "$response.body#/refresh_token" }))))),
         (status = 401, description = "`invalid_credentials`: unknown user or wrong password, one answer for both. \
 `mfa_required`: the password is right and TOTP is on; the problem carries `mfa_token`, to send with a code to \
 POST /v1/auth/login/mfa within GATEHOUSE_MFA_TOKEN_TTL (300 s)", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -184,7 +188,14 @@ pub(crate) fn token_response(pair: TokenPair) -> impl IntoResponse {
 /// Rotates a refresh token: a new access token and a new refresh token.
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses(
-        (status = 200, description = "A new token pair; inside the grace window the session's current refresh token", body = TokenPair),
+        (status = 200, description = "A new token pair; inside the grace window the session's current refresh token", body = TokenPair,
+            links(
+                ("refresh" = (operation_id = "refresh", description = "Rotate the new refresh token",
+                    request_body = json!({ "refresh_token": "$response.body#/refresh_token" }))),
+                ("refresh_parent" = (operation_id = "refresh", description = "Present the rotated token again: inside the grace window \
+the session's current refresh token, after it `token_reused`",
+                    request_body = json!({ "refresh_token": "$request.body#/refresh_token" }))),
+            )),
         (status = 401, description = "`invalid_token` (not live) or `token_reused` (session revoked)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`: too many requests from this address (GATEHOUSE_RATE_LIMIT_PER_IP); `Retry-After` gives the seconds to wait",
             body = crate::error::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait"))),

@@ -8,6 +8,7 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::Schema;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, HttpMethod, OpenApi as OpenApiDoc, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
@@ -74,6 +75,26 @@ pub fn declare_common_errors(openapi: &mut OpenApiDoc) {
     }
 }
 
+/// The request fields that take a new password, whose shortest length is a setting.
+const NEW_PASSWORD_FIELDS: &[(&str, &str)] =
+    &[("RegisterRequest", "password"), ("ChangePasswordRequest", "new_password"), ("ResetPasswordRequest", "new_password")];
+
+/// States the rules that come from settings rather than code: the shortest password
+/// (GATEHOUSE_PASSWORD_MIN_LENGTH) replaces the annotations' default of 8.
+pub fn state_configured_rules(openapi: &mut OpenApiDoc, password_min_length: usize) {
+    let Some(components) = openapi.components.as_mut() else { return };
+    for (schema, field) in NEW_PASSWORD_FIELDS {
+        let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(*schema) else { continue };
+        if let Some(RefOr::T(Schema::Object(property))) = object.properties.get_mut(*field) {
+            property.min_length = Some(password_min_length);
+            property.description = Some(format!(
+                "{password_min_length} (GATEHOUSE_PASSWORD_MIN_LENGTH) to 128 characters, counted as sent; \
+refused when easy to guess (common passwords, the username or email itself)."
+            ));
+        }
+    }
+}
+
 fn add_common_errors(operation: &mut Operation) {
     let mut codes: Vec<(&str, &str)> = vec![
         ("408", "`request_timeout`: the request ran longer than 30 s"),
@@ -84,7 +105,7 @@ fn add_common_errors(operation: &mut Operation) {
     if operation.request_body.is_some() {
         codes.extend([
             ("400", "`malformed_request`: the body is not JSON, or not a JSON object"),
-            ("413", "`payload_too_large`: the body is over 256 KiB"),
+            ("413", "`payload_too_large`: the body is over 256 KiB (1 MiB on the template routes)"),
             ("415", "`unsupported_media_type`: the body is not application/json"),
             ("422", "`validation_failed`: `errors` lists every field that is missing, of the wrong type or breaks a rule, all at once"),
         ]);

@@ -84,7 +84,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let Path(raw) = Path::<String>::from_request_parts(parts, state).await.map_err(|_| ApiError::NotFound)?;
-        Uuid::parse_str(&raw).map(IdPath).map_err(|_| ApiError::NotFound)
+        super::schemas::parse_uuid(&raw).map(IdPath).ok_or(ApiError::NotFound)
     }
 }
 

@@ -23,12 +23,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateMeRequest {
-    /// A new address, or `null` to remove it (at once); absent leaves it as it is. A new
+    /// A new address (at most 254 characters), or `null` to remove it (at once); absent leaves it as it is. A new
     /// address takes effect only once the link mailed to it is followed; until then it is
     /// `pending_email` and `email` stays. The current address cancels a pending change; the
     /// current or the pending address again mails nothing.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, example = "alice@example.com")]
+    #[schema(value_type = Option<String>, format = Email, max_length = 254, example = "alice@example.com")]
     pub email: Option<Option<String>>,
     /// The account's password; a wrong one counts toward the login lockout.
     pub current_password: String,

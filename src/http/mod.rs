@@ -13,6 +13,7 @@ pub mod middleware;
 pub mod overload;
 pub mod paging;
 pub mod recovery;
+pub mod schemas;
 pub mod sessions;
 pub mod templates;
 pub mod users;

@@ -32,6 +32,7 @@ mod refresh;
 mod register;
 mod rotation_race;
 mod session_end;
+mod schema_rules;
 mod sessions;
 mod template_quota;
 mod templates;
