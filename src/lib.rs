@@ -17,6 +17,7 @@
 //! - [`files`]: files that hold secrets, created readable by their owner only.
 //! - [`retention`]: pruning spent sessions, login counts, email tokens and MFA challenges.
 
+pub mod accounts;
 pub mod app;
 pub mod audit;
 pub mod auth;

@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::extract::ApiQuery;
 use super::paging::{PageParams, paging};
+use super::{AdminUser, AuthUser};
 use crate::app::AppState;
-use crate::auth::{AdminUser, AuthUser};
 use crate::error::{ApiError, FieldError, Problem, Result};
 use crate::store::{AuditEvent, AuditQuery, AuditType};
 

@@ -10,11 +10,12 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::extract::ApiJson;
 use super::recovery::reserve_verification_mail;
+use super::{AccountUser, AuthUser};
 use crate::app::AppState;
 use crate::audit::Audit;
-use crate::auth::{AccountUser, AuthUser, Verdict, lockout, mfa};
-use crate::domain::{Email, address_key};
-use crate::error::{ApiError, Conflict, FieldError, Result};
+use crate::auth::{Verdict, mfa};
+use crate::domain::{Email, login_key};
+use crate::error::{ApiError, Conflict, Result};
 use crate::store::{AuditType, Credentials, EmailChange, User};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -99,7 +100,7 @@ async fn patch_me(
 /// The password and, while TOTP is on, a code: what a stolen access token does not carry.
 /// Each check counts toward the account's login lockout until both passed.
 async fn confirm_identity(state: &AppState, credentials: &Credentials, password: &str, code: Option<&str>) -> Result<()> {
-    lockout::reserve_account(state, credentials.user.id).await?;
+    state.accounts.reserve_account(credentials.user.id).await?;
     if state.hasher.verify(password, Some(&credentials.password_hash)).await? == Verdict::Mismatch {
         return Err(ApiError::validation("current_password", "is not your current password"));
     }
@@ -107,11 +108,11 @@ async fn confirm_identity(state: &AppState, credentials: &Credentials, password:
         let Some(code) = code else {
             return Err(ApiError::validation("code", "is required while two-factor authentication is on"));
         };
-        if mfa::verify_code(state, credentials.user.id, code).await?.is_none() {
+        if mfa::verify_code(&state.store, credentials.user.id, code).await?.is_none() {
             return Err(ApiError::validation("code", "is not a current code or an unused recovery code"));
         }
     }
-    lockout::clear(state, &credentials.user, None).await
+    Ok(state.accounts.lockout.clear(&credentials.user, None).await?)
 }
 
 async fn remove_email(state: &AppState, audit: &Audit, account: User) -> Result<User> {
@@ -131,14 +132,14 @@ async fn remove_email(state: &AppState, audit: &Audit, account: User) -> Result<
 /// account has, or the one already pending, mails nothing.
 async fn request_change(state: &AppState, audit: &Audit, account: User, email: Email) -> Result<User> {
     let key = email.key();
-    if account.email.as_deref().map(address_key).as_ref() == Some(&key) {
+    if account.email.as_deref().map(login_key).as_ref() == Some(&key) {
         // The address the account has: a pending change is called off.
         if account.pending_email.is_none() {
             return Ok(account);
         }
         return Ok(state.store.set_pending_email(account.id, None).await?);
     }
-    if account.pending_email.as_deref().map(address_key).as_ref() == Some(&key) {
+    if account.pending_email.as_deref().map(login_key).as_ref() == Some(&key) {
         return Ok(account);
     }
     // Checked again, by the unique key, when the link is followed: a pending address
@@ -175,32 +176,6 @@ async fn change_password(
     audit: Audit,
     ApiJson(req): ApiJson<ChangePasswordRequest>,
 ) -> Result<StatusCode> {
-    let credentials = state.store.credentials_by_id(user.user_id).await?.ok_or(ApiError::InvalidToken { sent: true })?;
-    // A stolen access token must not become an unlimited password oracle: the check counts
-    // toward the account's lockout, exactly as a login would.
-    lockout::reserve_account(&state, user.user_id).await?;
-    let verdict = state.hasher.verify(&req.current_password, Some(&credentials.password_hash)).await?;
-    if verdict != Verdict::Mismatch {
-        // The right password: the reservation above must not add up toward a lock.
-        lockout::clear(&state, &credentials.user, None).await?;
-    }
-    let account = &credentials.user;
-    let known: Vec<&str> = [Some(account.username.as_str()), account.email.as_deref()].into_iter().flatten().collect();
-    // Both fields are judged before answering, so that one 422 names every mistake.
-    let mut errors = Vec::new();
-    if verdict == Verdict::Mismatch {
-        errors.push(FieldError::new("current_password", "is not your current password"));
-    }
-    let password = state.policy.parse(&req.new_password, &known).map_err(|m| errors.push(FieldError::new("new_password", m))).ok();
-    if password.is_some() && verdict != Verdict::Mismatch && req.new_password == req.current_password {
-        errors.push(FieldError::new("new_password", "must differ from the current password"));
-    }
-    let Some(password) = password.filter(|_| errors.is_empty()) else { return Err(ApiError::Validation(errors)) };
-    let hash = state.hasher.hash(password.expose()).await?;
-    state.store.set_password_hash(user.user_id, &hash).await?;
-    state.store.revoke_user_sessions(user.user_id, Some(user.session_id)).await?;
-    tracing::info!(user_id = %user.user_id, "password changed; other sessions revoked");
-    let detail = serde_json::json!({ "other_sessions_revoked": true });
-    audit.record(AuditType::PasswordChanged, Some(user.user_id), Some(user.user_id), detail).await;
+    state.accounts.change_password(&audit, user.user_id, user.session_id, &req.current_password, &req.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,13 +9,15 @@ use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::AccountUser;
 use super::extract::ApiJson;
 use crate::app::AppState;
 use crate::audit::Audit;
-use crate::auth::{AccountUser, lockout};
+use crate::auth::lockout::retry_after_secs;
+use crate::domain::login_key;
 use crate::error::{ApiError, Problem, Result};
 use crate::mail::{hash_token, verification_address};
-use crate::store::{AuditType, Credentials, MailQuota, TokenPurpose};
+use crate::store::{AuditType, Credentials, MailQuota};
 
 /// No username or email is longer; a longer "login" matches nobody.
 const MAX_LOGIN_CHARS: usize = 320;
@@ -125,7 +127,7 @@ async fn forgot_password(
     // Nothing that depends on the account runs before the answer.
     if login.chars().count() <= MAX_LOGIN_CHARS && !login.chars().any(char::is_control) {
         tokio::spawn(async move {
-            let found = match state.store.credentials_by_login(&super::auth::login_key(&login)).await {
+            let found = match state.store.credentials_by_login(&login_key(&login)).await {
                 Ok(found) => found,
                 Err(err) => {
                     tracing::warn!(error = %err, "password reset request: could not look the account up");
@@ -162,8 +164,7 @@ pub(super) async fn reserve_verification_mail(state: &AppState, user_id: uuid::U
         MailQuota::Allowed => Ok(()),
         MailQuota::Spent { retry_after } => {
             tracing::warn!(%user_id, "verification mails refused: the hourly share of this account is spent");
-            let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-            Err(ApiError::RateLimited { retry_after_secs: secs.max(1) })
+            Err(ApiError::RateLimited { retry_after_secs: retry_after_secs(retry_after) })
         }
     }
 }
@@ -181,17 +182,6 @@ pub(super) async fn reserve_verification_mail(state: &AppState, user_id: uuid::U
             body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 async fn reset_password(State(state): State<AppState>, audit: Audit, ApiJson(req): ApiJson<ResetPasswordRequest>) -> Result<StatusCode> {
-    let token_hash = hash_token(&req.token);
-    let account =
-        state.store.email_token_user(TokenPurpose::ResetPassword, &token_hash).await?.ok_or(ApiError::InvalidToken { sent: true })?;
-    let known: Vec<&str> = [Some(account.username.as_str()), account.email.as_deref()].into_iter().flatten().collect();
-    let password = state.policy.parse(&req.new_password, &known).map_err(|m| ApiError::validation("new_password", m))?;
-    let hash = state.hasher.hash(password.expose()).await?;
-    // Used up, the password set and every session revoked in one transaction.
-    let user = state.store.reset_password(&token_hash, &hash).await?.ok_or(ApiError::InvalidToken { sent: true })?;
-    // The owner proved control of the address: earlier failed logins no longer count.
-    lockout::clear(&state, &user, None).await?;
-    tracing::info!(user_id = %user.id, "password reset; every session revoked");
-    audit.record(AuditType::PasswordReset, Some(user.id), Some(user.id), json!({ "sessions_revoked": true })).await;
+    state.accounts.reset_password(&audit, &req.token, &req.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
