@@ -102,6 +102,13 @@ impl AppState {
     }
 }
 
+/// The store alone, for handlers that need nothing else (/metrics).
+impl axum::extract::FromRef<AppState> for DynStore {
+    fn from_ref(state: &AppState) -> Self {
+        state.store.clone()
+    }
+}
+
 /// The whole HTTP surface: API routes, docs, fallbacks, and the middleware stack.
 pub fn router(state: AppState) -> Router {
     let (api, mut openapi) = http::api().split_for_parts();
