@@ -12,7 +12,7 @@
 //! - [`http`]: one module per resource, each with its routes and OpenAPI entries; the
 //!   extractors (who calls, the audit recorder) and the mapping of outcomes to problems.
 //! - [`accounts`]: the flows HTTP and the CLI share: register, login and its second step,
-//!   password change and reset, roles, disable and enable, delete, MFA reset.
+//!   password change and reset, email change, roles, disable and enable, delete, MFA reset.
 //! - [`error`]: the one error type, rendered as an RFC 9457 problem document.
 //! - [`domain`]: values that parse once (username, email, password, role) and are trusted
 //!   after, and [`domain::login_key`], the one key a login is looked up and counted under.

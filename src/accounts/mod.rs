@@ -1,10 +1,11 @@
 //! The flows that HTTP and the command line both run: registration, password login and its
-//! second step, password change and reset, and the admin's changes to an account (roles,
+//! second step, password change and reset, email change, and the admin's changes to an account (roles,
 //! disabled, email, deletion, MFA reset). Each takes the [`Accounts`] it runs on and an
 //! [`Audit`] recorder, records its audit events and metrics, and answers an outcome or an
 //! [`AccountError`]; `http` maps those to problems, `commands` to messages.
 
 mod admin;
+mod email;
 mod login;
 mod password;
 mod register;
@@ -12,6 +13,7 @@ mod register;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use email::EmailWish;
 pub use register::{Registered, Registration};
 
 use crate::auth::PasswordHasher;
@@ -68,6 +70,9 @@ pub enum AccountError {
     /// Too many failures for this name or account.
     #[error("too many failures; try again in {retry_after_secs} seconds")]
     Locked { retry_after_secs: u64 },
+    /// The account caused GATEHOUSE_VERIFY_MAILS_PER_HOUR verification mails this hour.
+    #[error("too many verification mails; try again in {retry_after_secs} seconds")]
+    MailQuotaSpent { retry_after_secs: u64 },
     #[error("the account is disabled")]
     Disabled,
     #[error("the account has no verified email address")]

@@ -8,7 +8,9 @@ impl From<AccountError> for ApiError {
         match err {
             AccountError::Invalid(errors) => Self::Validation(errors),
             AccountError::InvalidCredentials => Self::InvalidCredentials,
-            AccountError::Locked { retry_after_secs } => Self::RateLimited { retry_after_secs },
+            AccountError::Locked { retry_after_secs } | AccountError::MailQuotaSpent { retry_after_secs } => {
+                Self::RateLimited { retry_after_secs }
+            }
             AccountError::Disabled => Self::AccountDisabled,
             AccountError::EmailUnverified => Self::EmailUnverified,
             AccountError::MfaRequired(token) => Self::MfaRequired(token),

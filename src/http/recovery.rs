@@ -13,11 +13,10 @@ use super::AccountUser;
 use super::extract::ApiJson;
 use crate::app::AppState;
 use crate::audit::Audit;
-use crate::auth::lockout::retry_after_secs;
 use crate::domain::login_key;
 use crate::error::{ApiError, Problem, Result};
 use crate::mail::{hash_token, verification_address};
-use crate::store::{AuditType, Credentials, MailQuota};
+use crate::store::{AuditType, Credentials};
 
 /// No username or email is longer; a longer "login" matches nobody.
 const MAX_LOGIN_CHARS: usize = 320;
@@ -103,7 +102,7 @@ async fn resend_verification(
     if verification_address(&me).is_none() {
         return Ok((StatusCode::ACCEPTED, Json(ResendAnswer { queued: false })));
     }
-    reserve_verification_mail(&state, me.id).await?;
+    state.accounts.reserve_verification_mail(me.id).await?;
     let queued = state.mailer.send_verification(&me).await;
     Ok((StatusCode::ACCEPTED, Json(ResendAnswer { queued })))
 }
@@ -155,18 +154,6 @@ async fn forgot_password(
 fn reset_address(credentials: &Credentials) -> Option<&str> {
     let user = &credentials.user;
     user.email.as_deref().filter(|_| user.email_verified || !credentials.email_ever_verified)
-}
-
-/// Answers 429 `rate_limited` once the account caused GATEHOUSE_VERIFY_MAILS_PER_HOUR
-/// verification mails in its current hour.
-pub(super) async fn reserve_verification_mail(state: &AppState, user_id: uuid::Uuid) -> Result<()> {
-    match state.mailer.reserve_verification(user_id).await? {
-        MailQuota::Allowed => Ok(()),
-        MailQuota::Spent { retry_after } => {
-            tracing::warn!(%user_id, "verification mails refused: the hourly share of this account is spent");
-            Err(ApiError::RateLimited { retry_after_secs: retry_after_secs(retry_after) })
-        }
-    }
 }
 
 /// Sets a new password with the token from the reset mail; every session of the account is
