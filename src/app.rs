@@ -22,6 +22,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
+use crate::accounts::Accounts;
+use crate::auth::sessions::Sessions;
 use crate::auth::{PasswordHasher, TokenService};
 use crate::config::{Config, MetricsBind};
 use crate::domain::PasswordPolicy;
@@ -54,6 +56,10 @@ pub struct AppState {
     pub ip_limiter: Option<Arc<http::limits::IpLimiter>>,
     /// Writes verification and reset mails into the queue (see [`crate::mail`]).
     pub mailer: Arc<crate::mail::Mailer>,
+    /// The flows that HTTP and the command line share, over this state's parts.
+    pub accounts: Accounts,
+    /// Starting and rotating sessions.
+    pub sessions: Sessions,
 }
 
 impl AppState {
@@ -70,16 +76,36 @@ impl AppState {
         let candidate: [u8; 32] = rand::random();
         let refresh_secret = store.server_secret("refresh_successor", &candidate).await?;
         let mailer = Arc::new(crate::mail::Mailer::new(&config, store.clone())?);
+        let hasher = PasswordHasher::for_this_machine();
+        let accounts = Accounts::new(&config, store.clone(), hasher.clone(), mailer.clone());
+        let tokens = Arc::new(tokens);
+        let refresh_secret = Arc::new(refresh_secret);
+        let sessions = Sessions {
+            store: store.clone(),
+            tokens: tokens.clone(),
+            refresh_secret: refresh_secret.clone(),
+            refresh_ttl: config.refresh_ttl(),
+            reuse_grace: config.refresh_reuse_grace(),
+        };
         Ok(Self {
             mailer,
-            policy: PasswordPolicy { min_length: usize::from(config.password_min_length) },
+            policy: accounts.policy,
             ip_limiter: http::limits::ip_limiter(config.rate_limit_per_ip),
             config: Arc::new(config),
             store,
-            tokens: Arc::new(tokens),
-            hasher: PasswordHasher::for_this_machine(),
-            refresh_secret: Arc::new(refresh_secret),
+            tokens,
+            hasher,
+            refresh_secret,
+            accounts,
+            sessions,
         })
+    }
+}
+
+/// The store alone, for handlers that need nothing else (/metrics).
+impl axum::extract::FromRef<AppState> for DynStore {
+    fn from_ref(state: &AppState) -> Self {
+        state.store.clone()
     }
 }
 
@@ -102,7 +128,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(SetSensitiveRequestHeadersLayer::new([
                     header::AUTHORIZATION,
                     header::COOKIE,
-                    HeaderName::from_static(crate::auth::extract::X_ACCESS_TOKEN),
+                    HeaderName::from_static(crate::http::caller::X_ACCESS_TOKEN),
                 ]))
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(TraceLayer::new_for_http().make_span_with(request_span).on_request(()).on_response(log_response).on_failure(()))

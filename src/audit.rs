@@ -1,50 +1,46 @@
-//! The audit trail: who did what to which account, and when. Handlers take an [`Audit`]
-//! (the request's client and id) and record in the request path; a failure to record is
-//! logged, never the request's failure. Old events are pruned by [`prune_forever`].
+//! The audit trail: who did what to which account, and when. Flows take an [`Audit`] (a
+//! request's client and id, or the command line's mark) and record as they go; a failure
+//! to record is logged, never the flow's failure. Old events are pruned by [`prune_forever`].
 
 use std::time::Duration;
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::app::AppState;
-use crate::auth::sessions::ClientInfo;
 use crate::store::{AuditType, DynStore, NewAuditEvent};
 
 /// How often old events are pruned (and once at start).
 pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
-/// Records audit events with the request's IP, user agent and request id.
+/// Records audit events with the request's IP, user agent and request id (the HTTP
+/// extractor is in `http::extract`), or marked as done by the command line.
 #[derive(Clone)]
 pub struct Audit {
     store: DynStore,
     ip: Option<String>,
     user_agent: Option<String>,
     request_id: Option<String>,
-}
-
-impl FromRequestParts<AppState> for Audit {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let ClientInfo { ip, user_agent } = ClientInfo::from_request_parts(parts, state).await?;
-        // Set by SetRequestIdLayer before any handler runs.
-        let request_id = parts.headers.get(crate::app::REQUEST_ID).and_then(|v| v.to_str().ok()).map(|v| v.chars().take(128).collect());
-        Ok(Self { store: state.store.clone(), ip, user_agent, request_id })
-    }
+    /// Set on every event's detail as `via` (overriding the flow's own), when set.
+    via: Option<&'static str>,
 }
 
 impl Audit {
-    /// A recorder without a request, for the command line.
+    /// A recorder for one request.
+    pub fn for_request(store: DynStore, ip: Option<String>, user_agent: Option<String>, request_id: Option<String>) -> Self {
+        Self { store, ip, user_agent, request_id, via: None }
+    }
+
+    /// A recorder without a request, for the command line: no actor, `"via": "cli"`.
     pub fn offline(store: DynStore) -> Self {
-        Self { store, ip: None, user_agent: None, request_id: None }
+        Self { store, ip: None, user_agent: None, request_id: None, via: Some("cli") }
     }
 
     /// Appends an event: `actor` acted (`None` when anonymous), `user` is whom it concerns.
     /// `detail` is a small JSON object and must never hold a secret.
-    pub async fn record(&self, kind: AuditType, actor: Option<Uuid>, user: Option<Uuid>, detail: Value) {
+    pub async fn record(&self, kind: AuditType, actor: Option<Uuid>, user: Option<Uuid>, mut detail: Value) {
+        if let (Some(via), Value::Object(fields)) = (self.via, &mut detail) {
+            fields.insert("via".into(), via.into());
+        }
         let mut event = NewAuditEvent::now(kind, actor, user, detail);
         event.ip.clone_from(&self.ip);
         event.user_agent.clone_from(&self.user_agent);

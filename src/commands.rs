@@ -4,16 +4,12 @@ mod users;
 
 use std::io::{BufRead, IsTerminal};
 
-use anyhow::{Context, bail};
-use uuid::Uuid;
-
 use crate::app::Application;
-use crate::auth::PasswordHasher;
 use crate::auth::keys::generate_key;
 use crate::cli::{Cli, Command, KeysCommand, UserCommand};
 use crate::config::Config;
-use crate::domain::{Email, PasswordPolicy, Role, Username};
-use crate::store::{self, DynStore, NewUser};
+use crate::store;
+use anyhow::{Context, bail};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.config;
@@ -33,46 +29,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn user(config: &Config, action: UserCommand) -> anyhow::Result<()> {
     let store = store::connect(&config.database_url).await?;
+    // Listing reads only; the others run the account flows.
+    let admin = || users::UserAdmin::new(config, store.clone());
     match action {
-        UserCommand::Create { username, email, admin } => create_user(config, &store, &username, email.as_deref(), admin).await,
         UserCommand::List { q, role } => users::list(&store, q, role).await,
-        UserCommand::SetRoles { username, roles } => users::set_roles(&store, &username, &roles).await,
-        UserCommand::Disable { username } => users::set_disabled(&store, &username, true).await,
-        UserCommand::Enable { username } => users::set_disabled(&store, &username, false).await,
-        UserCommand::Delete { username } => users::delete(&store, &username).await,
-        UserCommand::ResetMfa { username } => users::reset_mfa(&store, &username).await,
+        UserCommand::Create { username, email, admin: is_admin } => {
+            admin()?.create(&username, email.as_deref(), &read_password()?, is_admin).await
+        }
+        UserCommand::SetRoles { username, roles } => admin()?.set_roles(&username, &roles).await,
+        UserCommand::Disable { username } => admin()?.set_disabled(&username, true).await,
+        UserCommand::Enable { username } => admin()?.set_disabled(&username, false).await,
+        UserCommand::Delete { username } => admin()?.delete(&username).await,
+        UserCommand::ResetMfa { username } => admin()?.reset_mfa(&username).await,
     }
-}
-
-async fn create_user(config: &Config, store: &DynStore, username: &str, email: Option<&str>, admin: bool) -> anyhow::Result<()> {
-    let name = Username::parse(username).map_err(|m| anyhow::anyhow!("username {m}"))?;
-    let email = email.map(Email::parse).transpose().map_err(|m| anyhow::anyhow!("email {m}"))?;
-    let raw = read_password()?;
-    let policy = PasswordPolicy { min_length: usize::from(config.password_min_length) };
-    let known: Vec<&str> = [Some(username), email.as_ref().map(Email::as_str)].into_iter().flatten().collect();
-    let password = policy.parse(&raw, &known).map_err(|m| anyhow::anyhow!("password {m}"))?;
-    let mut roles = vec![Role::USER.to_string()];
-    if admin {
-        roles.push(Role::ADMIN.to_string());
-    }
-    let user = store
-        .create_user(NewUser {
-            id: Uuid::now_v7(),
-            username: name.as_str().to_string(),
-            username_key: name.key(),
-            email: email.as_ref().map(|e| e.as_str().to_string()),
-            email_key: email.as_ref().map(Email::key),
-            password_hash: PasswordHasher::new(1).hash(password.expose()).await?,
-            roles,
-        })
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot create the user: {e}"))?;
-    println!("created user {} ({}) with roles {}", user.username, user.id, user.roles.join(", "));
-    // Queued in the database: a running server's mail worker sends it.
-    if crate::mail::Mailer::new(config, store.clone())?.send_verification(&user).await {
-        println!("a verification mail to {} is queued; a running server sends it", user.email.as_deref().unwrap_or_default());
-    }
-    Ok(())
 }
 
 /// One line of standard input, or a prompt (typed twice) on a terminal; never a flag.

@@ -1,22 +1,33 @@
 //! Gatehouse: authentication and user management as one service.
 //!
+//! The layers, each importing only those below it: `main` → [`commands`] → [`app`] →
+//! [`http`] → [`accounts`] → [`auth`], [`mail`], [`audit`] → [`store`]; [`error`],
+//! [`config`], [`domain`] and [`metrics`] sit below them all.
+//!
 //! A map for newcomers:
 //! - [`config`]: every setting, from flag, environment, `.env` or default.
-//! - [`cli`] and [`commands`]: the `gatehouse` command line and its subcommands.
+//! - [`cli`] and [`commands`]: the `gatehouse` command line and its subcommands, which run
+//!   the flows of [`accounts`] and print their outcomes.
 //! - [`app`]: the shared state, the router with its middleware, `serve` and shutdown.
+//! - [`http`]: one module per resource, each with its routes and OpenAPI entries; the
+//!   extractors (who calls, the audit recorder) and the mapping of outcomes to problems.
+//! - [`accounts`]: the flows HTTP and the CLI share: register, login and its second step,
+//!   password change and reset, email change, roles, disable and enable, delete, MFA reset.
 //! - [`error`]: the one error type, rendered as an RFC 9457 problem document.
-//! - [`domain`]: values that parse once (username, email, password, role) and are trusted after.
-//! - [`auth`]: password hashing, signing keys and access tokens, refresh tokens, TOTP, extractors.
+//! - [`domain`]: values that parse once (username, email, password, role) and are trusted
+//!   after, and [`domain::login_key`], the one key a login is looked up and counted under.
+//! - [`auth`]: password hashing, signing keys and access tokens, refresh tokens and
+//!   sessions, the failed-login limit, TOTP and the second step's challenge.
 //! - [`mail`]: verification and reset mails, the queue in the database and its worker.
 //! - [`import`]: `gatehouse import`, users with their legacy password hashes.
 //! - [`store`]: every SQL statement, behind the one [`store::Store`] seam.
-//! - [`http`]: one module per resource, each with its routes and OpenAPI entries.
 //! - [`telemetry`]: tracing set-up (text or JSON).
 //! - [`metrics`]: the Prometheus series and the /metrics route.
-//! - [`audit`]: recording the audit trail from handlers, and pruning it.
+//! - [`audit`]: the audit recorder the flows take (per request, or the CLI's), and pruning.
 //! - [`files`]: files that hold secrets, created readable by their owner only.
 //! - [`retention`]: pruning spent sessions, login counts, email tokens and MFA challenges.
 
+pub mod accounts;
 pub mod app;
 pub mod audit;
 pub mod auth;

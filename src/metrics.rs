@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::app::AppState;
+use crate::store::DynStore;
 
 pub const HTTP_REQUESTS: &str = "gatehouse_http_requests_total";
 pub const HTTP_DURATION: &str = "gatehouse_http_request_duration_seconds";
@@ -77,9 +77,9 @@ fn describe() {
 }
 
 /// Renders every series in Prometheus text format.
-pub fn render(state: &AppState) -> String {
+pub fn render(store: &DynStore) -> String {
     let Some(handle) = handle() else { return String::new() };
-    let pool = state.store.pool_status();
+    let pool = store.pool_status();
     gauge!(DB_CONNECTIONS, "state" => "in_use").set(f64::from(pool.size.saturating_sub(pool.idle)));
     gauge!(DB_CONNECTIONS, "state" => "idle").set(f64::from(pool.idle));
     handle.render()
@@ -89,8 +89,8 @@ pub fn render(state: &AppState) -> String {
 /// Served here unless GATEHOUSE_METRICS_BIND moves it to an address of its own or turns it off.
 #[utoipa::path(get, path = "/metrics", tag = "service",
     responses((status = 200, description = "Prometheus text exposition format 0.0.4", body = String, content_type = "text/plain; version=0.0.4")))]
-pub async fn serve(State(state): State<AppState>) -> Response {
-    let body = render(&state);
+pub async fn serve(State(store): State<DynStore>) -> Response {
+    let body = render(&store);
     ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))], body).into_response()
 }
 

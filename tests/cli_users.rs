@@ -199,3 +199,46 @@ fn user_create_with_an_email_queues_a_verification_mail_that_a_running_server_se
     assert!(mail.contains("To: mallory@example.com"), "{mail}");
     assert!(mail.contains("verify-email?token="), "{mail}");
 }
+
+/// Every audit event of the CLI's database, oldest first: (type, actor, user, detail).
+fn audit_events(cli: &Cli) -> Vec<(String, Option<uuid::Uuid>, Option<uuid::Uuid>, serde_json::Value)> {
+    with_store(cli, async |store| {
+        let query = gatehouse::store::AuditQuery { page: 1, per_page: 100, ..Default::default() };
+        let mut events = store.list_audit(&query).await.expect("audit").items;
+        events.sort_by_key(|e| e.time);
+        events.into_iter().map(|e| (e.kind, e.actor_id, e.user_id, e.detail)).collect()
+    })
+}
+
+#[test]
+fn user_create_roles_disable_enable_delete_and_reset_mfa_are_audited_as_done_by_the_cli() {
+    let cli = Cli::new();
+    cli.create("root", true);
+    cli.create("bob", false);
+    let bob = user_id(&cli, "bob");
+    cli.ok(&["user", "set-roles", "bob", "editor"]);
+    cli.ok(&["user", "disable", "bob"]);
+    cli.ok(&["user", "enable", "bob"]);
+    with_store(&cli, async |store| {
+        store.set_pending_totp(bob, &[7; 20]).await.expect("pending");
+        assert!(store.enable_totp(bob, &[7; 20], 1, &[vec![1; 32]]).await.expect("enabled"));
+    });
+    cli.ok(&["user", "reset-mfa", "bob"]);
+    cli.ok(&["user", "delete", "bob"]);
+
+    let events = audit_events(&cli);
+    let kinds: Vec<&str> = events.iter().map(|(kind, ..)| kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["user.registered", "user.registered", "user.roles_changed", "user.disabled", "user.enabled", "mfa.disabled", "user.deleted"],
+        "{events:?}"
+    );
+    for (kind, actor, user, detail) in &events {
+        assert_eq!(*actor, None, "{kind}: no actor from the command line");
+        assert!(user.is_some(), "{kind}: names the account");
+        assert_eq!(detail["via"], "cli", "{kind}: {detail}");
+    }
+    assert_eq!(events[1].2, Some(bob));
+    assert_eq!(events[1].3["username"], "bob");
+    assert_eq!(events[2].3["after"], serde_json::json!(["editor", "user"]));
+}

@@ -9,18 +9,19 @@
 //! Checks made for a signed-in account (current password, TOTP codes) count toward the
 //! account.
 
+use std::time::Duration;
+
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::app::AppState;
-use crate::error::{ApiError, Result};
-use crate::store::{LoginAttempt, User};
+use crate::domain::login_key;
+use crate::store::{DynStore, LoginAttempt, StoreResult, User};
 
-/// The key a login string is counted under: SHA-256 of its normalised form (the lookup
-/// compares without regard to case). Known and unknown names are keyed alike, so a lock
-/// tells nothing about whether the name exists.
+/// The key a login string is counted under: SHA-256 of its [`login_key`], the key the
+/// lookup compares. Known and unknown names are keyed alike, so a lock tells nothing
+/// about whether the name exists.
 pub fn attempt_key(login: &str) -> String {
-    let digest = Sha256::digest(login.to_lowercase().as_bytes());
+    let digest = Sha256::digest(login_key(login).as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -30,39 +31,56 @@ pub fn account_key(user_id: Uuid) -> String {
     format!("account:{user_id}")
 }
 
-/// Reserves one password check for the name typed at a login, and for `account` when the
-/// name resolves to one; 429 `rate_limited` with `Retry-After` when either is locked. One
-/// transaction whether the name is known or not, so both take the same time.
-pub async fn reserve_login(state: &AppState, login: &str, account: Option<Uuid>) -> Result<()> {
-    let keys: Vec<String> = std::iter::once(attempt_key(login)).chain(account.map(account_key)).collect();
-    reserve_keys(state, &keys).await
+/// Whole seconds to wait, rounded up and at least one: what `Retry-After` says.
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    secs.max(1)
 }
 
-/// Reserves one check of a signed-in account's secret (its current password, a TOTP code).
-pub async fn reserve_account(state: &AppState, account: Uuid) -> Result<()> {
-    reserve_keys(state, &[account_key(account)]).await
+/// The limit (GATEHOUSE_LOGIN_MAX_FAILURES within GATEHOUSE_LOGIN_LOCKOUT) over the store
+/// that counts.
+#[derive(Clone)]
+pub struct Lockout {
+    store: DynStore,
+    max_failures: u32,
+    period: Duration,
 }
 
-async fn reserve_keys(state: &AppState, keys: &[String]) -> Result<()> {
-    let attempt = state.store.reserve_login_attempt(keys, state.config.login_max_failures, state.config.login_lockout()).await?;
-    match attempt {
-        LoginAttempt::Allowed => Ok(()),
-        LoginAttempt::Locked { retry_after } => {
-            tracing::warn!("login refused: too many failures for this name or account");
-            let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-            Err(ApiError::RateLimited { retry_after_secs: secs.max(1) })
-        }
+impl Lockout {
+    pub fn new(store: DynStore, max_failures: u32, period: Duration) -> Self {
+        Self { store, max_failures, period }
     }
-}
 
-/// The account proved its secret (a completed login, the right current password, a reset
-/// link): its count, and those of its username, its email and `typed` (the key of the
-/// name typed, when there was one), start over.
-pub async fn clear(state: &AppState, user: &User, typed: Option<String>) -> Result<()> {
-    let keys: Vec<String> = [Some(account_key(user.id)), Some(attempt_key(&user.username)), user.email.as_deref().map(attempt_key), typed]
-        .into_iter()
-        .flatten()
-        .collect();
-    state.store.clear_login_failures(&keys).await?;
-    Ok(())
+    /// Reserves one password check for the name typed at a login, and for `account` when
+    /// the name resolves to one; `Locked` when either is. One transaction whether the name
+    /// is known or not, so both take the same time.
+    pub async fn reserve_login(&self, login: &str, account: Option<Uuid>) -> StoreResult<LoginAttempt> {
+        let keys: Vec<String> = std::iter::once(attempt_key(login)).chain(account.map(account_key)).collect();
+        self.reserve_keys(&keys).await
+    }
+
+    /// Reserves one check of a signed-in account's secret (its current password, a TOTP code).
+    pub async fn reserve_account(&self, account: Uuid) -> StoreResult<LoginAttempt> {
+        self.reserve_keys(&[account_key(account)]).await
+    }
+
+    async fn reserve_keys(&self, keys: &[String]) -> StoreResult<LoginAttempt> {
+        let attempt = self.store.reserve_login_attempt(keys, self.max_failures, self.period).await?;
+        if let LoginAttempt::Locked { .. } = attempt {
+            tracing::warn!("login refused: too many failures for this name or account");
+        }
+        Ok(attempt)
+    }
+
+    /// The account proved its secret (a completed login, the right current password, a
+    /// reset link): its count, and those of its username, its email and `typed` (the key of
+    /// the name typed, when there was one), start over.
+    pub async fn clear(&self, user: &User, typed: Option<String>) -> StoreResult<()> {
+        let keys: Vec<String> =
+            [Some(account_key(user.id)), Some(attempt_key(&user.username)), user.email.as_deref().map(attempt_key), typed]
+                .into_iter()
+                .flatten()
+                .collect();
+        self.store.clear_login_failures(&keys).await
+    }
 }

@@ -9,9 +9,8 @@
 use chrono::Utc;
 
 use super::{lockout, refresh, totp};
-use crate::app::AppState;
-use crate::error::{ApiError, MfaToken, Result};
-use crate::store::{NewMfaChallenge, StoreResult};
+use crate::error::MfaToken;
+use crate::store::{DynStore, NewMfaChallenge, StoreResult};
 
 /// Which second factor passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,13 +28,12 @@ impl Factor {
     }
 }
 
-/// A correct password of a user with TOTP on: stores a challenge and answers the
-/// `mfa_required` error that carries its token. `login` is the name typed at this step.
-pub async fn challenge(state: &AppState, user_id: uuid::Uuid, login: &str) -> Result<ApiError> {
+/// A correct password of a user with TOTP on: stores a challenge, valid for `ttl`, and
+/// answers its token. `login` is the name typed at this step.
+pub async fn challenge(store: &DynStore, ttl: std::time::Duration, user_id: uuid::Uuid, login: &str) -> StoreResult<MfaToken> {
     let token = refresh::new_token();
-    let ttl = chrono::Duration::from_std(state.config.mfa_token_ttl()).map_err(anyhow::Error::from)?;
-    state
-        .store
+    let ttl = chrono::Duration::from_std(ttl).map_err(anyhow::Error::from)?;
+    store
         .create_mfa_challenge(NewMfaChallenge {
             token_hash: refresh::hash(&token),
             user_id,
@@ -43,23 +41,23 @@ pub async fn challenge(state: &AppState, user_id: uuid::Uuid, login: &str) -> Re
             expires_at: Utc::now() + ttl,
         })
         .await?;
-    Ok(ApiError::MfaRequired(MfaToken(token)))
+    Ok(MfaToken(token))
 }
 
 /// Checks `code` against the user's enabled TOTP: a current code (its time step then
 /// taken, so it works once) or an unused recovery code (then used up). `None` when it is
 /// neither, or when TOTP is not on.
-pub async fn verify_code(state: &AppState, user_id: uuid::Uuid, code: &str) -> StoreResult<Option<Factor>> {
-    let Some(record) = state.store.totp(user_id).await? else { return Ok(None) };
+pub async fn verify_code(store: &DynStore, user_id: uuid::Uuid, code: &str) -> StoreResult<Option<Factor>> {
+    let Some(record) = store.totp(user_id).await? else { return Ok(None) };
     if !record.enabled {
         return Ok(None);
     }
     if totp::normalize_code(code).is_some() {
         let Some(step) = totp::matching_step(&record.secret, code, totp::unix_now()) else { return Ok(None) };
-        return Ok(state.store.claim_totp_step(user_id, step).await?.then_some(Factor::Totp));
+        return Ok(store.claim_totp_step(user_id, step).await?.then_some(Factor::Totp));
     }
     match totp::recovery_hash(code) {
-        Some(hash) => Ok(state.store.use_recovery_code(user_id, &hash).await?.then_some(Factor::RecoveryCode)),
+        Some(hash) => Ok(store.use_recovery_code(user_id, &hash).await?.then_some(Factor::RecoveryCode)),
         None => Ok(None),
     }
 }

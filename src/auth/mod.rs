@@ -1,7 +1,6 @@
-//! Passwords, signing keys and access tokens, refresh tokens, and the extractors that
-//! authenticate a request.
+//! Passwords, signing keys and access tokens, refresh tokens, sessions, the failed-login
+//! limit and the second factor: what the flows in [`crate::accounts`] build on.
 
-pub mod extract;
 pub mod keys;
 pub mod legacy;
 pub mod lockout;
@@ -12,6 +11,5 @@ pub mod sessions;
 pub mod tokens;
 pub mod totp;
 
-pub use extract::{AccountUser, AdminUser, AuthUser};
 pub use password::{HashLoad, PasswordHasher, Verdict};
 pub use tokens::{AccessClaims, TokenService};

@@ -6,11 +6,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::refresh;
-use crate::app::AppState;
+use std::sync::Arc;
+
+use super::{TokenService, refresh};
 use crate::audit::Audit;
 use crate::error::{ApiError, Result};
-use crate::store::{AuditType, NewSession, RefreshRecord, User};
+use crate::store::{AuditType, DynStore, NewSession, RefreshRecord, StoreResult, User};
 
 /// How many rotations past a grace-window parent we look for the session's live token.
 const MAX_SUCCESSOR_WALK: usize = 8;
@@ -53,7 +54,26 @@ impl std::fmt::Debug for TokenPair {
     }
 }
 
-fn pair(state: &AppState, user: User, session_id: Uuid, refresh_token: String, expires_at: chrono::DateTime<Utc>) -> Result<TokenPair> {
+/// What sessions need: the store, the token service, the successor secret and two lifetimes.
+#[derive(Clone)]
+pub struct Sessions {
+    pub store: DynStore,
+    pub tokens: Arc<TokenService>,
+    /// Server secret that derives a refresh token's successor (see `auth::refresh`).
+    pub refresh_secret: Arc<Vec<u8>>,
+    /// GATEHOUSE_REFRESH_TTL: a session's absolute lifetime.
+    pub refresh_ttl: std::time::Duration,
+    /// GATEHOUSE_REFRESH_REUSE_GRACE.
+    pub reuse_grace: std::time::Duration,
+}
+
+fn pair(
+    state: &Sessions,
+    user: User,
+    session_id: Uuid,
+    refresh_token: String,
+    expires_at: chrono::DateTime<Utc>,
+) -> anyhow::Result<TokenPair> {
     let (access_token, expires_in) = state.tokens.issue(user.id, session_id, &user.username, &user.roles, expires_at)?;
     Ok(TokenPair {
         access_token,
@@ -67,9 +87,9 @@ fn pair(state: &AppState, user: User, session_id: Uuid, refresh_token: String, e
 }
 
 /// Starts a session for a user whose credentials were just checked.
-pub async fn start(state: &AppState, user: User, client: ClientInfo) -> Result<TokenPair> {
+pub async fn start(state: &Sessions, user: User, client: ClientInfo) -> StoreResult<TokenPair> {
     let refresh_token = refresh::new_token();
-    let lifetime = Duration::from_std(state.config.refresh_ttl()).map_err(anyhow::Error::from)?;
+    let lifetime = Duration::from_std(state.refresh_ttl).map_err(anyhow::Error::from)?;
     let session = state
         .store
         .create_session(NewSession {
@@ -81,12 +101,12 @@ pub async fn start(state: &AppState, user: User, client: ClientInfo) -> Result<T
             refresh_hash: refresh::hash(&refresh_token),
         })
         .await?;
-    pair(state, user, session.id, refresh_token, session.expires_at)
+    Ok(pair(state, user, session.id, refresh_token, session.expires_at)?)
 }
 
 /// Exchanges a refresh token for a new pair (see the contract's "Refresh tokens").
 /// Counts each outcome (rotated, grace reuse, reuse detected); a detected reuse is audited.
-pub async fn rotate(state: &AppState, presented: &str, audit: &Audit) -> Result<TokenPair> {
+pub async fn rotate(state: &Sessions, presented: &str, audit: &Audit) -> Result<TokenPair> {
     let invalid = ApiError::InvalidToken { sent: true };
     if !refresh::looks_valid(presented) {
         return Err(invalid);
@@ -110,7 +130,7 @@ pub async fn rotate(state: &AppState, presented: &str, audit: &Audit) -> Result<
         }
     }
     let rotated_at = record.rotated_at.unwrap_or_else(Utc::now);
-    let grace = Duration::from_std(state.config.refresh_reuse_grace()).map_err(anyhow::Error::from)?;
+    let grace = Duration::from_std(state.reuse_grace).map_err(anyhow::Error::from)?;
     if !grace.is_zero()
         && Utc::now() - rotated_at <= grace
         && let Some(current) = current_token(state, &record, successor).await?
@@ -130,7 +150,7 @@ fn is_live(record: &RefreshRecord) -> bool {
 }
 
 /// Walks the chain of successors from the presented token to the session's live token.
-async fn current_token(state: &AppState, record: &RefreshRecord, mut candidate: String) -> Result<Option<String>> {
+async fn current_token(state: &Sessions, record: &RefreshRecord, mut candidate: String) -> Result<Option<String>> {
     let Some(live) = state.store.live_refresh_hash(record.session_id).await? else { return Ok(None) };
     for _ in 0..MAX_SUCCESSOR_WALK {
         if refresh::same_hash(&refresh::hash(&candidate), &live) {
@@ -141,8 +161,8 @@ async fn current_token(state: &AppState, record: &RefreshRecord, mut candidate: 
     Ok(None)
 }
 
-async fn finish(state: &AppState, record: &RefreshRecord, refresh_token: String) -> Result<TokenPair> {
+async fn finish(state: &Sessions, record: &RefreshRecord, refresh_token: String) -> Result<TokenPair> {
     // The user was read with the token; disabling it revokes the session, which the next
     // use of this pair sees.
-    pair(state, record.user.clone(), record.session_id, refresh_token, record.session_expires_at)
+    Ok(pair(state, record.user.clone(), record.session_id, refresh_token, record.session_expires_at)?)
 }

@@ -1,31 +1,103 @@
-//! `gatehouse user list | set-roles | disable | enable | delete | reset-mfa`: the admin routes' rules
-//! (roles always with `user`, never leaving no enabled admin) for operators without HTTP.
+//! `gatehouse user create | list | set-roles | disable | enable | delete | reset-mfa`: the
+//! flows of [`crate::accounts`] (the admin routes' rules: roles always with `user`, never
+//! leaving no enabled admin; the same audit events, with no actor and `"via": "cli"`) for
+//! operators without HTTP.
+
+use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
 
+use crate::accounts::{AccountError, Accounts, Registered, Registration};
 use crate::audit::Audit;
-use crate::domain::{Role, Username, normalize_roles};
+use crate::auth::PasswordHasher;
+use crate::config::Config;
+use crate::domain::{Role, Username, login_key, normalize_roles};
 use crate::error::Conflict;
-use crate::store::{AuditType, DynStore, StoreError, User, UserPatch, UserQuery};
+use crate::mail::Mailer;
+use crate::store::{DynStore, StoreError, User, UserPatch, UserQuery};
 
 const PAGE: u32 = 100;
 
-/// A store failure as an operator should read it.
-fn explain(err: StoreError, username: &str) -> anyhow::Error {
-    match err {
-        StoreError::Conflict(Conflict::LastAdmin) => {
-            anyhow!("refused: {username} is the last enabled admin, and this change would leave none")
+/// The flows as the command line runs them: one hashing slot, no request, `"via": "cli"`.
+pub struct UserAdmin {
+    accounts: Accounts,
+    audit: Audit,
+}
+
+impl UserAdmin {
+    pub fn new(config: &Config, store: DynStore) -> anyhow::Result<Self> {
+        let mailer = Arc::new(Mailer::new(config, store.clone())?);
+        Ok(Self { audit: Audit::offline(store.clone()), accounts: Accounts::new(config, store, PasswordHasher::new(1), mailer) })
+    }
+
+    async fn find(&self, username: &str) -> anyhow::Result<User> {
+        let name = Username::parse(username).map_err(|m| anyhow!("username {m}"))?;
+        // A username never holds '@', so its login key matches the username only, not an email.
+        let found = self.accounts.store.credentials_by_login(&login_key(name.as_str())).await.context("cannot read the users")?;
+        found.map(|c| c.user).ok_or_else(|| anyhow!("no user named {username:?}"))
+    }
+
+    pub async fn create(&self, username: &str, email: Option<&str>, password: &str, admin: bool) -> anyhow::Result<()> {
+        let new = Registration { username, email, password, admin };
+        let Registered { user, mail_queued } = self.accounts.register(&self.audit, new).await.map_err(|e| explain(e, username))?;
+        println!("created user {} ({}) with roles {}", user.username, user.id, user.roles.join(", "));
+        // Queued in the database: a running server's mail worker sends it.
+        if mail_queued {
+            println!("a verification mail to {} is queued; a running server sends it", user.email.as_deref().unwrap_or_default());
         }
-        StoreError::NotFound => anyhow!("no user named {username:?}"),
-        other => anyhow!(other).context(format!("cannot change user {username}")),
+        Ok(())
+    }
+
+    pub async fn set_roles(&self, username: &str, roles: &[String]) -> anyhow::Result<()> {
+        let parsed = roles.iter().map(|r| Role::parse(r)).collect::<Result<Vec<_>, _>>().map_err(|m| anyhow!(m))?;
+        let roles = normalize_roles(parsed).into_iter().map(|r| r.as_str().to_string()).collect();
+        let before = self.find(username).await?;
+        let patch = UserPatch { roles: Some(roles), ..UserPatch::default() };
+        let user = self.accounts.update_user(&self.audit, None, before.id, patch).await.map_err(|e| explain(e, username))?;
+        println!("updated {}", describe(&user));
+        Ok(())
+    }
+
+    pub async fn set_disabled(&self, username: &str, disabled: bool) -> anyhow::Result<()> {
+        let before = self.find(username).await?;
+        let patch = UserPatch { disabled: Some(disabled), ..UserPatch::default() };
+        let user = self.accounts.update_user(&self.audit, None, before.id, patch).await.map_err(|e| explain(e, username))?;
+        let note = if disabled { "; its sessions are revoked" } else { "" };
+        println!("updated {}{note}", describe(&user));
+        Ok(())
+    }
+
+    pub async fn delete(&self, username: &str) -> anyhow::Result<()> {
+        let found = self.find(username).await?;
+        let user = self.accounts.delete_user(&self.audit, None, found.id).await.map_err(|e| explain(e, username))?;
+        println!("deleted user {} ({}) with its sessions and templates", user.username, user.id);
+        Ok(())
+    }
+
+    pub async fn reset_mfa(&self, username: &str) -> anyhow::Result<()> {
+        let found = self.find(username).await?;
+        let (user, was_on) = self.accounts.reset_mfa(&self.audit, None, found.id).await.map_err(|e| explain(e, username))?;
+        if was_on {
+            println!("TOTP turned off for {} ({}); its secret and recovery codes are deleted", user.username, user.id);
+        } else {
+            println!("{} ({}) has no TOTP on; nothing changed", user.username, user.id);
+        }
+        Ok(())
     }
 }
 
-async fn find(store: &DynStore, username: &str) -> anyhow::Result<User> {
-    let name = Username::parse(username).map_err(|m| anyhow!("username {m}"))?;
-    // A username never holds '@', so this matches the username only, not an email.
-    let found = store.credentials_by_login(&name.key()).await.context("cannot read the users")?;
-    found.map(|c| c.user).ok_or_else(|| anyhow!("no user named {username:?}"))
+/// A flow's refusal as an operator should read it.
+fn explain(err: AccountError, username: &str) -> anyhow::Error {
+    match err {
+        AccountError::Store(StoreError::Conflict(Conflict::LastAdmin)) => {
+            anyhow!("refused: {username} is the last enabled admin, and this change would leave none")
+        }
+        AccountError::Store(StoreError::Conflict(Conflict::UsernameTaken)) => anyhow!("the username {username:?} is already taken"),
+        AccountError::Store(StoreError::Conflict(Conflict::EmailTaken)) => anyhow!("the email address is already taken by another user"),
+        AccountError::NotFound | AccountError::Store(StoreError::NotFound) => anyhow!("no user named {username:?}"),
+        AccountError::Invalid(_) => anyhow!(err),
+        other => anyhow!(other).context(format!("cannot change user {username}")),
+    }
 }
 
 fn describe(user: &User) -> String {
@@ -57,46 +129,4 @@ pub async fn list(store: &DynStore, q: Option<String>, role: Option<String>) -> 
         }
         query.page += 1;
     }
-}
-
-pub async fn set_roles(store: &DynStore, username: &str, roles: &[String]) -> anyhow::Result<()> {
-    let parsed = roles.iter().map(|r| Role::parse(r)).collect::<Result<Vec<_>, _>>().map_err(|m| anyhow!(m))?;
-    let roles = normalize_roles(parsed).into_iter().map(|r| r.as_str().to_string()).collect();
-    let before = find(store, username).await?;
-    let patch = UserPatch { roles: Some(roles), ..UserPatch::default() };
-    let user = store.update_user(before.id, patch).await.map_err(|e| explain(e, username))?;
-    crate::http::users::record_changes(&Audit::offline(store.clone()), None, &before, &user).await;
-    println!("updated {}", describe(&user));
-    Ok(())
-}
-
-pub async fn set_disabled(store: &DynStore, username: &str, disabled: bool) -> anyhow::Result<()> {
-    let before = find(store, username).await?;
-    let patch = UserPatch { disabled: Some(disabled), ..UserPatch::default() };
-    let user = store.update_user(before.id, patch).await.map_err(|e| explain(e, username))?;
-    crate::http::users::record_changes(&Audit::offline(store.clone()), None, &before, &user).await;
-    let note = if disabled { "; its sessions are revoked" } else { "" };
-    println!("updated {}{note}", describe(&user));
-    Ok(())
-}
-
-pub async fn delete(store: &DynStore, username: &str) -> anyhow::Result<()> {
-    let user = find(store, username).await?;
-    store.delete_user(user.id).await.map_err(|e| explain(e, username))?;
-    let detail = serde_json::json!({ "username": user.username, "via": "cli" });
-    Audit::offline(store.clone()).record(AuditType::UserDeleted, None, Some(user.id), detail).await;
-    println!("deleted user {} ({}) with its sessions and templates", user.username, user.id);
-    Ok(())
-}
-
-pub async fn reset_mfa(store: &DynStore, username: &str) -> anyhow::Result<()> {
-    let user = find(store, username).await?;
-    if !store.disable_totp(user.id).await.map_err(|e| explain(e, username))? {
-        println!("{} ({}) has no TOTP on; nothing changed", user.username, user.id);
-        return Ok(());
-    }
-    let detail = serde_json::json!({ "method": "totp", "via": "cli" });
-    Audit::offline(store.clone()).record(AuditType::MfaDisabled, None, Some(user.id), detail).await;
-    println!("TOTP turned off for {} ({}); its secret and recovery codes are deleted", user.username, user.id);
-    Ok(())
 }

@@ -33,13 +33,8 @@ impl Email {
     /// domain is ASCII already). Dots and `+tags` are kept: whether they matter is each
     /// mail provider's own rule.
     pub fn key(&self) -> String {
-        self.0.to_ascii_lowercase()
+        super::login::fold(&self.0)
     }
-}
-
-/// The key of an address already stored, also one from before today's rules.
-pub fn address_key(address: &str) -> String {
-    Email::parse(address).map(|e| e.key()).unwrap_or_else(|_| address.to_lowercase())
 }
 
 /// RFC 5322 `atext`: what a dot-atom may hold besides dots.

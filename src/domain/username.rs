@@ -20,7 +20,7 @@ impl Username {
 
     /// The key that uniqueness and login compare: the name in lower case.
     pub fn key(&self) -> String {
-        self.0.to_ascii_lowercase()
+        super::login::fold(&self.0)
     }
 }
 

@@ -10,8 +10,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::extract::ApiQuery;
 use super::paging::{PageParams, paging};
 use super::schemas::{AuditTypeName, parse_uuid};
+use super::{AdminUser, AuthUser};
 use crate::app::AppState;
-use crate::auth::{AdminUser, AuthUser};
 use crate::error::{ApiError, FieldError, Problem, Result};
 use crate::store::{AuditEvent, AuditQuery, AuditType};
 

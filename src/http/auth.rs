@@ -8,16 +8,15 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
-use uuid::Uuid;
 
+use super::AuthUser;
 use super::extract::ApiJson;
+use crate::accounts::{Registered, Registration};
 use crate::app::AppState;
 use crate::audit::Audit;
 use crate::auth::sessions::{self, ClientInfo, TokenPair};
-use crate::auth::{AuthUser, Verdict, lockout};
-use crate::domain::{Email, Role, Username};
-use crate::error::{ApiError, FieldError, Result};
-use crate::store::{AuditType, NewUser, User};
+use crate::error::Result;
+use crate::store::{AuditType, User};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(register)).routes(routes!(login)).routes(routes!(refresh)).routes(routes!(logout))
@@ -63,48 +62,10 @@ pub struct RefreshRequest {
             body = crate::error::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 async fn register(State(state): State<AppState>, audit: Audit, ApiJson(req): ApiJson<RegisterRequest>) -> Result<impl IntoResponse> {
-    let mut errors = Vec::new();
-    let username = Username::parse(&req.username).map_err(|m| errors.push(FieldError::new("username", m))).ok();
-    let email = match req.email.as_deref() {
-        None => None,
-        Some(raw) => Email::parse(raw).map_err(|m| errors.push(FieldError::new("email", m))).ok(),
-    };
-    let known: Vec<&str> = [Some(req.username.as_str()), req.email.as_deref()].into_iter().flatten().collect();
-    let password = state.policy.parse(&req.password, &known).map_err(|m| errors.push(FieldError::new("password", m))).ok();
-    let (Some(username), Some(password)) = (username, password) else { return Err(ApiError::Validation(errors)) };
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    let password_hash = state.hasher.hash(password.expose()).await?;
-    let user = state
-        .store
-        .create_user(NewUser {
-            id: Uuid::now_v7(),
-            username: username.as_str().to_string(),
-            username_key: username.key(),
-            email: email.as_ref().map(|e| e.as_str().to_string()),
-            email_key: email.as_ref().map(Email::key),
-            password_hash,
-            roles: vec![Role::USER.to_string()],
-        })
-        .await?;
-    tracing::info!(user_id = %user.id, "user registered");
-    crate::metrics::registered();
-    audit.record(AuditType::UserRegistered, None, Some(user.id), json!({ "username": user.username })).await;
-    state.mailer.send_verification(&user).await;
+    let new = Registration { username: &req.username, email: req.email.as_deref(), password: &req.password, admin: false };
+    let Registered { user, .. } = state.accounts.register(&audit, new).await?;
     let location = HeaderValue::from_str(&format!("/v1/users/{}", user.id)).map_err(anyhow::Error::from)?;
     Ok((StatusCode::CREATED, [(LOCATION, location)], Json(user)))
-}
-
-/// The key an account is looked up by: usernames and emails compare without regard to case.
-pub(crate) fn login_key(login: &str) -> String {
-    // An address is keyed as it was when stored (a Unicode domain in its ASCII form).
-    if let Ok(email) = Email::parse(login) {
-        return email.key();
-    }
-    // No username or email holds NUL, and PostgreSQL text cannot: such a login simply
-    // matches nobody (and still costs a dummy hash).
-    login.to_lowercase().replace('\0', "\u{fffd}")
 }
 
 /// Exchanges a username (or email) and password for a token pair.
@@ -128,53 +89,7 @@ async fn login(
     audit: Audit,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<impl IntoResponse> {
-    // No username or email holds a control character (and PostgreSQL text cannot hold NUL):
-    // such a login is an unknown user, without asking the store.
-    let lookup = !req.username.chars().any(char::is_control);
-    let credentials = if lookup { state.store.credentials_by_login(&login_key(&req.username)).await? } else { None };
-    let known_user = credentials.as_ref().map(|c| c.user.id);
-    // Counted before the password is checked, so that parallel guesses cannot pass the
-    // limit: under the name typed and, for a known name, under its account.
-    if let Err(locked) = lockout::reserve_login(&state, &req.username, known_user).await {
-        if let ApiError::RateLimited { retry_after_secs } = locked {
-            crate::audit::login_locked(&audit, known_user, retry_after_secs).await;
-        }
-        return Err(locked);
-    }
-    // Unknown users are checked against a dummy hash: same answer, same time.
-    let verdict = state.hasher.verify(&req.password, credentials.as_ref().map(|c| c.password_hash.as_str())).await?;
-    let (Verdict::Match { needs_rehash }, Some(credentials)) = (verdict, credentials) else {
-        crate::metrics::login("invalid_credentials");
-        audit.record(AuditType::LoginFailed, None, known_user, json!({ "reason": "invalid_credentials" })).await;
-        return Err(ApiError::InvalidCredentials);
-    };
-    let user = credentials.user;
-    if user.disabled {
-        crate::metrics::login("disabled");
-        audit.record(AuditType::LoginFailed, None, Some(user.id), json!({ "reason": "account_disabled" })).await;
-        return Err(ApiError::AccountDisabled);
-    }
-    if state.config.require_verified_email && !user.email_verified {
-        crate::metrics::login("email_unverified");
-        audit.record(AuditType::LoginFailed, None, Some(user.id), json!({ "reason": "email_unverified" })).await;
-        return Err(ApiError::EmailUnverified);
-    }
-    if needs_rehash {
-        let fresh = state.hasher.hash(&req.password).await?;
-        state.store.set_password_hash(user.id, &fresh).await?;
-        tracing::info!(user_id = %user.id, "password rehashed to the current argon2id parameters");
-    }
-    // TOTP on: the second step completes the login (and only it resets the failure count).
-    if user.mfa_enabled {
-        crate::metrics::login("mfa_required");
-        return Err(crate::auth::mfa::challenge(&state, user.id, &req.username).await?);
-    }
-    lockout::clear(&state, &user, Some(lockout::attempt_key(&req.username))).await?;
-    tracing::info!(user_id = %user.id, "login succeeded");
-    let pair = sessions::start(&state, user, client).await?;
-    crate::metrics::login("success");
-    audit.record(AuditType::LoginSucceeded, Some(pair.user.id), Some(pair.user.id), json!({})).await;
-    Ok(token_response(pair))
+    Ok(token_response(state.accounts.login(&state.sessions, &audit, &req.username, &req.password, client).await?))
 }
 
 /// Token responses must never be cached (RFC 6749 §5.1).
@@ -201,7 +116,7 @@ the session's current refresh token, after it `token_reused`",
             body = crate::error::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 async fn refresh(State(state): State<AppState>, audit: Audit, ApiJson(req): ApiJson<RefreshRequest>) -> Result<impl IntoResponse> {
-    Ok(token_response(sessions::rotate(&state, &req.refresh_token, &audit).await?))
+    Ok(token_response(sessions::rotate(&state.sessions, &req.refresh_token, &audit).await?))
 }
 
 /// Ends the current session: its refresh token and access tokens stop working at once.

@@ -12,6 +12,8 @@ use utoipa::PartialSchema;
 use uuid::Uuid;
 
 use super::limits::ClientAddr;
+use crate::app::AppState;
+use crate::audit::Audit;
 use crate::auth::sessions::ClientInfo;
 use crate::error::{ApiError, FieldError};
 
@@ -104,5 +106,20 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
         let user_agent =
             parts.headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect());
         Ok(ClientInfo { ip, user_agent })
+    }
+}
+
+/// Longest request id kept on an audit event.
+const MAX_REQUEST_ID_CHARS: usize = 128;
+
+impl FromRequestParts<AppState> for Audit {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let ClientInfo { ip, user_agent } = ClientInfo::from_request_parts(parts, state).await?;
+        // Set by SetRequestIdLayer before any handler runs.
+        let request_id =
+            parts.headers.get(crate::app::REQUEST_ID).and_then(|v| v.to_str().ok()).map(|v| v.chars().take(MAX_REQUEST_ID_CHARS).collect());
+        Ok(Audit::for_request(state.store.clone(), ip, user_agent, request_id))
     }
 }

@@ -4,18 +4,17 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Deserializer};
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::extract::ApiJson;
-use super::recovery::reserve_verification_mail;
+use super::{AccountUser, AuthUser};
+use crate::accounts::EmailWish;
 use crate::app::AppState;
 use crate::audit::Audit;
-use crate::auth::{AccountUser, AuthUser, Verdict, lockout, mfa};
-use crate::domain::{Email, address_key};
-use crate::error::{ApiError, Conflict, FieldError, Result};
-use crate::store::{AuditType, Credentials, EmailChange, User};
+use crate::domain::Email;
+use crate::error::{ApiError, Result};
+use crate::store::User;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(get_me, patch_me)).routes(routes!(change_password))
@@ -81,85 +80,13 @@ async fn patch_me(
     audit: Audit,
     ApiJson(req): ApiJson<UpdateMeRequest>,
 ) -> Result<Json<User>> {
-    let wanted = match req.email {
-        None => None,
-        Some(None) => Some(None),
-        Some(Some(raw)) => Some(Some(Email::parse(&raw).map_err(|m| ApiError::validation("email", m))?)),
+    let wish = match req.email {
+        None => EmailWish::Keep,
+        Some(None) => EmailWish::Remove,
+        Some(Some(raw)) => EmailWish::Change(Email::parse(&raw).map_err(|m| ApiError::validation("email", m))?),
     };
-    let credentials = state.store.credentials_by_id(user.user_id).await?.ok_or(ApiError::InvalidToken { sent: true })?;
-    confirm_identity(&state, &credentials, &req.current_password, req.code.as_deref()).await?;
-    let account = credentials.user;
-    Ok(Json(match wanted {
-        None => account,
-        Some(None) => remove_email(&state, &audit, account).await?,
-        Some(Some(email)) => request_change(&state, &audit, account, email).await?,
-    }))
-}
-
-/// The password and, while TOTP is on, a code: what a stolen access token does not carry.
-/// Each check counts toward the account's login lockout until both passed.
-async fn confirm_identity(state: &AppState, credentials: &Credentials, password: &str, code: Option<&str>) -> Result<()> {
-    lockout::reserve_account(state, credentials.user.id).await?;
-    if state.hasher.verify(password, Some(&credentials.password_hash)).await? == Verdict::Mismatch {
-        return Err(ApiError::validation("current_password", "is not your current password"));
-    }
-    if credentials.user.mfa_enabled {
-        let Some(code) = code else {
-            return Err(ApiError::validation("code", "is required while two-factor authentication is on"));
-        };
-        if mfa::verify_code(state, credentials.user.id, code).await?.is_none() {
-            return Err(ApiError::validation("code", "is not a current code or an unused recovery code"));
-        }
-    }
-    lockout::clear(state, &credentials.user, None).await
-}
-
-async fn remove_email(state: &AppState, audit: &Audit, account: User) -> Result<User> {
-    if account.email.is_none() && account.pending_email.is_none() {
-        return Ok(account);
-    }
-    let updated = state.store.set_email(account.id, EmailChange { email: None, email_key: None }).await?;
-    audit.record(AuditType::EmailChanged, Some(account.id), Some(account.id), json!({ "email": null })).await;
-    if let Some(old) = account.email.as_deref().filter(|_| account.email_verified) {
-        let change = "The email address of your account was removed; this address no longer receives the account's mail.";
-        state.mailer.send_change_notice(&account, old, change).await;
-    }
-    Ok(updated)
-}
-
-/// A new address waits as `pending_email` for its link. Asking again for the address the
-/// account has, or the one already pending, mails nothing.
-async fn request_change(state: &AppState, audit: &Audit, account: User, email: Email) -> Result<User> {
-    let key = email.key();
-    if account.email.as_deref().map(address_key).as_ref() == Some(&key) {
-        // The address the account has: a pending change is called off.
-        if account.pending_email.is_none() {
-            return Ok(account);
-        }
-        return Ok(state.store.set_pending_email(account.id, None).await?);
-    }
-    if account.pending_email.as_deref().map(address_key).as_ref() == Some(&key) {
-        return Ok(account);
-    }
-    // Checked again, by the unique key, when the link is followed: a pending address
-    // reserves nothing, so nobody can hold an address they do not control.
-    if state.store.credentials_by_login(&key).await?.is_some_and(|other| other.user.id != account.id) {
-        return Err(ApiError::Conflict(Conflict::EmailTaken));
-    }
-    reserve_verification_mail(state, account.id).await?;
-    let change = EmailChange { email: Some(email.as_str().to_string()), email_key: Some(key) };
-    let updated = state.store.set_pending_email(account.id, Some(change)).await?;
-    state.mailer.send_verification(&updated).await;
-    if let Some(old) = account.email.as_deref().filter(|_| account.email_verified) {
-        let change = format!(
-            "Someone signed in to your account asked to change its email address to {}. The change takes effect only once the link \
-             mailed to that address is followed; until then, this address stays the account's address.",
-            email.as_str()
-        );
-        state.mailer.send_change_notice(&updated, old, &change).await;
-    }
-    audit.record(AuditType::EmailChanged, Some(account.id), Some(account.id), json!({ "pending_email": email.as_str() })).await;
-    Ok(updated)
+    let account = state.accounts.change_email(&audit, user.user_id, &req.current_password, req.code.as_deref(), wish).await?;
+    Ok(Json(account))
 }
 
 /// Changes the caller's password and revokes every other session.
@@ -175,32 +102,6 @@ async fn change_password(
     audit: Audit,
     ApiJson(req): ApiJson<ChangePasswordRequest>,
 ) -> Result<StatusCode> {
-    let credentials = state.store.credentials_by_id(user.user_id).await?.ok_or(ApiError::InvalidToken { sent: true })?;
-    // A stolen access token must not become an unlimited password oracle: the check counts
-    // toward the account's lockout, exactly as a login would.
-    lockout::reserve_account(&state, user.user_id).await?;
-    let verdict = state.hasher.verify(&req.current_password, Some(&credentials.password_hash)).await?;
-    if verdict != Verdict::Mismatch {
-        // The right password: the reservation above must not add up toward a lock.
-        lockout::clear(&state, &credentials.user, None).await?;
-    }
-    let account = &credentials.user;
-    let known: Vec<&str> = [Some(account.username.as_str()), account.email.as_deref()].into_iter().flatten().collect();
-    // Both fields are judged before answering, so that one 422 names every mistake.
-    let mut errors = Vec::new();
-    if verdict == Verdict::Mismatch {
-        errors.push(FieldError::new("current_password", "is not your current password"));
-    }
-    let password = state.policy.parse(&req.new_password, &known).map_err(|m| errors.push(FieldError::new("new_password", m))).ok();
-    if password.is_some() && verdict != Verdict::Mismatch && req.new_password == req.current_password {
-        errors.push(FieldError::new("new_password", "must differ from the current password"));
-    }
-    let Some(password) = password.filter(|_| errors.is_empty()) else { return Err(ApiError::Validation(errors)) };
-    let hash = state.hasher.hash(password.expose()).await?;
-    state.store.set_password_hash(user.user_id, &hash).await?;
-    state.store.revoke_user_sessions(user.user_id, Some(user.session_id)).await?;
-    tracing::info!(user_id = %user.user_id, "password changed; other sessions revoked");
-    let detail = serde_json::json!({ "other_sessions_revoked": true });
-    audit.record(AuditType::PasswordChanged, Some(user.user_id), Some(user.user_id), detail).await;
+    state.accounts.change_password(&audit, user.user_id, user.session_id, &req.current_password, &req.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,11 +11,11 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::extract::{ApiJson, IdPath};
+use super::{AccountUser, AdminUser, AuthUser};
 use crate::app::AppState;
 use crate::audit::Audit;
-use crate::auth::mfa;
-use crate::auth::sessions::{self, ClientInfo};
-use crate::auth::{AccountUser, AdminUser, AuthUser, Verdict, lockout, refresh, totp};
+use crate::auth::sessions::ClientInfo;
+use crate::auth::{Verdict, mfa, totp};
 use crate::error::{ApiError, Conflict, Problem, Result};
 use crate::store::{AuditType, Credentials};
 
@@ -118,11 +118,11 @@ async fn confirm(
         Some(record) if record.enabled => return Err(ApiError::Conflict(Conflict::MfaAlreadyEnabled)),
         Some(record) => record,
     };
-    lockout::reserve_account(&state, user.user_id).await?;
+    state.accounts.reserve_account(user.user_id).await?;
     let Some(step) = totp::matching_step(&pending.secret, &req.code, totp::unix_now()) else {
         return Err(ApiError::validation("code", "is not the current code of the authenticator app"));
     };
-    lockout::clear(&state, &account, None).await?;
+    state.accounts.lockout.clear(&account, None).await?;
     let codes = totp::new_recovery_codes();
     let hashes: Vec<Vec<u8>> = codes.iter().filter_map(|c| totp::recovery_hash(c)).collect();
     if !state.store.enable_totp(user.user_id, &pending.secret, step, &hashes).await? {
@@ -154,14 +154,14 @@ async fn disable(
     if !credentials.user.mfa_enabled {
         return Err(ApiError::Conflict(Conflict::MfaNotEnabled));
     }
-    lockout::reserve_account(&state, user.user_id).await?;
+    state.accounts.reserve_account(user.user_id).await?;
     if state.hasher.verify(&req.password, Some(&credentials.password_hash)).await? == Verdict::Mismatch {
         return Err(ApiError::validation("password", "is not your password"));
     }
-    let Some(factor) = mfa::verify_code(&state, user.user_id, &req.code).await? else {
+    let Some(factor) = mfa::verify_code(&state.store, user.user_id, &req.code).await? else {
         return Err(ApiError::validation("code", "is not a current code or an unused recovery code"));
     };
-    lockout::clear(&state, &credentials.user, None).await?;
+    state.accounts.lockout.clear(&credentials.user, None).await?;
     state.store.disable_totp(user.user_id).await?;
     tracing::info!(user_id = %user.user_id, "TOTP turned off");
     let detail = json!({ "method": "totp", "factor": factor.as_str() });
@@ -186,44 +186,7 @@ async fn login_mfa(
     audit: Audit,
     ApiJson(req): ApiJson<MfaLoginRequest>,
 ) -> Result<impl IntoResponse> {
-    if !refresh::looks_valid(&req.mfa_token) {
-        crate::metrics::login("invalid_credentials");
-        return Err(ApiError::InvalidCredentials);
-    }
-    let token_hash = refresh::hash(&req.mfa_token);
-    let Some(challenge) = state.store.mfa_challenge(&token_hash).await? else {
-        crate::metrics::login("invalid_credentials");
-        return Err(ApiError::InvalidCredentials);
-    };
-    let credentials = state.store.credentials_by_id(challenge.user_id).await?.ok_or(ApiError::InvalidCredentials)?;
-    let user = credentials.user;
-    // Codes are counted like passwords, toward the account.
-    if let Err(locked) = lockout::reserve_account(&state, user.id).await {
-        if let ApiError::RateLimited { retry_after_secs } = locked {
-            crate::audit::login_locked(&audit, Some(user.id), retry_after_secs).await;
-        }
-        return Err(locked);
-    }
-    if user.disabled {
-        crate::metrics::login("disabled");
-        audit.record(AuditType::LoginFailed, None, Some(user.id), json!({ "reason": "account_disabled" })).await;
-        return Err(ApiError::AccountDisabled);
-    }
-    let Some(factor) = mfa::verify_code(&state, user.id, &req.code).await? else {
-        crate::metrics::login("invalid_credentials");
-        audit.record(AuditType::LoginFailed, None, Some(user.id), json!({ "reason": "invalid_mfa_code" })).await;
-        return Err(ApiError::InvalidCredentials);
-    };
-    if !state.store.consume_mfa_challenge(&token_hash).await? {
-        return Err(ApiError::InvalidCredentials);
-    }
-    // A completed login: the account and the name typed at the first step start over.
-    lockout::clear(&state, &user, Some(challenge.login_key)).await?;
-    tracing::info!(user_id = %user.id, factor = factor.as_str(), "login succeeded with a second factor");
-    let pair = sessions::start(&state, user, client).await?;
-    crate::metrics::login("success");
-    audit.record(AuditType::LoginSucceeded, Some(pair.user.id), Some(pair.user.id), json!({ "mfa": factor.as_str() })).await;
-    Ok(super::auth::token_response(pair))
+    Ok(super::auth::token_response(state.accounts.login_mfa(&state.sessions, &audit, &req.mfa_token, &req.code, client).await?))
 }
 
 /// Turns a user's TOTP off, for a user who lost their authenticator and recovery codes
@@ -236,10 +199,6 @@ async fn login_mfa(
         (status = 404, description = "`not_found`: no such user", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn admin_reset(State(state): State<AppState>, AdminUser(admin): AdminUser, audit: Audit, IdPath(id): IdPath) -> Result<StatusCode> {
-    state.store.user_by_id(id).await?.ok_or(ApiError::NotFound)?;
-    if state.store.disable_totp(id).await? {
-        tracing::info!(actor_id = %admin.user_id, user_id = %id, "TOTP reset by an admin");
-        audit.record(AuditType::MfaDisabled, Some(admin.user_id), Some(id), json!({ "method": "totp", "via": "admin" })).await;
-    }
+    state.accounts.reset_mfa(&audit, Some(admin.user_id), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

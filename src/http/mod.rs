@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod caller;
 pub mod docs;
 pub mod extract;
 pub mod fields;
@@ -10,6 +11,7 @@ pub mod limits;
 pub mod me;
 pub mod mfa;
 pub mod middleware;
+mod outcomes;
 pub mod overload;
 pub mod paging;
 pub mod recovery;
@@ -17,6 +19,8 @@ pub mod schemas;
 pub mod sessions;
 pub mod templates;
 pub mod users;
+
+pub use caller::{AccountUser, AdminUser, AuthUser};
 
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;

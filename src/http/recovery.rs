@@ -9,13 +9,14 @@ use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::AccountUser;
 use super::extract::ApiJson;
 use crate::app::AppState;
 use crate::audit::Audit;
-use crate::auth::{AccountUser, lockout};
+use crate::domain::login_key;
 use crate::error::{ApiError, Problem, Result};
 use crate::mail::{hash_token, verification_address};
-use crate::store::{AuditType, Credentials, MailQuota, TokenPurpose};
+use crate::store::{AuditType, Credentials};
 
 /// No username or email is longer; a longer "login" matches nobody.
 const MAX_LOGIN_CHARS: usize = 320;
@@ -101,7 +102,7 @@ async fn resend_verification(
     if verification_address(&me).is_none() {
         return Ok((StatusCode::ACCEPTED, Json(ResendAnswer { queued: false })));
     }
-    reserve_verification_mail(&state, me.id).await?;
+    state.accounts.reserve_verification_mail(me.id).await?;
     let queued = state.mailer.send_verification(&me).await;
     Ok((StatusCode::ACCEPTED, Json(ResendAnswer { queued })))
 }
@@ -125,7 +126,7 @@ async fn forgot_password(
     // Nothing that depends on the account runs before the answer.
     if login.chars().count() <= MAX_LOGIN_CHARS && !login.chars().any(char::is_control) {
         tokio::spawn(async move {
-            let found = match state.store.credentials_by_login(&super::auth::login_key(&login)).await {
+            let found = match state.store.credentials_by_login(&login_key(&login)).await {
                 Ok(found) => found,
                 Err(err) => {
                     tracing::warn!(error = %err, "password reset request: could not look the account up");
@@ -155,19 +156,6 @@ fn reset_address(credentials: &Credentials) -> Option<&str> {
     user.email.as_deref().filter(|_| user.email_verified || !credentials.email_ever_verified)
 }
 
-/// Answers 429 `rate_limited` once the account caused GATEHOUSE_VERIFY_MAILS_PER_HOUR
-/// verification mails in its current hour.
-pub(super) async fn reserve_verification_mail(state: &AppState, user_id: uuid::Uuid) -> Result<()> {
-    match state.mailer.reserve_verification(user_id).await? {
-        MailQuota::Allowed => Ok(()),
-        MailQuota::Spent { retry_after } => {
-            tracing::warn!(%user_id, "verification mails refused: the hourly share of this account is spent");
-            let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-            Err(ApiError::RateLimited { retry_after_secs: secs.max(1) })
-        }
-    }
-}
-
 /// Sets a new password with the token from the reset mail; every session of the account is
 /// revoked. A second factor, when set up, stays on.
 #[utoipa::path(post, path = "/v1/auth/password/reset", tag = "recovery", request_body = ResetPasswordRequest,
@@ -181,17 +169,6 @@ pub(super) async fn reserve_verification_mail(state: &AppState, user_id: uuid::U
             body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 async fn reset_password(State(state): State<AppState>, audit: Audit, ApiJson(req): ApiJson<ResetPasswordRequest>) -> Result<StatusCode> {
-    let token_hash = hash_token(&req.token);
-    let account =
-        state.store.email_token_user(TokenPurpose::ResetPassword, &token_hash).await?.ok_or(ApiError::InvalidToken { sent: true })?;
-    let known: Vec<&str> = [Some(account.username.as_str()), account.email.as_deref()].into_iter().flatten().collect();
-    let password = state.policy.parse(&req.new_password, &known).map_err(|m| ApiError::validation("new_password", m))?;
-    let hash = state.hasher.hash(password.expose()).await?;
-    // Used up, the password set and every session revoked in one transaction.
-    let user = state.store.reset_password(&token_hash, &hash).await?.ok_or(ApiError::InvalidToken { sent: true })?;
-    // The owner proved control of the address: earlier failed logins no longer count.
-    lockout::clear(&state, &user, None).await?;
-    tracing::info!(user_id = %user.id, "password reset; every session revoked");
-    audit.record(AuditType::PasswordReset, Some(user.id), Some(user.id), json!({ "sessions_revoked": true })).await;
+    state.accounts.reset_password(&audit, &req.token, &req.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }

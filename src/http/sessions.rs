@@ -9,10 +9,10 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use super::AuthUser;
 use super::extract::IdPath;
 use crate::app::AppState;
 use crate::audit::Audit;
-use crate::auth::AuthUser;
 use crate::error::{ApiError, Result};
 use crate::store::AuditType;
 

@@ -10,10 +10,10 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use super::AuthUser;
 use super::extract::{ApiJson, ApiQuery, IdPath};
 use super::paging::PageParams;
 use crate::app::AppState;
-use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldError, Problem, Result};
 use crate::store::{NewTemplate, Template, TemplatePatch};
 

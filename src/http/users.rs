@@ -8,16 +8,16 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::AdminUser;
 use super::extract::{ApiJson, ApiQuery, IdPath};
 use super::me::present;
 use super::paging::paging;
 use super::schemas::RoleName;
 use crate::app::AppState;
 use crate::audit::Audit;
-use crate::auth::AdminUser;
 use crate::domain::{Email, Role, normalize_roles};
 use crate::error::{ApiError, FieldError, Problem, Result};
-use crate::store::{AuditType, EmailChange, User, UserPatch, UserQuery};
+use crate::store::{EmailChange, User, UserPatch, UserQuery};
 
 /// Longest `q` accepted: no username or email is longer.
 const MAX_Q_CHARS: usize = 254;
@@ -188,40 +188,7 @@ async fn patch_user(
     ApiJson(req): ApiJson<UpdateUserRequest>,
 ) -> Result<Json<User>> {
     let patch = req.parse()?;
-    let (roles, disabled) = (patch.roles.clone(), patch.disabled);
-    let before = state.store.user_by_id(id).await?.ok_or(ApiError::NotFound)?;
-    let user = state.store.update_user(id, patch).await?;
-    tracing::info!(actor_id = %admin.user_id, user_id = %id, ?roles, ?disabled, "user changed by an admin");
-    record_changes(&audit, Some(admin.user_id), &before, &user).await;
-    if before.email != user.email {
-        if !user.email_verified {
-            state.mailer.send_verification(&user).await;
-        }
-        if let Some(old) = before.email.as_deref().filter(|_| before.email_verified) {
-            let change = match user.email.as_deref() {
-                Some(new) => format!("An administrator changed the email address of your account to {new}."),
-                None => "An administrator removed the email address of your account.".to_string(),
-            };
-            state.mailer.send_change_notice(&user, old, &change).await;
-        }
-    }
-    Ok(Json(user))
-}
-
-/// Audits what an admin (or the command line, with no actor) changed on a user.
-pub async fn record_changes(audit: &Audit, actor: Option<uuid::Uuid>, before: &User, after: &User) {
-    let target = Some(after.id);
-    if before.roles != after.roles {
-        let detail = serde_json::json!({ "before": before.roles, "after": after.roles });
-        audit.record(AuditType::UserRolesChanged, actor, target, detail).await;
-    }
-    if before.disabled != after.disabled {
-        let kind = if after.disabled { AuditType::UserDisabled } else { AuditType::UserEnabled };
-        audit.record(kind, actor, target, serde_json::json!({})).await;
-    }
-    if before.email != after.email {
-        audit.record(AuditType::EmailChanged, actor, target, serde_json::json!({ "email": after.email })).await;
-    }
+    Ok(Json(state.accounts.update_user(&audit, Some(admin.user_id), id, patch).await?))
 }
 
 /// Deletes a user with its sessions and templates, freeing its username and email (admin only).
@@ -234,9 +201,6 @@ pub async fn record_changes(audit: &Audit, actor: Option<uuid::Uuid>, before: &U
         (status = 409, description = "`last_admin`: the user is the last enabled admin", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn delete_user(State(state): State<AppState>, AdminUser(admin): AdminUser, audit: Audit, IdPath(id): IdPath) -> Result<StatusCode> {
-    let before = state.store.user_by_id(id).await?.ok_or(ApiError::NotFound)?;
-    state.store.delete_user(id).await?;
-    tracing::info!(actor_id = %admin.user_id, user_id = %id, "user deleted by an admin");
-    audit.record(AuditType::UserDeleted, Some(admin.user_id), Some(id), serde_json::json!({ "username": before.username })).await;
+    state.accounts.delete_user(&audit, Some(admin.user_id), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -109,7 +109,7 @@ impl Mailer {
 
     async fn queue_link(&self, purpose: TokenPurpose, user: &User, email: &str) -> bool {
         // The token is bound to this address: it dies when the account no longer has it.
-        let email_key = crate::domain::address_key(email);
+        let email_key = crate::domain::login_key(email);
         let token = new_token();
         let (kind, path, ttl) = match purpose {
             TokenPurpose::VerifyEmail => (Kind::VerifyEmail, "verify-email", self.verify_ttl),

@@ -164,3 +164,15 @@ async fn a_right_current_password_does_not_add_up_toward_the_lockout() {
 
     assert_eq!(app.post_login("heidi", &current).await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn an_unknown_address_is_locked_under_one_key_whichever_spelling_of_its_domain_is_typed() {
+    let app = spawn_with_limit(2, 900).await;
+
+    for spelling in ["anna@Bücher.example", "ANNA@bücher.EXAMPLE"] {
+        assert_problem(app.post_login(spelling, WRONG).await, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    }
+
+    // The lookup keys an address by its ASCII domain; the count does the same.
+    assert_problem(app.post_login("anna@xn--bcher-kva.example", WRONG).await, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+}

@@ -1,0 +1,134 @@
+//! Password login and its second step (a TOTP or recovery code): one ending for both.
+
+use serde_json::json;
+
+use super::{AccountError, Accounts, admit};
+use crate::audit::Audit;
+use crate::auth::lockout::attempt_key;
+use crate::auth::sessions::{self, ClientInfo, Sessions, TokenPair};
+use crate::auth::{Verdict, mfa, refresh};
+use crate::domain::login_key;
+use crate::store::{AuditType, User};
+
+impl Accounts {
+    /// A username (or email) and password: a session, or `MfaRequired` with the token of the
+    /// second step while TOTP is on.
+    pub async fn login(
+        &self,
+        sessions: &Sessions,
+        audit: &Audit,
+        login: &str,
+        password: &str,
+        client: ClientInfo,
+    ) -> Result<TokenPair, AccountError> {
+        // No username or email holds a control character (and PostgreSQL text cannot hold
+        // NUL): such a login is an unknown user, without asking the store.
+        let lookup = !login.chars().any(char::is_control);
+        let credentials = if lookup { self.store.credentials_by_login(&login_key(login)).await? } else { None };
+        let known_user = credentials.as_ref().map(|c| c.user.id);
+        // Counted before the password is checked, so that parallel guesses cannot pass the
+        // limit: under the name typed and, for a known name, under its account.
+        self.admit_login(audit, known_user, self.lockout.reserve_login(login, known_user).await?).await?;
+        // Unknown users are checked against a dummy hash: same answer, same time.
+        let verdict = self.hasher.verify(password, credentials.as_ref().map(|c| c.password_hash.as_str())).await?;
+        let (Verdict::Match { needs_rehash }, Some(credentials)) = (verdict, credentials) else {
+            return Err(refuse(audit, known_user, "invalid_credentials", "invalid_credentials", AccountError::InvalidCredentials).await);
+        };
+        let user = credentials.user;
+        if user.disabled {
+            return Err(refuse(audit, Some(user.id), "disabled", "account_disabled", AccountError::Disabled).await);
+        }
+        if self.require_verified_email && !user.email_verified {
+            return Err(refuse(audit, Some(user.id), "email_unverified", "email_unverified", AccountError::EmailUnverified).await);
+        }
+        if needs_rehash {
+            let fresh = self.hasher.hash(password).await?;
+            self.store.set_password_hash(user.id, &fresh).await?;
+            tracing::info!(user_id = %user.id, "password rehashed to the current argon2id parameters");
+        }
+        // TOTP on: the second step completes the login (and only it resets the failure count).
+        if user.mfa_enabled {
+            crate::metrics::login("mfa_required");
+            return Err(AccountError::MfaRequired(mfa::challenge(&self.store, self.mfa_token_ttl, user.id, login).await?));
+        }
+        self.complete(sessions, audit, user, attempt_key(login), client, None).await
+    }
+
+    /// The second step: the token of `MfaRequired` and a current TOTP or an unused recovery
+    /// code. The code counts toward the account's lockout like a password.
+    pub async fn login_mfa(
+        &self,
+        sessions: &Sessions,
+        audit: &Audit,
+        mfa_token: &str,
+        code: &str,
+        client: ClientInfo,
+    ) -> Result<TokenPair, AccountError> {
+        if !refresh::looks_valid(mfa_token) {
+            crate::metrics::login("invalid_credentials");
+            return Err(AccountError::InvalidCredentials);
+        }
+        let token_hash = refresh::hash(mfa_token);
+        let Some(challenge) = self.store.mfa_challenge(&token_hash).await? else {
+            crate::metrics::login("invalid_credentials");
+            return Err(AccountError::InvalidCredentials);
+        };
+        let credentials = self.store.credentials_by_id(challenge.user_id).await?.ok_or(AccountError::InvalidCredentials)?;
+        let user = credentials.user;
+        self.admit_login(audit, Some(user.id), self.lockout.reserve_account(user.id).await?).await?;
+        if user.disabled {
+            return Err(refuse(audit, Some(user.id), "disabled", "account_disabled", AccountError::Disabled).await);
+        }
+        let Some(factor) = mfa::verify_code(&self.store, user.id, code).await? else {
+            return Err(refuse(audit, Some(user.id), "invalid_credentials", "invalid_mfa_code", AccountError::InvalidCredentials).await);
+        };
+        if !self.store.consume_mfa_challenge(&token_hash).await? {
+            return Err(AccountError::InvalidCredentials);
+        }
+        // The name typed at the first step starts over too.
+        self.complete(sessions, audit, user, challenge.login_key, client, Some(factor)).await
+    }
+
+    /// A locked attempt is counted (`locked` login, `login_lockout` 429) and audited.
+    async fn admit_login(&self, audit: &Audit, user: Option<uuid::Uuid>, attempt: crate::store::LoginAttempt) -> Result<(), AccountError> {
+        let admitted = admit(attempt);
+        if let Err(AccountError::Locked { retry_after_secs }) = admitted {
+            crate::audit::login_locked(audit, user, retry_after_secs).await;
+        }
+        admitted
+    }
+
+    /// A completed login: the account and the name typed start over, a session starts.
+    async fn complete(
+        &self,
+        sessions: &Sessions,
+        audit: &Audit,
+        user: User,
+        typed: String,
+        client: ClientInfo,
+        factor: Option<mfa::Factor>,
+    ) -> Result<TokenPair, AccountError> {
+        self.lockout.clear(&user, Some(typed)).await?;
+        let detail = match factor {
+            None => {
+                tracing::info!(user_id = %user.id, "login succeeded");
+                json!({})
+            }
+            Some(factor) => {
+                tracing::info!(user_id = %user.id, factor = factor.as_str(), "login succeeded with a second factor");
+                json!({ "mfa": factor.as_str() })
+            }
+        };
+        let pair = sessions::start(sessions, user, client).await?;
+        crate::metrics::login("success");
+        audit.record(AuditType::LoginSucceeded, Some(pair.user.id), Some(pair.user.id), detail).await;
+        Ok(pair)
+    }
+}
+
+/// A refused login: counted under `outcome`, audited as `login.failed` with `reason`.
+async fn refuse(audit: &Audit, user: Option<uuid::Uuid>, outcome: &'static str, reason: &str, error: AccountError) -> AccountError {
+    crate::metrics::login(outcome);
+    audit.record(AuditType::LoginFailed, None, user, json!({ "reason": reason })).await;
+    error
+}
