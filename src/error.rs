@@ -20,20 +20,8 @@ impl FieldError {
     }
 }
 
-/// Conflicts the contract names, each with its own stable code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Conflict {
-    UsernameTaken,
-    EmailTaken,
-    NameTaken,
-    LastAdmin,
-    /// TOTP setup or confirmation while TOTP is already on.
-    MfaAlreadyEnabled,
-    /// TOTP confirmation without a pending setup.
-    MfaSetupRequired,
-    /// Turning TOTP off while it is off.
-    MfaNotEnabled,
-}
+/// The store's conflicts: each has its own stable code and text in a problem document.
+pub use crate::store::Conflict;
 
 impl Conflict {
     fn code(self) -> &'static str {

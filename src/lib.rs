@@ -9,7 +9,8 @@
 //! - [`auth`]: password hashing, signing keys and access tokens, refresh tokens, TOTP, extractors.
 //! - [`mail`]: verification and reset mails, the queue in the database and its worker.
 //! - [`import`]: `gatehouse import`, users with their legacy password hashes.
-//! - [`store`]: every SQL statement, behind the one [`store::Store`] seam.
+//! - [`store`]: every SQL statement, once for both databases, in the one [`store::Store`]; the
+//!   dialect differences in `store::db`.
 //! - [`http`]: one module per resource, each with its routes and OpenAPI entries.
 //! - [`telemetry`]: tracing set-up (text or JSON).
 //! - [`metrics`]: the Prometheus series and the /metrics route.

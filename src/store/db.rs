@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use super::codec::Time;
 use super::{NewUser, StoreError, StoreResult};
-use crate::error::Conflict;
+use super::Conflict;
 
 /// Runs one body against whichever database `$db` holds; `$conn` is its [`Conn`].
 macro_rules! on_db {

@@ -27,7 +27,6 @@ mod users_admin;
 
 use std::sync::Arc;
 
-use crate::error::Conflict;
 pub use attempts::LoginAttempt;
 pub use audit::{AuditEvent, AuditQuery, AuditType, NewAuditEvent, PoolStatus};
 pub use copy::{Rows, Table};
@@ -40,6 +39,21 @@ pub use users::{Credentials, EmailChange, NewUser, User};
 pub use users_admin::{UserPatch, UserQuery};
 
 use db::{Db, classify, on_db};
+
+/// Conflicts the contract names, each with its own stable code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    UsernameTaken,
+    EmailTaken,
+    NameTaken,
+    LastAdmin,
+    /// TOTP setup or confirmation while TOTP is already on.
+    MfaAlreadyEnabled,
+    /// TOTP confirmation without a pending setup.
+    MfaSetupRequired,
+    /// Turning TOTP off while it is off.
+    MfaNotEnabled,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -8,7 +8,7 @@ use super::db::{classify, on_db};
 use super::totals::{Position, anchor_offset};
 use super::users::{SET_EMAIL, user_columns};
 use super::{EmailChange, Page, Store, StoreError, StoreResult, User, like_pattern};
-use crate::error::Conflict;
+use super::Conflict;
 
 /// An admin's change to a user; `None` leaves a field as it is.
 #[derive(Default)]
