@@ -21,9 +21,9 @@ use sqlx::{Database, Pool, Postgres, Sqlite, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use uuid::Uuid;
 
+use super::Conflict;
 use super::codec::Time;
 use super::{NewUser, StoreError, StoreResult};
-use super::Conflict;
 
 /// Runs one body against whichever database `$db` holds; `$conn` is its [`Conn`].
 macro_rules! on_db {
@@ -181,18 +181,54 @@ impl Conn<Postgres> {
     }
 }
 
+/// Items written once and implemented for both databases' write transactions.
+macro_rules! on_both_writes {
+    ($($item:item)*) => {
+        impl Write<Sqlite> { $($item)* }
+        impl Write<Postgres> { $($item)* }
+    };
+}
+
+on_both_writes! {
+    /// One user row and its roles.
+    pub(crate) async fn insert_user(&mut self, user: &NewUser, now: Time) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO users (id, username, username_key, email, email_key, password_hash, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        )
+        .bind(user.id)
+        .bind(&user.username)
+        .bind(&user.username_key)
+        .bind(&user.email)
+        .bind(&user.email_key)
+        .bind(&user.password_hash)
+        .bind(now)
+        .execute(&mut **self)
+        .await
+        .map_err(classify)?;
+        self.insert_roles(user.id, &user.roles).await
+    }
+}
+
 impl Write<Sqlite> {
-    /// Nothing to do: the transaction already holds SQLite's one write lock.
+    /// Nothing to take: the transaction already holds SQLite's one write lock.
     pub(crate) async fn lock_admin_changes(&mut self) -> StoreResult<()> {
         Ok(())
     }
 
-    /// Nothing to do, as above.
+    /// Nothing to take, as above.
     pub(crate) async fn lock_signing_keys(&mut self) -> StoreResult<()> {
         Ok(())
     }
 
-    /// One statement per role: SQLite has no arrays, and a statement costs no round trip.
+    /// SQLite has no arrays, and runs in process: one statement per row costs no round trip.
+    pub(crate) async fn insert_users(&mut self, users: &[NewUser], now: Time) -> StoreResult<()> {
+        for user in users {
+            self.insert_user(user, now).await?;
+        }
+        Ok(())
+    }
+
     pub(crate) async fn insert_roles(&mut self, user_id: Uuid, roles: &[String]) -> StoreResult<()> {
         for role in roles {
             sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2) ON CONFLICT DO NOTHING")
@@ -201,24 +237,6 @@ impl Write<Sqlite> {
                 .execute(&mut **self)
                 .await
                 .map_err(classify)?;
-        }
-        Ok(())
-    }
-
-    pub(crate) async fn insert_users(&mut self, users: &[NewUser], now: Time) -> StoreResult<()> {
-        for user in users {
-            sqlx::query(INSERT_USER)
-                .bind(user.id)
-                .bind(&user.username)
-                .bind(&user.username_key)
-                .bind(&user.email)
-                .bind(&user.email_key)
-                .bind(&user.password_hash)
-                .bind(now)
-                .execute(&mut **self)
-                .await
-                .map_err(classify)?;
-            self.insert_roles(user.id, &user.roles).await?;
         }
         Ok(())
     }
@@ -237,9 +255,6 @@ impl Write<Sqlite> {
     }
 }
 
-const INSERT_USER: &str = "INSERT INTO users (id, username, username_key, email, email_key, password_hash, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
-
 impl Write<Postgres> {
     pub(crate) async fn lock_admin_changes(&mut self) -> StoreResult<()> {
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(ADMIN_CHANGE_LOCK).execute(&mut **self).await.map_err(classify)?;
@@ -253,32 +268,10 @@ impl Write<Postgres> {
         Ok(())
     }
 
-    /// One array-bound statement (UNNEST) instead of one round trip per role.
-    pub(crate) async fn insert_roles(&mut self, user_id: Uuid, roles: &[String]) -> StoreResult<()> {
-        sqlx::query("INSERT INTO user_roles (user_id, role) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING")
-            .bind(user_id)
-            .bind(roles)
-            .execute(&mut **self)
-            .await
-            .map_err(classify)?;
-        Ok(())
-    }
-
-    /// Two array-bound statements (UNNEST) for the whole batch, instead of one round trip per row.
+    /// A batch in two array-bound statements (UNNEST) instead of one round trip per row.
     pub(crate) async fn insert_users(&mut self, users: &[NewUser], now: Time) -> StoreResult<()> {
         if let [user] = users {
-            sqlx::query(INSERT_USER)
-                .bind(user.id)
-                .bind(&user.username)
-                .bind(&user.username_key)
-                .bind(&user.email)
-                .bind(&user.email_key)
-                .bind(&user.password_hash)
-                .bind(now)
-                .execute(&mut **self)
-                .await
-                .map_err(classify)?;
-            return self.insert_roles(user.id, &user.roles).await;
+            return self.insert_user(user, now).await;
         }
         let ids: Vec<Uuid> = users.iter().map(|u| u.id).collect();
         let names: Vec<&str> = users.iter().map(|u| u.username.as_str()).collect();
@@ -304,6 +297,16 @@ impl Write<Postgres> {
         sqlx::query("INSERT INTO user_roles (user_id, role) SELECT * FROM UNNEST($1::uuid[], $2::text[]) ON CONFLICT DO NOTHING")
             .bind(&role_users)
             .bind(&roles)
+            .execute(&mut **self)
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    pub(crate) async fn insert_roles(&mut self, user_id: Uuid, roles: &[String]) -> StoreResult<()> {
+        sqlx::query("INSERT INTO user_roles (user_id, role) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING")
+            .bind(user_id)
+            .bind(roles)
             .execute(&mut **self)
             .await
             .map_err(classify)?;

@@ -5,10 +5,10 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::Conflict;
 use super::codec::Time;
 use super::db::{classify, on_db};
 use super::{Store, StoreError, StoreResult};
-use super::Conflict;
 
 /// A user's TOTP secret. While `enabled` is false it is pending: set up, not yet confirmed
 /// by a first code. `Debug` hides the secret.

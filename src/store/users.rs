@@ -77,7 +77,7 @@ impl Store {
         let now = Time::now();
         on_db!(&self.db, c => {
             let mut tx = c.write().await?;
-            tx.insert_users(std::slice::from_ref(&user), now).await?;
+            tx.insert_user(&user, now).await?;
             tx.commit().await?;
         });
         self.user_by_id(user.id).await?.ok_or(StoreError::NotFound)

@@ -3,12 +3,12 @@
 use sqlx::{Database, Encode, QueryBuilder, Type};
 use uuid::Uuid;
 
+use super::Conflict;
 use super::codec::Time;
 use super::db::{classify, on_db};
 use super::totals::{Position, anchor_offset};
 use super::users::{SET_EMAIL, user_columns};
 use super::{EmailChange, Page, Store, StoreError, StoreResult, User, like_pattern};
-use super::Conflict;
 
 /// An admin's change to a user; `None` leaves a field as it is.
 #[derive(Default)]
