@@ -153,6 +153,11 @@ pub struct Config {
     /// Seconds a password reset link stays valid.
     #[arg(long, env = "GATEHOUSE_PASSWORD_RESET_TTL", default_value_t = 1800, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
     pub password_reset_ttl: u64,
+
+    /// Verification mails one account may cause in an hour (address changes and resends);
+    /// past it, 429 `rate_limited` with `Retry-After`. 0 turns the cap off.
+    #[arg(long, env = "GATEHOUSE_VERIFY_MAILS_PER_HOUR", default_value_t = 5, global = true)]
+    pub verify_mails_per_hour: u32,
 }
 
 /// GATEHOUSE_SMTP_URL: holds credentials, so it never reaches `Debug` output or a log.

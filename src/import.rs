@@ -105,6 +105,8 @@ fn check(value: &Value) -> Result<NewUser, String> {
     if legacy::scheme_of(&hash).is_none() {
         return Err("the password hash is not bcrypt, Werkzeug pbkdf2 or scrypt, argon2, or hex SHA-256".into());
     }
+    // Such a hash would never be checked at login: better to say so now.
+    legacy::check_work_factor(&hash)?;
     let mut roles = Vec::new();
     match record.get("roles") {
         None | Some(Value::Null) => {}

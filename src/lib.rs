@@ -15,6 +15,7 @@
 //! - [`telemetry`]: tracing set-up (text or JSON).
 //! - [`metrics`]: the Prometheus series and the /metrics route.
 //! - [`audit`]: recording the audit trail from handlers, and pruning it.
+//! - [`files`]: files that hold secrets, created readable by their owner only.
 
 pub mod app;
 pub mod audit;
@@ -24,6 +25,7 @@ pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod files;
 pub mod http;
 pub mod import;
 pub mod mail;

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics::{counter, gauge, histogram};
@@ -26,6 +26,7 @@ pub const RATE_LIMITED: &str = "gatehouse_rate_limited_total";
 pub const MAILS: &str = "gatehouse_mails_total";
 pub const PASSWORD_HASH_DURATION: &str = "gatehouse_password_hash_duration_seconds";
 pub const PASSWORD_HASH_WAITING: &str = "gatehouse_password_hash_waiting";
+pub const PASSWORD_HASH_RUNNING: &str = "gatehouse_password_hash_running";
 pub const DB_CONNECTIONS: &str = "gatehouse_db_connections";
 
 /// How often histogram samples are folded in when nobody scrapes.
@@ -71,6 +72,7 @@ fn describe() {
     describe_counter!(MAILS, "Mail delivery attempts, by outcome: sent, retry, dropped");
     describe_histogram!(PASSWORD_HASH_DURATION, Unit::Seconds, "Time to hash or verify a password, by operation");
     describe_gauge!(PASSWORD_HASH_WAITING, "Password hashes waiting for a free slot");
+    describe_gauge!(PASSWORD_HASH_RUNNING, "Password hashes computing now (at most one per slot)");
     describe_gauge!(DB_CONNECTIONS, "Database pool connections, by state (in_use, idle)");
 }
 
@@ -97,16 +99,34 @@ pub fn run_upkeep() {
 }
 
 /// Counts every answer by route template (never the raw path; `unmatched` when no route
-/// matched), method and status, with its latency.
+/// matched), method and status, with its latency. Every label value comes from a closed
+/// set, so that no client can add series: the templates of the router, the standard
+/// methods or `other`, and the status codes this server answers with.
 pub async fn track(request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
-    let method = request.method().as_str().to_string();
+    let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
-    let labels = [("route", route), ("method", method), ("status", response.status().as_u16().to_string())];
+    let labels = [("route", route), ("method", method.to_string()), ("status", response.status().as_u16().to_string())];
     counter!(HTTP_REQUESTS, &labels).increment(1);
     histogram!(HTTP_DURATION, &labels).record(started.elapsed().as_secs_f64());
     response
+}
+
+/// A standard method by name; any other (HTTP allows inventing them) is `other`.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
 }
 
 /// Login outcomes: `success`, `invalid_credentials`, `locked`, `disabled`.
@@ -136,6 +156,11 @@ pub fn rate_limited(kind: &'static str) {
 /// One password hash or verification (`op` is `hash` or `verify`) and how long it took.
 pub fn password_hashed(op: &'static str, took: Duration) {
     histogram!(PASSWORD_HASH_DURATION, "op" => op).record(took.as_secs_f64());
+}
+
+/// A hash starts (`1.0`) or ends (`-1.0`) computing.
+pub fn hash_running(change: f64) {
+    gauge!(PASSWORD_HASH_RUNNING).increment(change);
 }
 
 /// Counts a hash waiting for a slot while it lives.

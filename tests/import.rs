@@ -167,3 +167,35 @@ async fn the_batch_insert_is_all_or_nothing() {
     assert!(store.credentials_by_login("fresh_one").await.expect("lookup").is_none(), "nothing half-imported");
     assert!(store.credentials_by_login("fresh_two").await.expect("lookup").is_none(), "nothing half-imported");
 }
+
+#[tokio::test]
+async fn hashes_whose_work_factor_would_pin_a_core_are_refused_by_line_number() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("users.jsonl");
+    let costly = [
+        "$2b$31$Eu14af7qOKeUIEUUXPo1/.mjZnSpBDhfCT6NEAcV6ChPjdvSv9jMW",
+        "$argon2id$v=19$m=2097152,t=3,p=4$PocQojQmxLhXitG6N+Z8rw$dlGi9KAMrIvo1kv9SG41ZmbYPx4PGtlSNJPNjdb/cLU",
+        "$argon2id$v=19$m=65536,t=21,p=4$PocQojQmxLhXitG6N+Z8rw$dlGi9KAMrIvo1kv9SG41ZmbYPx4PGtlSNJPNjdb/cLU",
+        "$argon2id$v=19$m=65536,t=3,p=17$PocQojQmxLhXitG6N+Z8rw$dlGi9KAMrIvo1kv9SG41ZmbYPx4PGtlSNJPNjdb/cLU",
+        "pbkdf2:sha256:10000001$PlktplEe2wfQFgsS$8506bdf8e735d2c6559a2b56960c856f2f93986537e64f1d82b89d3323183ec5",
+        "scrypt:2097152:1:1$PeRTQEmIxwVZaCBs$fa29460eb2e34788999e22d555d91af87e41d33136cbe1a5d9ef494898a2775e",
+    ];
+    // Line 1 is a good record; lines 2 to 7 are too costly to check.
+    let mut lines = vec![json!({ "username": "fine", "password_hash": VECTORS[4].2 }).to_string()];
+    lines.extend(costly.iter().enumerate().map(|(i, hash)| json!({ "username": format!("costly{i}"), "password_hash": hash }).to_string()));
+    std::fs::write(&file, lines.join("\n") + "\n").expect("write file");
+
+    let (ok, stdout, stderr) = run_import(&app, &file).await;
+
+    assert!(ok, "import failed: {stderr}");
+    assert!(stdout.contains("imported 1 users, skipped 6 records"), "summary: {stdout}");
+    for line in 2..=7 {
+        let report = stderr.lines().find(|l| l.contains(&format!("line {line}:"))).unwrap_or_else(|| panic!("line {line} in {stderr}"));
+        assert!(report.contains("work factor"), "{report}");
+    }
+    for hash in costly {
+        assert!(!stderr.contains(hash), "no hash echoed: {stderr}");
+    }
+    assert_eq!(app.post_login("fine", VECTORS[4].1).await.status(), StatusCode::OK);
+}

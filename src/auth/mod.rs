@@ -13,5 +13,5 @@ pub mod tokens;
 pub mod totp;
 
 pub use extract::{AccountUser, AdminUser, AuthUser};
-pub use password::{PasswordHasher, Verdict};
+pub use password::{HashLoad, PasswordHasher, Verdict};
 pub use tokens::{AccessClaims, TokenService};

@@ -3,8 +3,10 @@
 //!
 //! Each slot reuses one 19 MiB block buffer: allocating it per hash let the allocator keep
 //! a freed buffer per blocking thread (hundreds of MiB under load); reused, the hashing
-//! memory is at most `concurrency` x 19 MiB, allocated on first use.
+//! memory is at most `concurrency` x 19 MiB, allocated on first use. A slot stays taken
+//! until its hash ends, even when the request that asked for it is gone.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
@@ -31,24 +33,48 @@ pub enum Verdict {
     Mismatch,
 }
 
+/// What the hashing slots hold, for /metrics and for tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashLoad {
+    pub slots: usize,
+    /// Hashes computing now.
+    pub running: usize,
+    /// The most hashes ever computing at once.
+    pub peak_running: usize,
+    /// Argon2 working buffers allocated (in use or spare).
+    pub buffers: usize,
+}
+
 #[derive(Clone)]
 pub struct PasswordHasher {
     argon: Argon2<'static>,
+    slots: usize,
     permits: Arc<Semaphore>,
-    /// Working memory of the slots not in use (at most one per permit).
+    /// Working memory of the slots not in use (at most one per slot).
     memory: Arc<Mutex<Vec<Memory>>>,
+    counts: Arc<Counts>,
     /// A hash of a random password, checked for unknown users so that they cost the same.
     dummy: Arc<OnceCell<String>>,
+}
+
+#[derive(Default)]
+struct Counts {
+    running: AtomicUsize,
+    peak_running: AtomicUsize,
+    buffers: AtomicUsize,
 }
 
 impl PasswordHasher {
     /// `concurrency` hashes at most run at once (one per core is the useful maximum).
     pub fn new(concurrency: usize) -> Self {
         let params = Params::new(M_COST_KIB, T_COST, P_COST, None).expect("argon2 parameters are valid");
+        let slots = concurrency.max(1);
         Self {
             argon: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
-            memory: Arc::new(Mutex::new(Vec::new())),
+            slots,
+            permits: Arc::new(Semaphore::new(slots)),
+            memory: Arc::new(Mutex::new(Vec::with_capacity(slots))),
+            counts: Arc::default(),
             dummy: Arc::new(OnceCell::new()),
         }
     }
@@ -58,6 +84,16 @@ impl PasswordHasher {
         Self::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
     }
 
+    /// The slots, the hashes computing and the buffers they hold, now and at the peak.
+    pub fn load(&self) -> HashLoad {
+        HashLoad {
+            slots: self.slots,
+            running: self.counts.running.load(Ordering::SeqCst),
+            peak_running: self.counts.peak_running.load(Ordering::SeqCst),
+            buffers: self.counts.buffers.load(Ordering::SeqCst),
+        }
+    }
+
     /// `op` names the work in the metrics (`hash` or `verify`).
     async fn run<T: Send + 'static>(
         &self,
@@ -65,16 +101,30 @@ impl PasswordHasher {
         work: impl FnOnce(&Argon2<'static>, &mut Memory) -> T + Send + 'static,
     ) -> anyhow::Result<T> {
         let waiting = crate::metrics::Waiting::start();
-        let _permit = self.permits.acquire().await.context("hash semaphore closed")?;
+        // The permit goes into the blocking task: a caller that goes away (a client hanging
+        // up, a timeout) stops waiting, but its hash runs on and keeps the slot until it ends.
+        let permit = self.permits.clone().acquire_owned().await.context("hash semaphore closed")?;
         drop(waiting);
         let argon = self.argon.clone();
         let pool = self.memory.clone();
+        let counts = self.counts.clone();
+        let slots = self.slots;
         let started = std::time::Instant::now();
         let done = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let _running = Running::start(&counts);
             let spare = pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
-            let mut memory = spare.unwrap_or_else(|| vec![Block::new(); argon.params().block_count()]);
+            let mut memory = spare.unwrap_or_else(|| {
+                counts.buffers.fetch_add(1, Ordering::SeqCst);
+                vec![Block::new(); argon.params().block_count()]
+            });
             let result = work(&argon, &mut memory);
-            pool.lock().unwrap_or_else(|e| e.into_inner()).push(memory);
+            let mut spares = pool.lock().unwrap_or_else(|e| e.into_inner());
+            if spares.len() < slots {
+                spares.push(memory);
+            } else {
+                counts.buffers.fetch_sub(1, Ordering::SeqCst);
+            }
             result
         })
         .await
@@ -91,7 +141,17 @@ impl PasswordHasher {
     /// Checks `password` against `stored` (argon2, or an imported legacy format, see
     /// [`super::legacy`]); with `None` (no such user) it checks against a
     /// dummy hash and answers `Mismatch`, in the same time.
+    ///
+    /// A stored hash beyond the work factor bounds ([`super::legacy::check_work_factor`]) is
+    /// never computed: it is checked like an unknown user's, so it answers `Mismatch`.
     pub async fn verify(&self, password: &str, stored: Option<&str>) -> anyhow::Result<Verdict> {
+        let stored = stored.filter(|hash| match super::legacy::check_work_factor(hash) {
+            Ok(()) => true,
+            Err(why) => {
+                tracing::warn!(reason = %why, "stored password hash not verified: its work factor is beyond the bounds; the login fails");
+                false
+            }
+        });
         let (stored, real) = match stored {
             Some(hash) => (hash.to_owned(), true),
             None => (self.dummy_hash().await?, false),
@@ -129,6 +189,25 @@ impl PasswordHasher {
             })
             .await
             .cloned()
+    }
+}
+
+/// Counts a hash computing while it lives, in the hasher and in /metrics.
+struct Running<'a>(&'a Counts);
+
+impl<'a> Running<'a> {
+    fn start(counts: &'a Counts) -> Self {
+        let now = counts.running.fetch_add(1, Ordering::SeqCst) + 1;
+        counts.peak_running.fetch_max(now, Ordering::SeqCst);
+        crate::metrics::hash_running(1.0);
+        Self(counts)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::SeqCst);
+        crate::metrics::hash_running(-1.0);
     }
 }
 

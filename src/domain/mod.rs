@@ -5,7 +5,7 @@ mod password;
 mod role;
 mod username;
 
-pub use email::Email;
+pub use email::{Email, address_key};
 pub use password::{Password, PasswordPolicy};
 pub use role::{Role, normalize_roles};
 pub use username::Username;

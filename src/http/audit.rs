@@ -106,10 +106,12 @@ async fn list_audit(State(state): State<AppState>, _admin: AdminUser, ApiQuery(p
     page_of(&state, params.parse()?).await
 }
 
-/// The caller's own security history: events about the caller, newest first.
+/// The caller's own security history: events about the caller, newest first. `ip` and
+/// `user_agent` are shown only on the caller's own actions: null on events that someone
+/// else (an admin, or an anonymous request) caused.
 #[utoipa::path(get, path = "/v1/auth/me/audit", tag = "me", security(("bearer" = [])), params(PageParams),
     responses(
-        (status = 200, description = "One page of the caller's audit events, newest first", body = AuditList),
+        (status = 200, description = "One page of the caller's audit events, newest first; `ip` and `user_agent` null where the actor is not the caller", body = AuditList),
         (status = 422, description = "`validation_failed`: a query parameter is malformed or out of range", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn my_audit(State(state): State<AppState>, user: AuthUser, ApiQuery(params): ApiQuery<PageParams>) -> Result<Json<AuditList>> {
@@ -118,5 +120,13 @@ async fn my_audit(State(state): State<AppState>, user: AuthUser, ApiQuery(params
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    page_of(&state, AuditQuery { page: paging.page, per_page: paging.per_page, user_id: Some(user.user_id), ..AuditQuery::default() }).await
+    let query = AuditQuery { page: paging.page, per_page: paging.per_page, user_id: Some(user.user_id), ..AuditQuery::default() };
+    let Json(mut list) = page_of(&state, query).await?;
+    // The network details of someone else's action (an admin's, an anonymous request's)
+    // are theirs, not the user's: the user sees their own only.
+    for event in list.items.iter_mut().filter(|e| e.actor_id != Some(user.user_id)) {
+        event.ip = None;
+        event.user_agent = None;
+    }
+    Ok(Json(list))
 }

@@ -95,7 +95,11 @@ async fn register(State(state): State<AppState>, audit: Audit, ApiJson(req): Api
 }
 
 /// The key an account is looked up by: usernames and emails compare without regard to case.
-fn login_key(login: &str) -> String {
+pub(crate) fn login_key(login: &str) -> String {
+    // An address is keyed as it was when stored (a Unicode domain in its ASCII form).
+    if let Ok(email) = Email::parse(login) {
+        return email.key();
+    }
     // No username or email holds NUL, and PostgreSQL text cannot: such a login simply
     // matches nobody (and still costs a dummy hash).
     login.to_lowercase().replace('\0', "\u{fffd}")

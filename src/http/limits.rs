@@ -1,4 +1,5 @@
-//! The client address and the per-address limit on the unauthenticated /v1/auth routes.
+//! The client address and the per-address limit on the unauthenticated /v1/auth routes
+//! and on the authenticated ones that send mail.
 //!
 //! The client address is the socket peer, unless GATEHOUSE_TRUSTED_PROXY_HEADER names a
 //! header that the proxy in front of us sets. From that header we take the RIGHT-MOST
@@ -13,7 +14,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{Extensions, HeaderMap, HeaderName};
+use axum::http::{Extensions, HeaderMap, HeaderName, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
@@ -34,6 +35,13 @@ const LIMITED_ROUTES: &[&str] = &[
     // Authenticated, but each call sends a mail.
     "/v1/auth/email/resend",
 ];
+/// Authenticated routes limited for one method only: an email change mails two addresses
+/// and checks a password, while GET of the same path is a cheap whoami.
+const LIMITED_METHOD_ROUTES: &[(Method, &str)] = &[(Method::PATCH, "/v1/auth/me")];
+
+fn is_limited(method: &Method, path: &str) -> bool {
+    LIMITED_ROUTES.contains(&path) || LIMITED_METHOD_ROUTES.iter().any(|(m, p)| m == method && *p == path)
+}
 /// Past this many tracked addresses, the ones whose bucket is full again are forgotten.
 const MAX_TRACKED_ADDRESSES: usize = 100_000;
 
@@ -82,7 +90,7 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         request.extensions_mut().insert(ClientAddr(ip));
     }
     if let (Some(limiter), Some(ip)) = (&state.ip_limiter, addr)
-        && LIMITED_ROUTES.contains(&request.uri().path())
+        && is_limited(request.method(), request.uri().path())
     {
         if limiter.len() > MAX_TRACKED_ADDRESSES {
             limiter.retain_recent();

@@ -167,7 +167,9 @@ async fn get_user(State(state): State<AppState>, _admin: AdminUser, IdPath(id): 
 }
 
 /// Changes a user's roles, disabled state or email (admin only). Disabling revokes all the
-/// user's sessions at once; a role change shows in the next token issued to the user.
+/// user's sessions at once; a role change shows in the next token issued to the user. An
+/// address set here takes effect at once (unverified, with a verification link, and any
+/// pending change of the user's dropped); a verified old address is told of the change.
 #[utoipa::path(patch, path = "/v1/users/{id}", tag = "admin", security(("bearer" = [])), request_body = UpdateUserRequest,
     params(("id" = Uuid, Path, description = "User id")),
     responses(
@@ -189,8 +191,17 @@ async fn patch_user(
     let user = state.store.update_user(id, patch).await?;
     tracing::info!(actor_id = %admin.user_id, user_id = %id, ?roles, ?disabled, "user changed by an admin");
     record_changes(&audit, Some(admin.user_id), &before, &user).await;
-    if before.email != user.email && !user.email_verified {
-        state.mailer.send_verification(&user).await;
+    if before.email != user.email {
+        if !user.email_verified {
+            state.mailer.send_verification(&user).await;
+        }
+        if let Some(old) = before.email.as_deref().filter(|_| before.email_verified) {
+            let change = match user.email.as_deref() {
+                Some(new) => format!("An administrator changed the email address of your account to {new}."),
+                None => "An administrator removed the email address of your account.".to_string(),
+            };
+            state.mailer.send_change_notice(&user, old, &change).await;
+        }
     }
     Ok(Json(user))
 }

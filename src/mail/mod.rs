@@ -1,4 +1,5 @@
-//! Outgoing mail: email verification and password reset links.
+//! Outgoing mail: email verification and password reset links, and the notice to an old
+//! address that the account's address is changing.
 //!
 //! A request never waits on a mail server: it stores the one-time token and the rendered
 //! message in one transaction ([`crate::store::Store::create_email_token`]) and wakes the
@@ -21,7 +22,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::config::Config;
-use crate::store::{DynStore, NewEmailToken, NewMail, TokenPurpose, User};
+use crate::store::{DynStore, MailQuota, NewEmailToken, NewMail, StoreResult, TokenPurpose, User};
 use templates::{Kind, Templates};
 
 /// A fresh one-time token: 256 random bits, base64url (43 characters).
@@ -43,6 +44,8 @@ pub struct Mailer {
     public_url: String,
     verify_ttl: Duration,
     reset_ttl: Duration,
+    /// GATEHOUSE_VERIFY_MAILS_PER_HOUR; 0: no cap.
+    verify_per_hour: u32,
     /// Wakes the worker when a message was queued.
     pub(crate) queued: Arc<Notify>,
 }
@@ -56,29 +59,61 @@ impl Mailer {
             public_url: config.public_url(),
             verify_ttl: Duration::from_secs(config.email_verify_ttl),
             reset_ttl: Duration::from_secs(config.password_reset_ttl),
+            verify_per_hour: config.verify_mails_per_hour,
             queued: Arc::new(Notify::new()),
         })
     }
 
-    /// Queues a verification link for the user's current address (none without one). A
-    /// failure is logged, never the caller's: the user can ask again with /email/resend.
+    /// Queues a verification link: to the pending address when a change waits, else to the
+    /// address while it is unverified; false when there is none. A failure is logged, never
+    /// the caller's: the user can ask again with /email/resend.
     pub async fn send_verification(&self, user: &User) -> bool {
-        self.queue(Kind::VerifyEmail, user).await
+        let Some(to) = verification_address(user) else { return false };
+        self.queue_link(TokenPurpose::VerifyEmail, user, to).await
     }
 
-    /// Queues a password reset link; nothing for an account without an address.
-    pub async fn send_reset(&self, user: &User) -> bool {
-        self.queue(Kind::ResetPassword, user).await
+    /// Queues a password reset link to `to`, one of the user's addresses (the caller picks
+    /// which: see the forgot-password route).
+    pub async fn send_reset(&self, user: &User, to: &str) -> bool {
+        self.queue_link(TokenPurpose::ResetPassword, user, to).await
     }
 
-    async fn queue(&self, kind: Kind, user: &User) -> bool {
-        let Some(email) = user.email.as_deref() else { return false };
-        // Both kinds of token die when the address changes: the link went to the old one.
-        let email_key = crate::domain::Email::parse(email).map(|e| e.key()).unwrap_or_else(|_| email.to_lowercase());
+    /// Counts one verification mail caused by the user against GATEHOUSE_VERIFY_MAILS_PER_HOUR.
+    pub async fn reserve_verification(&self, user_id: Uuid) -> StoreResult<MailQuota> {
+        if self.verify_per_hour == 0 {
+            return Ok(MailQuota::Allowed);
+        }
+        self.store.reserve_verify_mail(user_id, self.verify_per_hour, Duration::from_secs(3600)).await
+    }
+
+    /// Tells `to` (an old address) what happened to the account's address: `change` says it
+    /// in one or two sentences.
+    pub async fn send_change_notice(&self, user: &User, to: &str, change: &str) -> bool {
+        let rendered = self.templates.render(Kind::EmailChanged, &[("username", &user.username), ("change", change)]);
+        let queued = match self.build(to, rendered) {
+            Ok(mail) => self.store.queue_mail(mail).await.map_err(anyhow::Error::from),
+            Err(err) => Err(err),
+        };
+        match queued {
+            Ok(()) => {
+                tracing::info!(user_id = %user.id, mail = "email_changed", "mail queued");
+                self.queued.notify_one();
+                true
+            }
+            Err(err) => {
+                tracing::warn!(user_id = %user.id, error = %err, mail = "email_changed", "could not queue a mail");
+                false
+            }
+        }
+    }
+
+    async fn queue_link(&self, purpose: TokenPurpose, user: &User, email: &str) -> bool {
+        // The token is bound to this address: it dies when the account no longer has it.
+        let email_key = crate::domain::address_key(email);
         let token = new_token();
-        let (purpose, path, ttl) = match kind {
-            Kind::VerifyEmail => (TokenPurpose::VerifyEmail, "verify-email", self.verify_ttl),
-            Kind::ResetPassword => (TokenPurpose::ResetPassword, "reset-password", self.reset_ttl),
+        let (kind, path, ttl) = match purpose {
+            TokenPurpose::VerifyEmail => (Kind::VerifyEmail, "verify-email", self.verify_ttl),
+            TokenPurpose::ResetPassword => (Kind::ResetPassword, "reset-password", self.reset_ttl),
         };
         let link = format!("{}/{path}?token={token}", self.public_url);
         let rendered = self.templates.render(kind, &[("link", &link), ("username", &user.username), ("valid_for", &describe(ttl))]);
@@ -118,6 +153,11 @@ impl Mailer {
             message: message.formatted(),
         })
     }
+}
+
+/// Where a verification link goes: the pending address, else the address while unverified.
+pub fn verification_address(user: &User) -> Option<&str> {
+    user.pending_email.as_deref().or(user.email.as_deref().filter(|_| !user.email_verified))
 }
 
 /// "24 hours", "30 minutes", "45 seconds".

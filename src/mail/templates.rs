@@ -11,6 +11,8 @@ use anyhow::Context;
 pub enum Kind {
     VerifyEmail,
     ResetPassword,
+    /// A notice to the old address that the account's address is changing.
+    EmailChanged,
 }
 
 impl Kind {
@@ -18,6 +20,7 @@ impl Kind {
         match self {
             Self::VerifyEmail => "verify_email",
             Self::ResetPassword => "reset_password",
+            Self::EmailChanged => "email_changed",
         }
     }
 }
@@ -41,6 +44,7 @@ pub struct Rendered {
 pub struct Templates {
     verify_email: Parts,
     reset_password: Parts,
+    email_changed: Parts,
 }
 
 impl Templates {
@@ -79,6 +83,12 @@ impl Templates {
                 include_str!("../../templates/mail/reset_password.txt"),
                 include_str!("../../templates/mail/reset_password.html"),
             )?,
+            email_changed: parts(
+                Kind::EmailChanged,
+                include_str!("../../templates/mail/email_changed.subject"),
+                include_str!("../../templates/mail/email_changed.txt"),
+                include_str!("../../templates/mail/email_changed.html"),
+            )?,
         })
     }
 
@@ -87,6 +97,7 @@ impl Templates {
         let parts = match kind {
             Kind::VerifyEmail => &self.verify_email,
             Kind::ResetPassword => &self.reset_password,
+            Kind::EmailChanged => &self.email_changed,
         };
         Rendered {
             // A subject is one header line: no line breaks from a value.
@@ -130,6 +141,16 @@ mod tests {
         assert!(mail.text.contains("http://x/verify-email?token=T"));
         assert!(!mail.text.contains("{{"));
         assert_eq!(mail.subject, "Confirm your email address");
+    }
+
+    #[test]
+    fn the_change_notice_says_what_changed_and_escapes_it_in_html() {
+        let templates = Templates::load(None).expect("built-in templates");
+        let mail = templates.render(Kind::EmailChanged, &[("username", "bob"), ("change", "Changed to <x@example.com>.")]);
+        assert!(mail.text.contains("Changed to <x@example.com>."), "{}", mail.text);
+        assert!(mail.html.contains("Changed to &lt;x@example.com&gt;."), "{}", mail.html);
+        assert!(mail.text.contains("If this was not you"));
+        assert_eq!(mail.subject, "A change to your account's email address");
     }
 
     #[test]

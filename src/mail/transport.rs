@@ -53,10 +53,11 @@ impl Transport {
 /// Writes the message under a temporary name, then renames it: a reader of the folder
 /// never sees half a file.
 async fn write_eml(dir: &std::path::Path, mail: &QueuedMail) -> anyhow::Result<()> {
-    tokio::fs::create_dir_all(dir).await.with_context(|| format!("cannot create the outbox {}", dir.display()))?;
+    // Mails hold reset and verification links: the folder and the files are the owner's only.
+    crate::files::create_private_dir(dir).await.with_context(|| format!("cannot create the outbox {}", dir.display()))?;
     let path = dir.join(format!("{}.eml", mail.id));
     let partial = dir.join(format!(".{}.eml.partial", mail.id));
-    tokio::fs::write(&partial, &mail.message).await.with_context(|| format!("cannot write {}", partial.display()))?;
+    crate::files::write_private(&partial, &mail.message).await.with_context(|| format!("cannot write {}", partial.display()))?;
     tokio::fs::rename(&partial, &path).await.with_context(|| format!("cannot write {}", path.display()))?;
     tracing::info!(mail_id = %mail.id, path = %path.display(), "mail written to the outbox (no SMTP server configured)");
     Ok(())

@@ -16,7 +16,8 @@ const PAGE: u32 = 500;
 ///
 /// `login_attempts` is left out on purpose: failed-login counts are transient (a window of
 /// `GATEHOUSE_LOGIN_LOCKOUT` seconds) and start over on the target, like after a restart.
-/// So is `mfa_challenges`: an mfa_token lives minutes, and a login simply starts again.
+/// So is `mfa_challenges`: an mfa_token lives minutes, and a login simply starts again;
+/// and `verify_mail_windows`, the hourly count of verification mails.
 /// The `user_roles` rows travel with their user ([`UserRow::roles`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Table {
@@ -71,6 +72,10 @@ pub struct UserRow {
     pub email: Option<String>,
     pub email_key: Option<String>,
     pub email_verified: bool,
+    /// An address change waiting for its link, and its key.
+    pub pending_email: Option<String>,
+    pub pending_email_key: Option<String>,
+    pub email_ever_verified: bool,
     pub password_hash: String,
     pub disabled: bool,
     pub mfa_enabled: bool,

@@ -60,7 +60,8 @@ impl Store {
                     for u in rows {
                         sqlx::query(
                             "INSERT INTO users (id, username, username_key, email, email_key, email_verified, password_hash, \
-                             disabled, mfa_enabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                             disabled, mfa_enabled, created_at, updated_at, pending_email, pending_email_key, email_ever_verified) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                         )
                         .bind(u.id)
                         .bind(&u.username)
@@ -73,6 +74,9 @@ impl Store {
                         .bind(u.mfa_enabled)
                         .bind(Time(u.created_at))
                         .bind(Time(u.updated_at))
+                        .bind(&u.pending_email)
+                        .bind(&u.pending_email_key)
+                        .bind(u.email_ever_verified)
                         .execute(&mut *tx)
                         .await
                         .map_err(classify)?;

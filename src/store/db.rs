@@ -121,6 +121,10 @@ async fn open_sqlite(url: &str, synchronous: crate::config::SqliteSynchronous) -
         .synchronous(synchronous)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(5));
+    if !crate::files::sqlite_in_memory(url) {
+        let path = options.get_filename();
+        crate::files::prepare_sqlite_file(path).with_context(|| format!("cannot create the SQLite database {}", path.display()))?;
+    }
     // Readers run in parallel under WAL; writers queue on SQLite's one write lock.
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let pool = SqlitePoolOptions::new()

@@ -86,3 +86,15 @@ impl Store {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_debug_form_of_a_signing_key_hides_the_private_key() {
+        let key = crate::auth::keys::generate_key();
+        let shown = format!("{key:?}");
+        assert!(shown.contains(&key.kid));
+        assert!(!shown.contains(&format!("{:?}", key.private_key)), "{shown}");
+        assert!(shown.contains("***"));
+    }
+}

@@ -59,18 +59,31 @@ pub struct QueuedMail {
     pub attempts: u32,
 }
 
-/// The user a live token names, while the user still has the address it was mailed to;
-/// `$lock` locks the token's row on PostgreSQL, so that two requests cannot both use it.
+/// The answer to [`Store::reserve_verify_mail`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailQuota {
+    /// Counted: the mail may go.
+    Allowed,
+    /// The account caused its hourly share already; the window ends in `retry_after`.
+    Spent { retry_after: Duration },
+}
+
+/// The user a live token names, while the user still has the address it was mailed to
+/// (for a verification link, as its address or its pending one); `$lock` locks the token's
+/// row on PostgreSQL, so that two requests cannot both use it.
 macro_rules! live_token {
     ($lock:literal) => {
         concat!(
             "SELECT t.user_id FROM email_tokens t JOIN users u ON u.id = t.user_id \
              WHERE t.token_hash = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > $3 \
-             AND t.email_key = u.email_key",
+             AND (t.email_key = u.email_key OR (t.purpose = 'verify_email' AND t.email_key = u.pending_email_key))",
             $lock
         )
     };
 }
+
+const QUEUE_MAIL: &str =
+    "INSERT INTO mail_queue (id, sender, recipient, message, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $5)";
 
 /// Oldest due messages first, up to $3; `$lock` makes other instances skip them on PostgreSQL.
 macro_rules! claim_mail {
@@ -114,7 +127,7 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(classify)?;
-            sqlx::query("INSERT INTO mail_queue (id, sender, recipient, message, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $5)")
+            sqlx::query(QUEUE_MAIL)
                 .bind(mail.id)
                 .bind(&mail.sender)
                 .bind(&mail.recipient)
@@ -144,7 +157,9 @@ impl Store {
     }
 
     /// Uses up a live verification token and marks the address it was sent to verified,
-    /// atomically; `None` when the token is not live.
+    /// atomically; when that is the pending address, it becomes `email`, or
+    /// `Conflict(EmailTaken)` (nothing used up) when another account has it by now.
+    /// `None` when the token is not live.
     pub async fn verify_email(&self, token_hash: &[u8]) -> StoreResult<Option<User>> {
         self.use_email_token(TokenPurpose::VerifyEmail, token_hash, None).await
     }
@@ -166,7 +181,18 @@ impl Store {
             sqlx::query("UPDATE email_tokens SET used_at = $2 WHERE token_hash = $1").bind(token_hash).bind(now).execute(&mut *tx).await.map_err(classify)?;
             match password_hash {
                 None => {
-                    sqlx::query("UPDATE users SET email_verified = true, updated_at = $2 WHERE id = $1")
+                    // A link to the pending address makes it the address; users_email_key
+                    // refuses it (and the rollback keeps the token) when another account took it.
+                    sqlx::query(
+                        "UPDATE users SET email = pending_email, email_key = pending_email_key, pending_email = NULL, \
+                         pending_email_key = NULL WHERE id = $1 AND pending_email_key = (SELECT email_key FROM email_tokens WHERE token_hash = $2)",
+                    )
+                    .bind(user_id)
+                    .bind(token_hash)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+                    sqlx::query("UPDATE users SET email_verified = true, email_ever_verified = true, updated_at = $2 WHERE id = $1")
                         .bind(user_id)
                         .bind(now)
                         .execute(&mut *tx)
@@ -196,6 +222,70 @@ impl Store {
             Some(id) => self.user_by_id(id).await,
             None => Ok(None),
         }
+    }
+
+    /// Queues a mail that carries no token (a notice).
+    pub async fn queue_mail(&self, mail: NewMail) -> StoreResult<()> {
+        on_db!(&self.db, c => {
+            let mut tx = c.write().await?;
+            sqlx::query(QUEUE_MAIL)
+                .bind(mail.id)
+                .bind(&mail.sender)
+                .bind(&mail.recipient)
+                .bind(&mail.message)
+                .bind(Time::now())
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+            tx.commit().await
+        })
+    }
+
+    /// Counts one verification mail caused by the user, unless `max` were already counted in
+    /// the user's current window of `window` (which starts at its first mail). Atomic: one
+    /// upsert, whose WHERE refuses the count past `max` (then no row comes back), inside a
+    /// write transaction (SQLite's write lock; PostgreSQL's row lock of ON CONFLICT orders
+    /// parallel requests of any instance).
+    pub async fn reserve_verify_mail(&self, user_id: Uuid, max: u32, window: Duration) -> StoreResult<MailQuota> {
+        let now = Time::now();
+        let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::hours(1));
+        // `None` when counted; else the start of the window that is spent.
+        let spent: Option<Option<Time>> = on_db!(&self.db, c => {
+            let mut tx = c.write().await?;
+            let counted: Option<i32> = sqlx::query_scalar(
+                "INSERT INTO verify_mail_windows AS w (user_id, window_start, sent) VALUES ($1, $2, 1) \
+                 ON CONFLICT (user_id) DO UPDATE SET \
+                 window_start = CASE WHEN w.window_start <= $3 THEN $2 ELSE w.window_start END, \
+                 sent = CASE WHEN w.window_start <= $3 THEN 1 ELSE w.sent + 1 END \
+                 WHERE w.window_start <= $3 OR w.sent < $4 RETURNING sent",
+            )
+            .bind(user_id)
+            .bind(now)
+            .bind(Time(now.0 - window))
+            .bind(i32::try_from(max).unwrap_or(i32::MAX))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(classify)?;
+            let spent = match counted {
+                Some(_) => None,
+                None => Some(
+                    sqlx::query_scalar("SELECT window_start FROM verify_mail_windows WHERE user_id = $1")
+                        .bind(user_id)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(classify)?,
+                ),
+            };
+            tx.commit().await?;
+            spent
+        });
+        Ok(match spent {
+            None => MailQuota::Allowed,
+            Some(start) => {
+                let left = start.map(|s: Time| (s.0 + window - now.0).to_std().unwrap_or_default());
+                MailQuota::Spent { retry_after: left.unwrap_or_default() }
+            }
+        })
     }
 
     /// Claims up to `limit` due messages for `lease` (others skip them meanwhile), oldest

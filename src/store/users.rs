@@ -15,6 +15,9 @@ pub struct User {
     pub username: String,
     pub email: Option<String>,
     pub email_verified: bool,
+    /// An address change waiting for the link mailed to it; `email` stays as it is until then.
+    #[schema(example = json!(null))]
+    pub pending_email: Option<String>,
     /// Always holds `user`; `admin` and custom roles besides.
     #[sqlx(try_from = "Roles")]
     pub roles: Vec<String>,
@@ -36,7 +39,7 @@ impl User {
 macro_rules! user_columns {
     () => {
         concat!(
-            "u.id, u.username, u.email, u.email_verified, u.disabled, u.mfa_enabled, u.created_at, u.updated_at, ",
+            "u.id, u.username, u.email, u.email_verified, u.pending_email, u.disabled, u.mfa_enabled, u.created_at, u.updated_at, ",
             $crate::store::codec::roles_column!()
         )
     };
@@ -49,6 +52,8 @@ pub struct Credentials {
     #[sqlx(flatten)]
     pub user: User,
     pub password_hash: String,
+    /// Whether any address of the account was ever verified.
+    pub email_ever_verified: bool,
 }
 
 pub struct NewUser {
@@ -67,10 +72,11 @@ pub struct EmailChange {
     pub email_key: Option<String>,
 }
 
-/// A new address is unverified; the same address (any case) keeps its state.
+/// A new address is unverified; the same address (any case) keeps its state; a pending
+/// change is dropped.
 pub(super) const SET_EMAIL: &str = "UPDATE users SET email = $2, email_key = $3, \
-     email_verified = CASE WHEN email_key IS NOT DISTINCT FROM $3 THEN email_verified ELSE false END, updated_at = $4 \
-     WHERE id = $1";
+     email_verified = CASE WHEN email_key IS NOT DISTINCT FROM $3 THEN email_verified ELSE false END, \
+     pending_email = NULL, pending_email_key = NULL, updated_at = $4 WHERE id = $1";
 
 impl Store {
     pub async fn create_user(&self, user: NewUser) -> StoreResult<User> {
@@ -109,7 +115,7 @@ impl Store {
         on_db!(&self.db, c => sqlx::query_as(concat!(
             "SELECT ",
             user_columns!(),
-            ", u.password_hash FROM users u WHERE u.username_key = $1 OR u.email_key = $1"
+            ", u.password_hash, u.email_ever_verified FROM users u WHERE u.username_key = $1 OR u.email_key = $1"
         ))
         .bind(login_key)
         .fetch_optional(&c.pool)
@@ -118,18 +124,35 @@ impl Store {
     }
 
     pub async fn credentials_by_id(&self, id: Uuid) -> StoreResult<Option<Credentials>> {
-        on_db!(&self.db, c => sqlx::query_as(concat!("SELECT ", user_columns!(), ", u.password_hash FROM users u WHERE u.id = $1"))
+        on_db!(&self.db, c => sqlx::query_as(concat!(
+            "SELECT ",
+            user_columns!(),
+            ", u.password_hash, u.email_ever_verified FROM users u WHERE u.id = $1"
+        ))
             .bind(id)
             .fetch_optional(&c.pool)
             .await
             .map_err(classify))
     }
 
+    /// Sets (or clears) the address at once: a new one is unverified; a pending change is dropped.
     pub async fn set_email(&self, id: Uuid, change: EmailChange) -> StoreResult<User> {
-        let done = on_db!(&self.db, c => sqlx::query(SET_EMAIL)
+        self.update_email(SET_EMAIL, id, Some(change)).await
+    }
+
+    /// Records an address change that waits for its link (`None` drops it); `email` stays.
+    /// The pending address reserves nothing: its uniqueness is checked when it is confirmed.
+    pub async fn set_pending_email(&self, id: Uuid, change: Option<EmailChange>) -> StoreResult<User> {
+        const SET_PENDING: &str = "UPDATE users SET pending_email = $2, pending_email_key = $3, updated_at = $4 WHERE id = $1";
+        self.update_email(SET_PENDING, id, change).await
+    }
+
+    async fn update_email(&self, sql: &'static str, id: Uuid, change: Option<EmailChange>) -> StoreResult<User> {
+        let (email, key) = change.map(|c| (c.email, c.email_key)).unwrap_or_default();
+        let done = on_db!(&self.db, c => sqlx::query(sql)
             .bind(id)
-            .bind(&change.email)
-            .bind(&change.email_key)
+            .bind(&email)
+            .bind(&key)
             .bind(Time::now())
             .execute(&c.pool)
             .await

@@ -33,6 +33,8 @@ async fn a_sqlite_database_copied_to_postgres_keeps_users_templates_sessions_key
     let sqlite_url = format!("sqlite://{}", dir.path().join("old.db").display());
     let source = TestApp::spawn_on(&sqlite_url, |_| {}).await;
     let alice = source.user("alice").await;
+    let change = serde_json::json!({"email": "alice@new.example", "current_password": PASSWORD});
+    assert_eq!(source.patch("/v1/auth/me", &change, Some(&alice.access)).await.status(), StatusCode::OK);
     let res = source.post_register("bob", Some("bob@example.com"), PASSWORD).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let mut admin = gatehouse(&sqlite_url)
@@ -74,6 +76,7 @@ async fn a_sqlite_database_copied_to_postgres_keeps_users_templates_sessions_key
     assert_eq!(res.status(), StatusCode::OK, "refresh after the move");
     let me: Value = moved.get_me(&alice.access).await.json().await.expect("user");
     assert_eq!(me["id"], alice.id);
+    assert_eq!(me["pending_email"], "alice@new.example", "a pending address change comes along");
     moved.login("alice", PASSWORD).await;
     moved.login("BOB@example.com", PASSWORD).await;
     let root = moved.login("root", PASSWORD).await;

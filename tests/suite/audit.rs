@@ -75,7 +75,8 @@ async fn logout_session_revocation_password_and_email_changes_are_recorded_with_
     let other_session = sessions["items"].as_array().expect("items").iter().find(|s| s["current"] == false).expect("other")["id"].clone();
 
     app.delete(&format!("/v1/auth/sessions/{}", other_session.as_str().expect("id")), Some(&alice.access)).await;
-    app.patch("/v1/auth/me", &json!({"email": "alice@example.com"}), Some(&alice.access)).await;
+    let res = app.patch("/v1/auth/me", &json!({"email": "alice@example.com", "current_password": PASSWORD}), Some(&alice.access)).await;
+    assert_eq!(res.status(), StatusCode::OK);
     let res = app
         .post(
             "/v1/auth/password",
@@ -95,7 +96,7 @@ async fn logout_session_revocation_password_and_email_changes_are_recorded_with_
         assert_eq!(found[0]["user_id"], alice.id, "{kind} target");
     }
     assert_eq!(of_type(&events, "session.revoked")[0]["detail"]["session_id"], other_session);
-    assert_eq!(of_type(&events, "email.changed")[0]["detail"]["email"], "alice@example.com");
+    assert_eq!(of_type(&events, "email.changed")[0]["detail"]["pending_email"], "alice@example.com");
     let everything = serde_json::to_string(&events).expect("JSON");
     assert!(!everything.contains("a different long passphrase"), "no password in {everything}");
 }
@@ -253,6 +254,39 @@ async fn the_self_view_shows_only_the_callers_own_events() {
     assert!(!mine.to_string().contains(&bob.id));
     let bad = app.get_query("/v1/auth/me/audit", &[("page", "0")], Some(&alice.access)).await;
     assert_problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+}
+
+#[tokio::test]
+async fn the_self_view_hides_the_ip_and_user_agent_of_an_admins_action_and_shows_the_users_own() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("root").await;
+    let alice = app.user("alice").await;
+    let res = app
+        .client
+        .patch(app.url(&format!("/v1/users/{}", alice.id)))
+        .bearer_auth(&admin.access)
+        .header("user-agent", "AdminConsole/7.1")
+        .json(&json!({ "roles": ["user", "editor"] }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let mine: Value = app.get("/v1/auth/me/audit", Some(&alice.access)).await.json().await.expect("list");
+    let everything: Value = audit(&app, &admin.access, &[("user_id", &alice.id)]).await;
+
+    let items = mine["items"].as_array().expect("items");
+    let by_admin = of_type(items, "user.roles_changed");
+    assert_eq!(by_admin.len(), 1, "{items:?}");
+    assert_eq!(by_admin[0]["actor_id"], admin.id);
+    assert_eq!(by_admin[0]["ip"], Value::Null);
+    assert_eq!(by_admin[0]["user_agent"], Value::Null);
+    assert!(!mine.to_string().contains("AdminConsole"), "{mine}");
+    let own = of_type(items, "login.succeeded");
+    assert_eq!(own[0]["ip"], "127.0.0.1", "the user's own action keeps its address");
+    let admin_view = of_type(everything["items"].as_array().expect("items"), "user.roles_changed");
+    assert_eq!(admin_view[0]["user_agent"], "AdminConsole/7.1", "the admin view is unchanged");
+    assert_eq!(admin_view[0]["ip"], "127.0.0.1");
 }
 
 #[tokio::test]

@@ -125,7 +125,7 @@ async fn every_json_route_answers_hostile_bodies_with_a_4xx_problem_and_stays_he
             method: Method::PATCH,
             path: "/v1/auth/me".into(),
             token: Some(user.access.clone()),
-            fields: &["email"],
+            fields: &["email", "current_password", "code"],
             strings_accepted: false,
         },
         Route {

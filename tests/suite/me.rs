@@ -20,19 +20,30 @@ async fn me_answers_the_account_behind_the_token() {
     assert!(me.get("password_hash").is_none());
 }
 
+/// PATCH /v1/auth/me with the right password and these fields besides.
+async fn patch_me(app: &TestApp, access: &str, fields: Value) -> reqwest::Response {
+    let mut body = json!({ "current_password": PASSWORD });
+    for (k, v) in fields.as_object().expect("an object") {
+        body[k] = v.clone();
+    }
+    app.patch("/v1/auth/me", &body, Some(access)).await
+}
+
 #[tokio::test]
-async fn patching_the_email_changes_it_unverified() {
+async fn patching_the_email_leaves_it_and_shows_the_new_address_as_pending() {
     let app = TestApp::spawn().await;
     let alice = app.user("alice").await;
 
-    let res = app.patch("/v1/auth/me", &json!({ "email": "alice@example.com" }), Some(&alice.access)).await;
+    let res = patch_me(&app, &alice.access, json!({ "email": "alice@example.com" })).await;
 
     assert_eq!(res.status(), StatusCode::OK);
     let me: Value = res.json().await.expect("json");
-    assert_eq!(me["email"], "alice@example.com");
+    assert_eq!(me["email"], Value::Null);
+    assert_eq!(me["pending_email"], "alice@example.com");
     assert_eq!(me["email_verified"], false);
     let again: Value = app.get_me(&alice.access).await.json().await.expect("json");
-    assert_eq!(again["email"], "alice@example.com");
+    assert_eq!(again["pending_email"], "alice@example.com");
+    assert_eq!(again["email"], Value::Null);
 }
 
 #[tokio::test]
@@ -41,11 +52,12 @@ async fn patching_the_email_with_null_clears_it_and_absent_leaves_it() {
     app.post_register("alice", Some("alice@example.com"), PASSWORD).await;
     let alice = app.login("alice", PASSWORD).await;
 
-    let untouched: Value = app.patch("/v1/auth/me", &json!({}), Some(&alice.access)).await.json().await.expect("json");
-    let cleared: Value = app.patch("/v1/auth/me", &json!({ "email": null }), Some(&alice.access)).await.json().await.expect("json");
+    let untouched: Value = patch_me(&app, &alice.access, json!({})).await.json().await.expect("json");
+    let cleared: Value = patch_me(&app, &alice.access, json!({ "email": null })).await.json().await.expect("json");
 
     assert_eq!(untouched["email"], "alice@example.com");
     assert!(cleared["email"].is_null());
+    assert!(cleared["pending_email"].is_null());
     assert_eq!(
         app.post_register("alice2", Some("ALICE@example.com"), PASSWORD).await.status(),
         StatusCode::CREATED,
@@ -59,7 +71,7 @@ async fn patching_to_an_email_someone_else_has_in_another_case_is_409() {
     app.post_register("bob", Some("bob@example.com"), PASSWORD).await;
     let alice = app.user("alice").await;
 
-    let res = app.patch("/v1/auth/me", &json!({ "email": "BOB@Example.com" }), Some(&alice.access)).await;
+    let res = patch_me(&app, &alice.access, json!({ "email": "BOB@Example.com" })).await;
 
     assert_problem(res, StatusCode::CONFLICT, "email_taken").await;
 }
@@ -69,8 +81,8 @@ async fn patching_to_a_bad_email_is_422_on_email() {
     let app = TestApp::spawn().await;
     let alice = app.user("alice").await;
 
-    for bad in [json!("not-an-email"), json!(42)] {
-        let res = app.patch("/v1/auth/me", &json!({ "email": bad }), Some(&alice.access)).await;
+    for bad in [json!("not-an-email"), json!(42), json!("\"alice\"@example.com"), json!("alice@[192.0.2.1]")] {
+        let res = patch_me(&app, &alice.access, json!({ "email": bad })).await;
 
         let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
         assert_eq!(problem["errors"][0]["field"], "email");
@@ -82,7 +94,7 @@ async fn me_without_a_token_is_401() {
     let app = TestApp::spawn().await;
 
     let get = app.get("/v1/auth/me", None).await;
-    let patch = app.patch("/v1/auth/me", &json!({}), None).await;
+    let patch = app.patch("/v1/auth/me", &json!({ "current_password": PASSWORD }), None).await;
 
     assert_problem(get, StatusCode::UNAUTHORIZED, "invalid_token").await;
     assert_problem(patch, StatusCode::UNAUTHORIZED, "invalid_token").await;

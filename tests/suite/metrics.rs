@@ -206,3 +206,35 @@ async fn mail_deliveries_are_counted_as_retried_then_sent() {
         assert!(moved >= 1.0, "{outcome}: {moved}");
     }
 }
+
+/// The method labels /metrics may hold: the standard methods, then `other`.
+const KNOWN_METHODS: [&str; 10] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE", "other"];
+
+#[tokio::test]
+async fn invented_http_methods_add_no_series_to_metrics() {
+    let app = TestApp::spawn().await;
+    // Only the series of the routes used here: other tests of this process add their own.
+    let ours = |text: &str| text.lines().filter(|l| l.contains("route=\"/health\"") || l.contains("route=\"unmatched\"")).count();
+    let before = ours(&scrape(&app).await);
+
+    for i in 0..40 {
+        let method = reqwest::Method::from_bytes(format!("INVENTED{i}").as_bytes()).expect("method");
+        for path in ["/health", "/no/such/route"] {
+            let res = app.client.request(method.clone(), app.url(path)).send().await.expect("request sent");
+            assert!(res.status().is_client_error(), "{path}: {}", res.status());
+        }
+    }
+
+    let after = scrape(&app).await;
+    assert!(!after.contains("INVENTED"), "an invented method became a label");
+    for line in after.lines().filter(|l| !l.starts_with('#')) {
+        if let Some((_, rest)) = line.split_once("method=\"") {
+            let method = rest.split('"').next().unwrap_or_default();
+            assert!(KNOWN_METHODS.contains(&method), "{line}");
+        }
+    }
+    // One series (a counter and its latency histogram, 17 lines) per route and status at
+    // most; 80 invented methods used to add 80 of them.
+    let grown = ours(&after).saturating_sub(before);
+    assert!(grown <= 10 * 17, "{grown} lines added");
+}

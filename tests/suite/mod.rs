@@ -2,16 +2,19 @@
 
 mod audit;
 mod bad_input;
+mod email_change;
 mod email_verification;
 mod errors;
 mod forged_tokens;
 mod hardening;
+mod hash_slots;
 mod health;
 mod last_admin;
 mod lockout;
 mod lockout_race;
 mod login;
 mod logout;
+mod mail_flood;
 mod mail_queue;
 mod me;
 mod metrics;
@@ -28,3 +31,4 @@ mod templates;
 mod tokens;
 mod user_changes;
 mod users;
+mod work_factors;

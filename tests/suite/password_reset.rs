@@ -154,7 +154,7 @@ async fn reset_and_forgot_refuse_bodies_without_their_fields() {
 }
 
 #[tokio::test]
-async fn a_reset_link_mailed_to_an_old_address_dies_when_the_address_changes() {
+async fn a_reset_link_mailed_to_an_old_address_dies_when_the_change_of_address_is_confirmed() {
     let smtp = SmtpServer::start().await;
     let app = TestApp::spawn_with_smtp(&smtp, |_| {}).await;
     with_email(&app, &smtp, "frank").await;
@@ -162,8 +162,11 @@ async fn a_reset_link_mailed_to_an_old_address_dies_when_the_address_changes() {
     forgot(&app, "frank").await;
     let (_, token) = nth_token(&smtp, 2, "reset-password").await;
 
-    let res = app.patch("/v1/auth/me", &json!({ "email": "frank@new.example" }), Some(&frank.access)).await;
+    let res = app.patch("/v1/auth/me", &json!({ "email": "frank@new.example", "current_password": PASSWORD }), Some(&frank.access)).await;
     assert_eq!(res.status(), StatusCode::OK);
+    let (_, confirm) = nth_token(&smtp, 3, "verify-email").await;
+    let res = app.post("/v1/auth/email/verify", &json!({ "token": confirm }), None).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
 
     assert_problem(reset(&app, &token, NEW_PASSWORD).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
     assert_eq!(app.post_login("frank", PASSWORD).await.status(), StatusCode::OK);
@@ -174,9 +177,12 @@ async fn a_password_reset_leaves_totp_on_so_the_new_password_still_needs_a_code(
     let smtp = SmtpServer::start().await;
     let app = TestApp::spawn_with_smtp(&smtp, |_| {}).await;
     let gina = app.mfa_user("gina").await;
-    let res = app.patch("/v1/auth/me", &json!({ "email": "gina@example.com" }), Some(&gina.user.access)).await;
+    let body = json!({ "email": "gina@example.com", "current_password": PASSWORD, "code": code_at(&gina.secret, gina.t) });
+    let res = app.patch("/v1/auth/me", &body, Some(&gina.user.access)).await;
     assert_eq!(res.status(), StatusCode::OK);
-    smtp.wait_for(1, Duration::from_secs(20)).await;
+    let (_, confirm) = nth_token(&smtp, 1, "verify-email").await;
+    let res = app.post("/v1/auth/email/verify", &json!({ "token": confirm }), None).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
 
     forgot(&app, "gina").await;
     let (_, token) = nth_token(&smtp, 2, "reset-password").await;
@@ -185,7 +191,7 @@ async fn a_password_reset_leaves_totp_on_so_the_new_password_still_needs_a_code(
     let res = app.post_login("gina", NEW_PASSWORD).await;
     let problem = assert_problem(res, StatusCode::UNAUTHORIZED, "mfa_required").await;
     let mfa_token = problem["mfa_token"].as_str().expect("an mfa_token");
-    let res = app.post_login_mfa(mfa_token, &code_at(&gina.secret, gina.t)).await;
+    let res = app.post_login_mfa(mfa_token, &code_at(&gina.secret, gina.t + 30)).await;
     assert_eq!(res.status(), StatusCode::OK);
     let pair: Value = res.json().await.expect("token pair");
     assert_eq!(pair["user"]["mfa_enabled"], true);

@@ -1,0 +1,104 @@
+//! Files this service writes hold secrets (the SQLite database keeps the signing keys, the
+//! refresh secret, TOTP secrets and queued reset links; the outbox keeps those links too):
+//! they are created readable by their owner only, with an explicit mode, whatever the umask.
+
+use std::io;
+use std::path::Path;
+
+/// Mode of a file that holds secrets.
+#[cfg(unix)]
+const PRIVATE_FILE: u32 = 0o600;
+/// Mode of a folder that holds such files.
+#[cfg(unix)]
+const PRIVATE_DIR: u32 = 0o700;
+
+/// Creates `path` empty, readable by its owner only, unless it exists.
+pub fn create_private_file(path: &Path) -> io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, PRIVATE_FILE);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) => Err(err),
+    }
+}
+
+/// Creates the folder (and its missing parents) readable by its owner only; a folder that
+/// exists is left as it is.
+pub async fn create_private_dir(path: &Path) -> io::Result<()> {
+    let mut builder = tokio::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    builder.mode(PRIVATE_DIR);
+    builder.create(path).await
+}
+
+/// Writes `bytes` to `path` (replacing it), readable by its owner only: the mode is set
+/// before the first byte, even on a file left over from before.
+pub async fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use tokio::io::AsyncWriteExt as _;
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(PRIVATE_FILE);
+    let mut file = options.open(path).await?;
+    #[cfg(unix)]
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(PRIVATE_FILE)).await?;
+    file.write_all(bytes).await?;
+    file.flush().await
+}
+
+/// The permission bits (as in `ls -l`, octal) of a file that group or others may use.
+#[cfg(unix)]
+pub fn shared_mode(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    (mode & 0o077 != 0).then_some(mode)
+}
+
+#[cfg(not(unix))]
+pub fn shared_mode(_: &Path) -> Option<u32> {
+    None
+}
+
+/// Prepares the file of a SQLite database before it is opened: a new one is created empty
+/// with mode 0600 (SQLite gives its -wal and -shm files the same mode); one that other
+/// users can read is reported, as its secrets are theirs to read.
+pub fn prepare_sqlite_file(path: &Path) -> io::Result<()> {
+    if !path.exists() {
+        return create_private_file(path);
+    }
+    if let Some(mode) = shared_mode(path) {
+        tracing::warn!(
+            path = %path.display(),
+            mode = %format!("{mode:o}"),
+            "the SQLite database can be read by other users; it holds signing keys and secrets: chmod 600 it and its -wal and -shm files"
+        );
+    }
+    Ok(())
+}
+
+/// True for a SQLite URL that names no file (`sqlite::memory:`, `?mode=memory`).
+pub fn sqlite_in_memory(url: &str) -> bool {
+    let rest = url.strip_prefix("sqlite:").unwrap_or(url);
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let (database, params) = rest.split_once('?').unwrap_or((rest, ""));
+    database.is_empty() || database == ":memory:" || params.split('&').any(|p| p == "mode=memory")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_in_memory;
+
+    #[test]
+    fn in_memory_sqlite_urls_are_told_from_files() {
+        for memory in ["sqlite::memory:", "sqlite://:memory:", "sqlite://shared?mode=memory&cache=shared"] {
+            assert!(sqlite_in_memory(memory), "{memory}");
+        }
+        for file in ["sqlite://gatehouse.db", "sqlite:///var/lib/gatehouse/db.sqlite?mode=rwc", "sqlite:data.db"] {
+            assert!(!sqlite_in_memory(file), "{file}");
+        }
+    }
+}
