@@ -87,8 +87,13 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let (api, mut openapi) = http::api().split_for_parts();
     http::docs::declare_common_errors(&mut openapi);
+    http::docs::state_configured_rules(&mut openapi, state.policy.min_length);
     let cors = cors_layer(&state.config.cors_origins);
     let public_metrics = state.config.metrics_bind.is_none();
+    if !public_metrics {
+        // Served on another listener or not at all: not a route of this address.
+        openapi.paths.paths.remove("/metrics");
+    }
     api.merge(http::docs::router(openapi))
         .merge(if public_metrics { metrics_router() } else { Router::new() })
         .fallback(|| async { crate::error::ApiError::NotFound })
@@ -224,6 +229,7 @@ impl Application {
         let (stop_mail, mail_stop) = tokio::sync::watch::channel(false);
         let mut mail_task = tokio::spawn(mail_worker.run(mail_stop));
         background.push(tokio::spawn(crate::audit::prune_forever(self.state.store.clone(), self.state.config.audit_retention_days)));
+        background.push(tokio::spawn(crate::retention::prune_forever(self.state.store.clone(), self.state.config.clone())));
         if self.state.config.metrics_bind != Some(MetricsBind::Off) {
             background.push(tokio::spawn(async {
                 let mut every = tokio::time::interval(crate::metrics::UPKEEP_EVERY);

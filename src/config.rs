@@ -158,6 +158,15 @@ pub struct Config {
     /// past it, 429 `rate_limited` with `Retry-After`. 0 turns the cap off.
     #[arg(long, env = "GATEHOUSE_VERIFY_MAILS_PER_HOUR", default_value_t = 5, global = true)]
     pub verify_mails_per_hour: u32,
+
+    /// Templates one user may hold.
+    #[arg(long, env = "GATEHOUSE_TEMPLATES_MAX_COUNT", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000_000), global = true)]
+    pub templates_max_count: u32,
+
+    /// Bytes one user's templates may take together: the UTF-8 bytes of every name and
+    /// content (default 16 MiB).
+    #[arg(long, env = "GATEHOUSE_TEMPLATES_MAX_BYTES", default_value_t = 16 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..=1 << 40), global = true)]
+    pub templates_max_bytes: u64,
 }
 
 /// GATEHOUSE_SMTP_URL: holds credentials, so it never reaches `Debug` output or a log.
@@ -336,6 +345,10 @@ impl Config {
 
     pub fn refresh_reuse_grace(&self) -> Duration {
         Duration::from_secs(self.refresh_reuse_grace)
+    }
+
+    pub fn template_quota(&self) -> crate::store::TemplateQuota {
+        crate::store::TemplateQuota { max_count: self.templates_max_count, max_bytes: self.templates_max_bytes }
     }
 }
 

@@ -9,13 +9,14 @@
 //! - [`auth`]: password hashing, signing keys and access tokens, refresh tokens, TOTP, extractors.
 //! - [`mail`]: verification and reset mails, the queue in the database and its worker.
 //! - [`import`]: `gatehouse import`, users with their legacy password hashes.
-//! - [`store`]: every SQL statement, once for both databases, in the one [`store::Store`]; the
-//!   dialect differences in `store::db`.
+//! - [`store`]: every SQL statement, once for both databases, in the one [`store::Store`], one
+//!   file per resource; the dialect differences in `store::db`, shared column types in `store::codec`.
 //! - [`http`]: one module per resource, each with its routes and OpenAPI entries.
 //! - [`telemetry`]: tracing set-up (text or JSON).
 //! - [`metrics`]: the Prometheus series and the /metrics route.
 //! - [`audit`]: recording the audit trail from handlers, and pruning it.
 //! - [`files`]: files that hold secrets, created readable by their owner only.
+//! - [`retention`]: pruning spent sessions, login counts, email tokens and MFA challenges.
 
 pub mod app;
 pub mod audit;
@@ -30,5 +31,6 @@ pub mod http;
 pub mod import;
 pub mod mail;
 pub mod metrics;
+pub mod retention;
 pub mod store;
 pub mod telemetry;

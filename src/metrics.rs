@@ -85,7 +85,10 @@ pub fn render(state: &AppState) -> String {
     handle.render()
 }
 
-/// GET /metrics
+/// Prometheus text: request counts and latencies by route, pool and process figures.
+/// Served here unless GATEHOUSE_METRICS_BIND moves it to an address of its own or turns it off.
+#[utoipa::path(get, path = "/metrics", tag = "service",
+    responses((status = 200, description = "Prometheus text exposition format 0.0.4", body = String, content_type = "text/plain; version=0.0.4")))]
 pub async fn serve(State(state): State<AppState>) -> Response {
     let body = render(&state);
     ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))], body).into_response()

@@ -158,6 +158,18 @@ fn a_bad_setting_value_stops_with_a_message_naming_the_setting() {
 }
 
 #[test]
+fn a_template_quota_of_zero_or_not_a_number_stops_the_start() {
+    let scratch = Scratch::new();
+
+    let count = scratch.run(&["migrate"], "", &[("GATEHOUSE_TEMPLATES_MAX_COUNT", "0")]);
+    let bytes = scratch.run(&["migrate"], "", &[("GATEHOUSE_TEMPLATES_MAX_BYTES", "16MiB")]);
+
+    assert!(!count.status.success() && !bytes.status.success());
+    assert!(stderr(&count).contains("GATEHOUSE_TEMPLATES_MAX_COUNT"), "{}", stderr(&count));
+    assert!(stderr(&bytes).contains("GATEHOUSE_TEMPLATES_MAX_BYTES"), "{}", stderr(&bytes));
+}
+
+#[test]
 fn bad_mail_settings_stop_the_start_without_printing_smtp_credentials() {
     let scratch = Scratch::new();
 

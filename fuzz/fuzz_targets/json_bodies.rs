@@ -8,17 +8,16 @@ use axum::extract::FromRequest;
 use axum::http::Request;
 use gatehouse::domain::{Email, PasswordPolicy, Username};
 use gatehouse::http::auth::{LoginRequest, RefreshRequest, RegisterRequest};
-use gatehouse::http::extract::ApiJson;
+use gatehouse::http::extract::{ApiJson, JsonBody};
 use gatehouse::http::me::{ChangePasswordRequest, UpdateMeRequest};
 use libfuzzer_sys::fuzz_target;
-use serde::de::DeserializeOwned;
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
     RUNTIME.get_or_init(|| tokio::runtime::Builder::new_current_thread().build().expect("runtime"))
 }
 
-fn extract<T: DeserializeOwned>(data: &[u8]) -> Option<T> {
+fn extract<T: JsonBody>(data: &[u8]) -> Option<T> {
     let request = Request::builder()
         .method("POST")
         .uri("/")

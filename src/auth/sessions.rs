@@ -29,7 +29,8 @@ pub struct TokenPair {
     /// Always `Bearer`.
     #[schema(example = "Bearer")]
     pub token_type: &'static str,
-    /// Seconds until the access token expires.
+    /// Seconds until the access token expires: GATEHOUSE_ACCESS_TTL, or less near the
+    /// session's end, which no access token outlives.
     #[schema(example = 900)]
     pub expires_in: u64,
     pub refresh_token: String,
@@ -53,11 +54,11 @@ impl std::fmt::Debug for TokenPair {
 }
 
 fn pair(state: &AppState, user: User, session_id: Uuid, refresh_token: String, expires_at: chrono::DateTime<Utc>) -> Result<TokenPair> {
-    let access_token = state.tokens.issue(user.id, session_id, &user.username, &user.roles)?;
+    let (access_token, expires_in) = state.tokens.issue(user.id, session_id, &user.username, &user.roles, expires_at)?;
     Ok(TokenPair {
         access_token,
         token_type: "Bearer",
-        expires_in: state.tokens.access_ttl().as_secs(),
+        expires_in,
         refresh_token,
         // Rounded up: right after login this is the full GATEHOUSE_REFRESH_TTL.
         refresh_expires_in: ((expires_at - Utc::now()).num_milliseconds().max(0) + 999) / 1000,
@@ -101,8 +102,12 @@ pub async fn rotate(state: &AppState, presented: &str, audit: &Audit) -> Result<
             crate::metrics::refresh("rotated");
             return finish(state, &record, successor).await;
         }
-        // Another request rotated it a moment ago: answer as for a grace-window reuse.
+        // Another request rotated it a moment ago (answer as for a grace-window reuse), or
+        // the session stopped being live since it was read (answer as if it was then).
         record = state.store.refresh_record(&presented_hash).await?.ok_or(ApiError::InvalidToken { sent: true })?;
+        if record.rotated_at.is_none() || !is_live(&record) {
+            return Err(ApiError::InvalidToken { sent: true });
+        }
     }
     let rotated_at = record.rotated_at.unwrap_or_else(Utc::now);
     let grace = Duration::from_std(state.config.refresh_reuse_grace()).map_err(anyhow::Error::from)?;

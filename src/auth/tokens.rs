@@ -7,7 +7,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -166,13 +166,24 @@ impl TokenService {
         }
     }
 
-    pub fn issue(&self, user_id: Uuid, session_id: Uuid, username: &str, roles: &[String]) -> anyhow::Result<String> {
+    /// Signs an access token for a session that ends at `session_end`; answers the token
+    /// and its lifetime in seconds. `exp` is `now + access_ttl`, but never past the session's
+    /// end (rounded down to the second), so no token outlives its session.
+    pub fn issue(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+        username: &str,
+        roles: &[String],
+        session_end: DateTime<Utc>,
+    ) -> anyhow::Result<(String, u64)> {
         let now = Utc::now().timestamp();
+        let exp = (now + self.access_ttl.as_secs() as i64).min(session_end.timestamp());
         let claims = AccessClaims {
             iss: self.issuer.clone(),
             sub: user_id,
             aud: self.audience.clone(),
-            exp: now + self.access_ttl.as_secs() as i64,
+            exp,
             iat: now,
             nbf: now,
             jti: Uuid::now_v7(),
@@ -194,7 +205,7 @@ impl TokenService {
                 jsonwebtoken::encode(&header, &claims, &active.encoding)?
             }
         };
-        Ok(token)
+        Ok((token, (exp - now).max(0).unsigned_abs()))
     }
 
     pub async fn verify(&self, token: &str) -> Result<Arc<AccessClaims>, TokenError> {

@@ -5,10 +5,14 @@ pub struct Role(String);
 impl Role {
     pub const USER: &'static str = "user";
     pub const ADMIN: &'static str = "admin";
+    /// The rule as the served schema states it (ECMA-262, as JSON Schema reads patterns).
+    pub const PATTERN: &'static str = "^[a-z0-9_-]{1,32}$";
+    pub const MAX_CHARS: usize = 32;
 
     pub fn parse(raw: &str) -> Result<Self, String> {
         let len = raw.chars().count();
-        let ok = (1..=32).contains(&len) && raw.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        let ok = (1..=Self::MAX_CHARS).contains(&len)
+            && raw.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
         if ok { Ok(Self(raw.to_string())) } else { Err(format!("role {raw:?} must be 1 to 32 of a-z, 0-9, '_' and '-'")) }
     }
 

@@ -6,10 +6,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
-use uuid::Uuid;
 
 use super::extract::ApiQuery;
 use super::paging::{PageParams, paging};
+use super::schemas::{AuditTypeName, parse_uuid};
 use crate::app::AppState;
 use crate::auth::{AdminUser, AuthUser};
 use crate::error::{ApiError, FieldError, Problem, Result};
@@ -22,17 +22,17 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditParams {
-    /// Page number, from 1 (default 1); a page past the end answers 200 with no items.
-    #[param(value_type = Option<u32>, minimum = 1, example = 1)]
+    /// Page number, from 1 (default 1) to 2147483647; a page past the end answers 200 with no items.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 2147483647, example = 1)]
     pub page: Option<String>,
     /// Items per page, 1 to 100 (default 20).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100, example = 20)]
     pub per_page: Option<String>,
-    /// Only events about this user.
+    /// Only events about this user (a UUID in its hyphenated form).
     #[param(value_type = Option<Uuid>)]
     pub user_id: Option<String>,
     /// Only events of this type, such as `login.failed`.
-    #[param(value_type = Option<String>, example = "login.failed")]
+    #[param(value_type = Option<AuditTypeName>, inline)]
     #[serde(rename = "type")]
     pub kind: Option<String>,
     /// Only events at or after this time (RFC 3339).
@@ -45,9 +45,11 @@ pub struct AuditParams {
 
 fn time(field: &str, raw: Option<&str>, errors: &mut Vec<FieldError>) -> Option<DateTime<Utc>> {
     let raw = raw?;
+    // `format: date-time` is RFC 3339's `date-time`, with a `T`; chrono also takes a space.
+    let separated_by_t = matches!(raw.as_bytes().get(10), Some(b'T' | b't'));
     match DateTime::parse_from_rfc3339(raw) {
-        Ok(t) => Some(t.with_timezone(&Utc)),
-        Err(_) => {
+        Ok(t) if separated_by_t => Some(t.with_timezone(&Utc)),
+        _ => {
             errors.push(FieldError::new(field, "must be an RFC 3339 time such as 2026-01-01T00:00:00Z"));
             None
         }
@@ -61,7 +63,7 @@ impl AuditParams {
         let user_id = self
             .user_id
             .as_deref()
-            .and_then(|raw| Uuid::parse_str(raw).map_err(|_| errors.push(FieldError::new("user_id", "must be a user id (a UUID)"))).ok());
+            .and_then(|raw| parse_uuid(raw).ok_or_else(|| errors.push(FieldError::new("user_id", "must be a user id (a UUID)"))).ok());
         let kind = self.kind.as_deref().and_then(|raw| {
             AuditType::parse(raw).or_else(|| {
                 errors.push(FieldError::new("type", "must be one of the audit event types, such as login.failed"));

@@ -28,9 +28,9 @@ pub struct RegisterRequest {
     /// 3 to 32 of `A-Z a-z 0-9 _ . -`, unique without regard to case.
     #[schema(example = "alice", min_length = 3, max_length = 32, pattern = r"^[A-Za-z0-9_.-]{3,32}$")]
     pub username: String,
-    /// Optional; unique without regard to case.
+    /// Optional; at most 254 characters, with a dotted domain; unique without regard to case.
     #[serde(default)]
-    #[schema(example = "alice@example.com", format = Email)]
+    #[schema(example = "alice@example.com", format = Email, max_length = 254)]
     pub email: Option<String>,
     /// 8 (GATEHOUSE_PASSWORD_MIN_LENGTH) to 128 characters, not easy to guess.
     #[schema(example = "correct horse battery staple", min_length = 8, max_length = 128)]
@@ -55,7 +55,9 @@ pub struct RefreshRequest {
 #[utoipa::path(post, path = "/v1/auth/register", tag = "auth", request_body = RegisterRequest,
     responses(
         (status = 201, description = "Account created", body = User,
-            headers(("Location" = String, description = "/v1/users/{id}"))),
+            headers(("Location" = String, description = "/v1/users/{id}")),
+            links(("login" = (operation_id = "login", description = "Log in as the new account",
+                request_body = json!({ "username": "$request.body#/username", "password": "$request.body#/password" }))))),
         (status = 409, description = "`username_taken` or `email_taken`", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`: too many requests from this address (GATEHOUSE_RATE_LIMIT_PER_IP); `Retry-After` gives the seconds to wait",
             body = crate::error::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait"))),
@@ -108,13 +110,15 @@ pub(crate) fn login_key(login: &str) -> String {
 /// Exchanges a username (or email) and password for a token pair.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
-        (status = 200, description = "Logged in", body = TokenPair),
+        (status = 200, description = "Logged in", body = TokenPair,
+            links(("refresh" = (operation_id = "refresh", description = "Rotate the new refresh token",
+                request_body = json!({ "refresh_token": "$response.body#/refresh_token" }))))),
         (status = 401, description = "`invalid_credentials`: unknown user or wrong password, one answer for both. \
 `mfa_required`: the password is right and TOTP is on; the problem carries `mfa_token`, to send with a code to \
 POST /v1/auth/login/mfa within GATEHOUSE_MFA_TOKEN_TTL (300 s)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "`account_disabled`, after a correct password; `email_unverified`, after a correct password, while GATEHOUSE_REQUIRE_VERIFIED_EMAIL is on and the account has no verified address", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited`: after GATEHOUSE_LOGIN_MAX_FAILURES failures on this name (known or not) every attempt, \
-the right password too, is refused until GATEHOUSE_LOGIN_LOCKOUT has passed; or too many requests from this address. \
+        (status = 429, description = "`rate_limited`: after GATEHOUSE_LOGIN_MAX_FAILURES failures on this name (known or not), or on its account by any of its identifiers, \
+every attempt, the right password too, is refused until GATEHOUSE_LOGIN_LOCKOUT has passed; or too many requests from this address. \
 `Retry-After` gives the seconds to wait.", body = crate::error::Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
@@ -127,16 +131,16 @@ async fn login(
     // No username or email holds a control character (and PostgreSQL text cannot hold NUL):
     // such a login is an unknown user, without asking the store.
     let lookup = !req.username.chars().any(char::is_control);
-    // Counted before any work, so that parallel guesses cannot pass the limit.
-    if let Err(locked) = lockout::reserve(&state, &req.username).await {
+    let credentials = if lookup { state.store.credentials_by_login(&login_key(&req.username)).await? } else { None };
+    let known_user = credentials.as_ref().map(|c| c.user.id);
+    // Counted before the password is checked, so that parallel guesses cannot pass the
+    // limit: under the name typed and, for a known name, under its account.
+    if let Err(locked) = lockout::reserve_login(&state, &req.username, known_user).await {
         if let ApiError::RateLimited { retry_after_secs } = locked {
-            let user = if lookup { state.store.credentials_by_login(&login_key(&req.username)).await?.map(|c| c.user.id) } else { None };
-            crate::audit::login_locked(&audit, user, retry_after_secs).await;
+            crate::audit::login_locked(&audit, known_user, retry_after_secs).await;
         }
         return Err(locked);
     }
-    let credentials = if lookup { state.store.credentials_by_login(&login_key(&req.username)).await? } else { None };
-    let known_user = credentials.as_ref().map(|c| c.user.id);
     // Unknown users are checked against a dummy hash: same answer, same time.
     let verdict = state.hasher.verify(&req.password, credentials.as_ref().map(|c| c.password_hash.as_str())).await?;
     let (Verdict::Match { needs_rehash }, Some(credentials)) = (verdict, credentials) else {
@@ -165,7 +169,7 @@ async fn login(
         crate::metrics::login("mfa_required");
         return Err(crate::auth::mfa::challenge(&state, user.id, &req.username).await?);
     }
-    lockout::clear(&state, &req.username).await?;
+    lockout::clear(&state, &user, Some(lockout::attempt_key(&req.username))).await?;
     tracing::info!(user_id = %user.id, "login succeeded");
     let pair = sessions::start(&state, user, client).await?;
     crate::metrics::login("success");
@@ -184,7 +188,14 @@ pub(crate) fn token_response(pair: TokenPair) -> impl IntoResponse {
 /// Rotates a refresh token: a new access token and a new refresh token.
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses(
-        (status = 200, description = "A new token pair; inside the grace window the session's current refresh token", body = TokenPair),
+        (status = 200, description = "A new token pair; inside the grace window the session's current refresh token", body = TokenPair,
+            links(
+                ("refresh" = (operation_id = "refresh", description = "Rotate the new refresh token",
+                    request_body = json!({ "refresh_token": "$response.body#/refresh_token" }))),
+                ("refresh_parent" = (operation_id = "refresh", description = "Present the rotated token again: inside the grace window \
+the session's current refresh token, after it `token_reused`",
+                    request_body = json!({ "refresh_token": "$request.body#/refresh_token" }))),
+            )),
         (status = 401, description = "`invalid_token` (not live) or `token_reused` (session revoked)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`: too many requests from this address (GATEHOUSE_RATE_LIMIT_PER_IP); `Retry-After` gives the seconds to wait",
             body = crate::error::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait"))),

@@ -1,15 +1,18 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations, and the /docs page
 //! that renders it with Swagger UI served from the binary (nothing from a CDN).
 
-use axum::Router;
+use std::sync::Arc;
+
 use axum::response::Html;
 use axum::routing::get;
+use axum::{Extension, Json, Router};
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::Schema;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, HttpMethod, OpenApi as OpenApiDoc, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::error::{FieldError, Problem};
 
@@ -24,6 +27,7 @@ not UUIDs answer 404. Refresh tokens rotate on every use; presenting a rotated t
 the grace window (GATEHOUSE_REFRESH_REUSE_GRACE, 10 s) answers the session's current refresh token, \
 after it `token_reused` and the session is revoked.",
     ),
+    paths(openapi_json, docs_page, crate::metrics::serve),
     modifiers(&BearerScheme),
     components(schemas(Problem, FieldError)),
     tags(
@@ -33,7 +37,7 @@ after it `token_reused` and the session is revoked.",
         (name = "mfa", description = "The caller's TOTP second factor: setup, confirmation, turning it off"),
         (name = "admin", description = "User management by admins: list, read, change roles, disable, delete"),
         (name = "templates", description = "The caller's own templates"),
-        (name = "service", description = "Health and public keys"),
+        (name = "service", description = "Health, public keys, this document, the /docs page and the metrics"),
     )
 )]
 pub struct ApiDoc;
@@ -71,6 +75,26 @@ pub fn declare_common_errors(openapi: &mut OpenApiDoc) {
     }
 }
 
+/// The request fields that take a new password, whose shortest length is a setting.
+const NEW_PASSWORD_FIELDS: &[(&str, &str)] =
+    &[("RegisterRequest", "password"), ("ChangePasswordRequest", "new_password"), ("ResetPasswordRequest", "new_password")];
+
+/// States the rules that come from settings rather than code: the shortest password
+/// (GATEHOUSE_PASSWORD_MIN_LENGTH) replaces the annotations' default of 8.
+pub fn state_configured_rules(openapi: &mut OpenApiDoc, password_min_length: usize) {
+    let Some(components) = openapi.components.as_mut() else { return };
+    for (schema, field) in NEW_PASSWORD_FIELDS {
+        let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(*schema) else { continue };
+        if let Some(RefOr::T(Schema::Object(property))) = object.properties.get_mut(*field) {
+            property.min_length = Some(password_min_length);
+            property.description = Some(format!(
+                "{password_min_length} (GATEHOUSE_PASSWORD_MIN_LENGTH) to 128 characters, counted as sent; \
+refused when easy to guess (common passwords, the username or email itself)."
+            ));
+        }
+    }
+}
+
 fn add_common_errors(operation: &mut Operation) {
     let mut codes: Vec<(&str, &str)> = vec![
         ("408", "`request_timeout`: the request ran longer than 30 s"),
@@ -81,9 +105,9 @@ fn add_common_errors(operation: &mut Operation) {
     if operation.request_body.is_some() {
         codes.extend([
             ("400", "`malformed_request`: the body is not JSON, or not a JSON object"),
-            ("413", "`payload_too_large`: the body is over 256 KiB"),
+            ("413", "`payload_too_large`: the body is over 256 KiB (1 MiB on the template routes)"),
             ("415", "`unsupported_media_type`: the body is not application/json"),
-            ("422", "`validation_failed`: a field is missing, of the wrong type or breaks a rule"),
+            ("422", "`validation_failed`: `errors` lists every field that is missing, of the wrong type or breaks a rule, all at once"),
         ]);
     }
     if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
@@ -121,8 +145,23 @@ const DOCS_PAGE: &str = r#"<!doctype html>
 </html>
 "#;
 
+/// This document: OpenAPI 3.1, every route the server answers, with the bearer scheme.
+#[utoipa::path(get, path = "/openapi.json", tag = "service",
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object, content_type = "application/json")))]
+async fn openapi_json(Extension(doc): Extension<Arc<OpenApiDoc>>) -> Json<Arc<OpenApiDoc>> {
+    Json(doc)
+}
+
+/// A page to read and try the API (Swagger UI, served from the binary).
+#[utoipa::path(get, path = "/docs", tag = "service",
+    responses((status = 200, description = "The HTML page", body = String, content_type = "text/html")))]
+async fn docs_page() -> Html<&'static str> {
+    Html(DOCS_PAGE)
+}
+
 /// `/openapi.json`, `/docs` and the Swagger UI assets under `/docs/ui/`.
 pub fn router<S: Clone + Send + Sync + 'static>(openapi: OpenApiDoc) -> Router<S> {
-    let swagger: Router<S> = SwaggerUi::new("/docs/ui").url("/openapi.json", openapi).into();
-    swagger.route("/docs", get(|| async { Html(DOCS_PAGE) }))
+    // The UI reads the document from /openapi.json, which the route below serves.
+    let swagger: Router<S> = SwaggerUi::new("/docs/ui").config(Config::new(["/openapi.json"])).into();
+    swagger.route("/docs", get(docs_page)).route("/openapi.json", get(openapi_json).layer(Extension(Arc::new(openapi))))
 }

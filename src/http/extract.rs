@@ -8,6 +8,7 @@ use axum::http::header::{CONTENT_TYPE, USER_AGENT};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
+use utoipa::PartialSchema;
 use uuid::Uuid;
 
 use super::limits::ClientAddr;
@@ -15,7 +16,7 @@ use crate::auth::sessions::ClientInfo;
 use crate::error::{ApiError, FieldError};
 
 /// A JSON object body: 415 when not JSON, 413 when over the limit, 400 when not a JSON
-/// object, 422 (with the field) when a field is missing or of the wrong type.
+/// object, 422 listing every field that is missing or of the wrong type (see [`super::fields`]).
 pub struct ApiJson<T>(pub T);
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -24,7 +25,12 @@ fn is_json(headers: &HeaderMap) -> bool {
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+/// What [`ApiJson`] reads: a type serde builds, with the schema its 422s are checked against.
+pub trait JsonBody: DeserializeOwned + PartialSchema {}
+
+impl<T: DeserializeOwned + PartialSchema> JsonBody for T {}
+
+impl<T: JsonBody, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
@@ -40,17 +46,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         })?;
         let value: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| ApiError::Malformed(format!("The body is not valid JSON (line {}, column {}).", e.line(), e.column())))?;
-        if !value.is_object() {
+        let serde_json::Value::Object(body) = value else {
             return Err(ApiError::Malformed("The body must be a JSON object.".into()));
-        }
-        serde_path_to_error::deserialize(value).map(ApiJson).map_err(|e| {
+        };
+        // Deserialised from a borrow: on the error path the body is still there to check.
+        serde_path_to_error::deserialize(serde::de::IntoDeserializer::into_deserializer(&body)).map(ApiJson).map_err(|e| {
             let message = e.inner().to_string();
             let path = e.path().to_string();
             let field = match message.strip_prefix("missing field `") {
                 Some(rest) => rest.trim_end_matches('`').to_string(),
                 None => path,
             };
-            ApiError::Validation(vec![FieldError::new(field, message)])
+            ApiError::Validation(super::fields::invalid_fields::<T>(&body, FieldError::new(field, message)))
         })
     }
 }
@@ -77,7 +84,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let Path(raw) = Path::<String>::from_request_parts(parts, state).await.map_err(|_| ApiError::NotFound)?;
-        Uuid::parse_str(&raw).map(IdPath).map_err(|_| ApiError::NotFound)
+        super::schemas::parse_uuid(&raw).map(IdPath).ok_or(ApiError::NotFound)
     }
 }
 

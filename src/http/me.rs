@@ -14,7 +14,7 @@ use crate::app::AppState;
 use crate::audit::Audit;
 use crate::auth::{AccountUser, AuthUser, Verdict, lockout, mfa};
 use crate::domain::{Email, address_key};
-use crate::error::{ApiError, Conflict, Result};
+use crate::error::{ApiError, Conflict, FieldError, Result};
 use crate::store::{AuditType, Credentials, EmailChange, User};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -23,12 +23,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateMeRequest {
-    /// A new address, or `null` to remove it (at once); absent leaves it as it is. A new
+    /// A new address (at most 254 characters), or `null` to remove it (at once); absent leaves it as it is. A new
     /// address takes effect only once the link mailed to it is followed; until then it is
     /// `pending_email` and `email` stays. The current address cancels a pending change; the
     /// current or the pending address again mails nothing.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, example = "alice@example.com")]
+    #[schema(value_type = Option<String>, format = Email, max_length = 254, example = "alice@example.com")]
     pub email: Option<Option<String>>,
     /// The account's password; a wrong one counts toward the login lockout.
     pub current_password: String,
@@ -99,8 +99,7 @@ async fn patch_me(
 /// The password and, while TOTP is on, a code: what a stolen access token does not carry.
 /// Each check counts toward the account's login lockout until both passed.
 async fn confirm_identity(state: &AppState, credentials: &Credentials, password: &str, code: Option<&str>) -> Result<()> {
-    let username = &credentials.user.username;
-    lockout::reserve(state, username).await?;
+    lockout::reserve_account(state, credentials.user.id).await?;
     if state.hasher.verify(password, Some(&credentials.password_hash)).await? == Verdict::Mismatch {
         return Err(ApiError::validation("current_password", "is not your current password"));
     }
@@ -112,7 +111,7 @@ async fn confirm_identity(state: &AppState, credentials: &Credentials, password:
             return Err(ApiError::validation("code", "is not a current code or an unused recovery code"));
         }
     }
-    lockout::clear(state, username).await
+    lockout::clear(state, &credentials.user, None).await
 }
 
 async fn remove_email(state: &AppState, audit: &Audit, account: User) -> Result<User> {
@@ -178,20 +177,25 @@ async fn change_password(
 ) -> Result<StatusCode> {
     let credentials = state.store.credentials_by_id(user.user_id).await?.ok_or(ApiError::InvalidToken { sent: true })?;
     // A stolen access token must not become an unlimited password oracle: the check counts
-    // toward the lockout of the account's username, exactly as a login would.
-    lockout::reserve(&state, &credentials.user.username).await?;
+    // toward the account's lockout, exactly as a login would.
+    lockout::reserve_account(&state, user.user_id).await?;
     let verdict = state.hasher.verify(&req.current_password, Some(&credentials.password_hash)).await?;
-    if verdict == Verdict::Mismatch {
-        return Err(ApiError::validation("current_password", "is not your current password"));
+    if verdict != Verdict::Mismatch {
+        // The right password: the reservation above must not add up toward a lock.
+        lockout::clear(&state, &credentials.user, None).await?;
     }
-    // The right password: the reservation above must not add up toward a lock.
-    lockout::clear(&state, &credentials.user.username).await?;
     let account = &credentials.user;
     let known: Vec<&str> = [Some(account.username.as_str()), account.email.as_deref()].into_iter().flatten().collect();
-    let password = state.policy.parse(&req.new_password, &known).map_err(|m| ApiError::validation("new_password", m))?;
-    if req.new_password == req.current_password {
-        return Err(ApiError::validation("new_password", "must differ from the current password"));
+    // Both fields are judged before answering, so that one 422 names every mistake.
+    let mut errors = Vec::new();
+    if verdict == Verdict::Mismatch {
+        errors.push(FieldError::new("current_password", "is not your current password"));
     }
+    let password = state.policy.parse(&req.new_password, &known).map_err(|m| errors.push(FieldError::new("new_password", m))).ok();
+    if password.is_some() && verdict != Verdict::Mismatch && req.new_password == req.current_password {
+        errors.push(FieldError::new("new_password", "must differ from the current password"));
+    }
+    let Some(password) = password.filter(|_| errors.is_empty()) else { return Err(ApiError::Validation(errors)) };
     let hash = state.hasher.hash(password.expose()).await?;
     state.store.set_password_hash(user.user_id, &hash).await?;
     state.store.revoke_user_sessions(user.user_id, Some(user.session_id)).await?;

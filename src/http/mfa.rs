@@ -118,11 +118,11 @@ async fn confirm(
         Some(record) if record.enabled => return Err(ApiError::Conflict(Conflict::MfaAlreadyEnabled)),
         Some(record) => record,
     };
-    lockout::reserve(&state, &account.username).await?;
+    lockout::reserve_account(&state, user.user_id).await?;
     let Some(step) = totp::matching_step(&pending.secret, &req.code, totp::unix_now()) else {
         return Err(ApiError::validation("code", "is not the current code of the authenticator app"));
     };
-    lockout::clear(&state, &account.username).await?;
+    lockout::clear(&state, &account, None).await?;
     let codes = totp::new_recovery_codes();
     let hashes: Vec<Vec<u8>> = codes.iter().filter_map(|c| totp::recovery_hash(c)).collect();
     if !state.store.enable_totp(user.user_id, &pending.secret, step, &hashes).await? {
@@ -151,18 +151,17 @@ async fn disable(
     ApiJson(req): ApiJson<DisableTotpRequest>,
 ) -> Result<StatusCode> {
     let credentials = credentials(&state, &user).await?;
-    let username = credentials.user.username.clone();
     if !credentials.user.mfa_enabled {
         return Err(ApiError::Conflict(Conflict::MfaNotEnabled));
     }
-    lockout::reserve(&state, &username).await?;
+    lockout::reserve_account(&state, user.user_id).await?;
     if state.hasher.verify(&req.password, Some(&credentials.password_hash)).await? == Verdict::Mismatch {
         return Err(ApiError::validation("password", "is not your password"));
     }
     let Some(factor) = mfa::verify_code(&state, user.user_id, &req.code).await? else {
         return Err(ApiError::validation("code", "is not a current code or an unused recovery code"));
     };
-    lockout::clear(&state, &username).await?;
+    lockout::clear(&state, &credentials.user, None).await?;
     state.store.disable_totp(user.user_id).await?;
     tracing::info!(user_id = %user.user_id, "TOTP turned off");
     let detail = json!({ "method": "totp", "factor": factor.as_str() });
@@ -198,8 +197,8 @@ async fn login_mfa(
     };
     let credentials = state.store.credentials_by_id(challenge.user_id).await?.ok_or(ApiError::InvalidCredentials)?;
     let user = credentials.user;
-    // Codes are counted like passwords, under the account's username.
-    if let Err(locked) = lockout::reserve(&state, &user.username).await {
+    // Codes are counted like passwords, toward the account.
+    if let Err(locked) = lockout::reserve_account(&state, user.id).await {
         if let ApiError::RateLimited { retry_after_secs } = locked {
             crate::audit::login_locked(&audit, Some(user.id), retry_after_secs).await;
         }
@@ -218,11 +217,8 @@ async fn login_mfa(
     if !state.store.consume_mfa_challenge(&token_hash).await? {
         return Err(ApiError::InvalidCredentials);
     }
-    // A completed login: both the name of the first step and the username start over.
-    lockout::clear(&state, &user.username).await?;
-    if challenge.login_key != lockout::attempt_key(&user.username) {
-        state.store.clear_login_failures(&challenge.login_key).await?;
-    }
+    // A completed login: the account and the name typed at the first step start over.
+    lockout::clear(&state, &user, Some(challenge.login_key)).await?;
     tracing::info!(user_id = %user.id, factor = factor.as_str(), "login succeeded with a second factor");
     let pair = sessions::start(&state, user, client).await?;
     crate::metrics::login("success");

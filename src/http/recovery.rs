@@ -190,9 +190,7 @@ async fn reset_password(State(state): State<AppState>, audit: Audit, ApiJson(req
     // Used up, the password set and every session revoked in one transaction.
     let user = state.store.reset_password(&token_hash, &hash).await?.ok_or(ApiError::InvalidToken { sent: true })?;
     // The owner proved control of the address: earlier failed logins no longer count.
-    for login in [Some(user.username.as_str()), user.email.as_deref()].into_iter().flatten() {
-        lockout::clear(&state, login).await?;
-    }
+    lockout::clear(&state, &user, None).await?;
     tracing::info!(user_id = %user.id, "password reset; every session revoked");
     audit.record(AuditType::PasswordReset, Some(user.id), Some(user.id), json!({ "sessions_revoked": true })).await;
     Ok(StatusCode::NO_CONTENT)

@@ -39,7 +39,9 @@ pub struct SessionList {
 
 /// Lists the caller's live sessions, oldest first.
 #[utoipa::path(get, path = "/v1/auth/sessions", tag = "me", security(("bearer" = [])),
-    responses((status = 200, description = "The caller's live sessions", body = SessionList)))]
+    responses((status = 200, description = "The caller's live sessions", body = SessionList,
+        links(("delete_session" = (operation_id = "delete_session", description = "Revoke the oldest session",
+            parameters(("id" = "$response.body#/items/0/id"))))))))]
 async fn list_sessions(State(state): State<AppState>, user: AuthUser) -> Result<Json<SessionList>> {
     let items = state
         .store

@@ -2,7 +2,7 @@
 //! user's template answers 404, decided by the query itself (owner in the WHERE clause).
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, StatusCode, header::LOCATION};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
@@ -20,8 +20,15 @@ use crate::store::{NewTemplate, Template, TemplatePatch};
 pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_CONTENT_CHARS: usize = 65_536;
 
+/// The body limit of the template routes: 65,536 characters of content fit in any JSON
+/// spelling (12 bytes for an escaped surrogate pair), where the 256 KiB of other routes do not.
+pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
+
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_templates, create_template)).routes(routes!(get_template, patch_template, delete_template))
+    OpenApiRouter::new()
+        .routes(routes!(list_templates, create_template))
+        .routes(routes!(get_template, patch_template, delete_template))
+        .route_layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -36,26 +43,40 @@ pub struct TemplateList {
     pub total: u64,
 }
 
+// The rules of `check_name` and `check_content` as patterns: no control character (Unicode
+// category Cc, as `char::is_control`), and a name holds one character besides white space
+// (as `str::trim` sees it).
 #[derive(Deserialize, ToSchema)]
 pub struct CreateTemplateRequest {
-    /// 1 to 200 characters, not only spaces, unique among the caller's templates.
-    #[schema(example = "welcome mail", min_length = 1, max_length = 200)]
+    /// 1 to 200 characters, not only white space, no control characters, unique among the
+    /// caller's templates.
+    #[schema(
+        example = "welcome mail",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
-    /// Up to 65,536 characters, no NUL (`\u0000`); `""` when absent.
+    /// Up to 65,536 characters, no NUL (`\u0000`); `""` when absent or `null`.
     #[serde(default)]
-    #[schema(example = "Hello {{name}}!", max_length = 65536)]
+    #[schema(example = "Hello {{name}}!", max_length = 65536, pattern = r"^[^\u0000]*$")]
     pub content: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateTemplateRequest {
-    /// A new name: 1 to 200 characters, unique among the caller's templates.
+    /// A new name: 1 to 200 characters, not only white space, no control characters, unique
+    /// among the caller's templates. Absent or `null` keeps the name.
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: Option<String>,
-    /// New content, up to 65,536 characters, no NUL (`\u0000`).
+    /// New content, up to 65,536 characters, no NUL (`\u0000`). Absent or `null` keeps it.
     #[serde(default)]
-    #[schema(max_length = 65536)]
+    #[schema(max_length = 65536, pattern = r"^[^\u0000]*$")]
     pub content: Option<String>,
 }
 
@@ -106,7 +127,10 @@ async fn list_templates(
     responses(
         (status = 201, description = "Created", body = Template,
             headers(("Location" = String, description = "/v1/templates/{id}"))),
-        (status = 409, description = "`name_taken`: the caller already has a template of this name", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`name_taken`: the caller already has a template of this name; `quota_exceeded`: the caller \
+holds GATEHOUSE_TEMPLATES_MAX_COUNT templates (default 1,000), or this one would take the UTF-8 bytes of all the caller's names and \
+contents past GATEHOUSE_TEMPLATES_MAX_BYTES (default 16 MiB)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "`payload_too_large`: the body is over 1 MiB", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_template(
     State(state): State<AppState>,
@@ -118,7 +142,8 @@ async fn create_template(
     let content = req.content.unwrap_or_default();
     check_content(&content, &mut errors);
     valid(errors)?;
-    let template = state.store.create_template(NewTemplate { id: Uuid::now_v7(), owner_id: user.user_id, name: req.name, content }).await?;
+    let new = NewTemplate { id: Uuid::now_v7(), owner_id: user.user_id, name: req.name, content };
+    let template = state.store.create_template(new, state.config.template_quota()).await?;
     let location = HeaderValue::from_str(&format!("/v1/templates/{}", template.id)).map_err(anyhow::Error::from)?;
     Ok((StatusCode::CREATED, [(LOCATION, location)], Json(template)))
 }
@@ -140,7 +165,10 @@ async fn get_template(State(state): State<AppState>, user: AuthUser, IdPath(id):
     responses(
         (status = 200, description = "The template as it now is", body = Template),
         (status = 404, description = "`not_found`: no such template of the caller", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`name_taken`: the caller already has a template of this name", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`name_taken`: the caller already has a template of this name; `quota_exceeded`: the larger \
+template would take the UTF-8 bytes of all the caller's names and contents past GATEHOUSE_TEMPLATES_MAX_BYTES (default 16 MiB); \
+a change that keeps or cuts the size always passes", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "`payload_too_large`: the body is over 1 MiB", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn patch_template(
     State(state): State<AppState>,
@@ -157,7 +185,7 @@ async fn patch_template(
     }
     valid(errors)?;
     let patch = TemplatePatch { name: req.name, content: req.content };
-    Ok(Json(state.store.update_template(user.user_id, id, patch).await?))
+    Ok(Json(state.store.update_template(user.user_id, id, patch, state.config.template_quota()).await?))
 }
 
 /// Deletes one of the caller's templates.
@@ -169,4 +197,38 @@ async fn patch_template(
     ))]
 async fn delete_template(State(state): State<AppState>, user: AuthUser, IdPath(id): IdPath) -> Result<StatusCode> {
     if state.store.delete_template(user.user_id, id).await? { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::NotFound) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::schemas::{sample_chars, stated_pattern};
+
+    fn name_ok(name: &str) -> bool {
+        let mut errors = Vec::new();
+        check_name(name, &mut errors);
+        errors.is_empty()
+    }
+
+    fn content_ok(content: &str) -> bool {
+        let mut errors = Vec::new();
+        check_content(content, &mut errors);
+        errors.is_empty()
+    }
+
+    #[test]
+    fn the_schema_patterns_take_exactly_the_names_and_contents_the_server_takes() {
+        let names = [stated_pattern::<CreateTemplateRequest>("name"), stated_pattern::<UpdateTemplateRequest>("name")];
+        let contents = [stated_pattern::<CreateTemplateRequest>("content"), stated_pattern::<UpdateTemplateRequest>("content")];
+        for c in sample_chars() {
+            for candidate in [c.to_string(), format!("{c}{c}"), format!("a{c}"), format!("{c} b")] {
+                for pattern in &names {
+                    assert_eq!(pattern.is_match(&candidate), name_ok(&candidate), "name {candidate:?}");
+                }
+                for pattern in &contents {
+                    assert_eq!(pattern.is_match(&candidate), content_ok(&candidate), "content {candidate:?}");
+                }
+            }
+        }
+    }
 }

@@ -11,6 +11,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::extract::{ApiJson, ApiQuery, IdPath};
 use super::me::present;
 use super::paging::paging;
+use super::schemas::RoleName;
 use crate::app::AppState;
 use crate::audit::Audit;
 use crate::auth::AdminUser;
@@ -30,17 +31,18 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UserListParams {
-    /// Page number, from 1 (default 1); a page past the end answers 200 with no items.
-    #[param(value_type = Option<u32>, minimum = 1, example = 1)]
+    /// Page number, from 1 (default 1) to 2147483647; a page past the end answers 200 with no items.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 2147483647, example = 1)]
     pub page: Option<String>,
     /// Items per page, 1 to 100 (default 20).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100, example = 20)]
     pub per_page: Option<String>,
-    /// Substring of the username or email, case ignored; `%` and `_` match literally.
-    #[param(value_type = Option<String>, max_length = 254, example = "ali")]
+    /// Substring of the username or email, case ignored; `%` and `_` match literally. At most
+    /// 254 characters, no control characters; empty means no filter.
+    #[param(value_type = Option<String>, max_length = 254, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$", example = "ali")]
     pub q: Option<String>,
     /// Only users holding this role.
-    #[param(value_type = Option<String>, example = "admin")]
+    #[param(value_type = Option<RoleName>, inline)]
     pub role: Option<String>,
 }
 
@@ -86,18 +88,18 @@ pub struct UserList {
 
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateUserRequest {
-    /// The whole new set of roles; `user` is always added. Each is `admin`, `user` or 1 to
-    /// 32 of `a-z 0-9 _ -`. 409 `last_admin` when it would leave no enabled admin.
+    /// The whole new set of roles, at most 32; `user` is always added. Each is `admin`, `user`
+    /// or 1 to 32 of `a-z 0-9 _ -`. 409 `last_admin` when it would leave no enabled admin.
     #[serde(default)]
-    #[schema(example = json!(["user", "admin"]))]
+    #[schema(value_type = Option<Vec<RoleName>>, inline, max_items = 32, example = json!(["user", "admin"]))]
     pub roles: Option<Vec<String>>,
     /// `true` disables the account and revokes all its sessions at once; 409 `last_admin`
     /// when it would leave no enabled admin.
     #[serde(default)]
     pub disabled: Option<bool>,
-    /// A new address, or `null` to remove it; absent leaves it as it is.
+    /// A new address (at most 254 characters), or `null` to remove it; absent leaves it as it is.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, example = "alice@example.com")]
+    #[schema(value_type = Option<String>, format = Email, max_length = 254, example = "alice@example.com")]
     pub email: Option<Option<String>>,
 }
 

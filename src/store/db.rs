@@ -225,6 +225,11 @@ impl Write<Sqlite> {
         Ok(())
     }
 
+    /// Nothing to take, as above: no other writer counts or adds templates meanwhile.
+    pub(crate) async fn lock_template_owner(&mut self, _owner_id: Uuid) -> StoreResult<()> {
+        Ok(())
+    }
+
     /// SQLite has no arrays, and runs in process: one statement per row costs no round trip.
     pub(crate) async fn insert_users(&mut self, users: &[NewUser], now: Time) -> StoreResult<()> {
         for user in users {
@@ -269,6 +274,19 @@ impl Write<Postgres> {
     /// of them losing its key to the one-active-key index.
     pub(crate) async fn lock_signing_keys(&mut self) -> StoreResult<()> {
         sqlx::query("LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE").execute(&mut **self).await.map_err(classify)?;
+        Ok(())
+    }
+
+    /// Locks the owner's user row before a template quota is counted: two writers of one
+    /// owner's templates take turns, so parallel creates at the limit cannot both pass it.
+    /// `NO KEY UPDATE` leaves the row free for the foreign-key checks of other inserts.
+    pub(crate) async fn lock_template_owner(&mut self, owner_id: Uuid) -> StoreResult<()> {
+        sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(owner_id)
+            .fetch_optional(&mut **self)
+            .await
+            .map_err(classify)?
+            .ok_or(StoreError::NotFound)?;
         Ok(())
     }
 

@@ -18,6 +18,7 @@ mod copy_rows;
 mod db;
 mod keys;
 mod mfa;
+mod prune;
 mod recovery;
 mod sessions;
 mod templates;
@@ -32,9 +33,10 @@ pub use audit::{AuditEvent, AuditQuery, AuditType, NewAuditEvent, PoolStatus};
 pub use copy::{Rows, Table};
 pub use keys::SigningKeyRecord;
 pub use mfa::{MfaChallenge, NewMfaChallenge, TotpRecord};
+pub use prune::{PruneCutoffs, Pruned};
 pub use recovery::{MailQuota, NewEmailToken, NewMail, QueuedMail, TokenPurpose};
 pub use sessions::{NewSession, RefreshRecord, Session};
-pub use templates::{NewTemplate, Template, TemplatePatch};
+pub use templates::{NewTemplate, Template, TemplatePatch, TemplateQuota};
 pub use users::{Credentials, EmailChange, NewUser, User};
 pub use users_admin::{UserPatch, UserQuery};
 
@@ -47,6 +49,10 @@ pub enum Conflict {
     EmailTaken,
     NameTaken,
     LastAdmin,
+    /// The owner already holds GATEHOUSE_TEMPLATES_MAX_COUNT templates.
+    TemplateCountQuota,
+    /// The owner's templates would pass GATEHOUSE_TEMPLATES_MAX_BYTES together.
+    TemplateBytesQuota,
     /// TOTP setup or confirmation while TOTP is already on.
     MfaAlreadyEnabled,
     /// TOTP confirmation without a pending setup.

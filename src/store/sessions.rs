@@ -170,14 +170,31 @@ impl Store {
         .map_err(classify))
     }
 
-    /// Marks `old_hash` rotated and makes `new_hash` the session's live token, atomically;
-    /// false when `old_hash` was no longer the live token (another request rotated it).
+    /// Marks `old_hash` rotated and makes `new_hash` the session's live token, atomically,
+    /// and only while the session is live (not revoked, not expired, its user enabled) at
+    /// the moment of the write: a revocation between the read of the token and this write
+    /// wins. False when the session is no longer live or `old_hash` was no longer the live
+    /// token (another request rotated it).
     pub async fn rotate_refresh(&self, session_id: Uuid, old_hash: &[u8], new_hash: &[u8]) -> StoreResult<bool> {
         let now = Time::now();
         on_db!(&self.db, c => {
             let mut tx = c.write().await?;
-            // On PostgreSQL the row lock makes a concurrent rotation of the same token wait,
-            // then see it rotated.
+            // First the session row, held until commit and checked live after any revocation
+            // in flight has committed (on PostgreSQL an UPDATE waits for the row, then rechecks
+            // its WHERE; SQLite's writers take turns): a revoked session is never rotated, a
+            // later revocation waits, and parallel rotations of one token queue here.
+            let live = sqlx::query(
+                "UPDATE sessions SET last_used_at = $2 WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2 \
+                 AND EXISTS (SELECT 1 FROM users u WHERE u.id = sessions.user_id AND NOT u.disabled)",
+            )
+            .bind(session_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+            if live.rows_affected() == 0 {
+                return Ok(false);
+            }
             let rotated = sqlx::query(
                 "UPDATE refresh_tokens SET rotated_at = $3 WHERE token_hash = $1 AND session_id = $2 AND rotated_at IS NULL",
             )
@@ -191,7 +208,6 @@ impl Store {
                 return Ok(false);
             }
             sqlx::query(INSERT_REFRESH).bind(new_hash).bind(session_id).bind(now).execute(&mut *tx).await.map_err(classify)?;
-            sqlx::query("UPDATE sessions SET last_used_at = $2 WHERE id = $1").bind(session_id).bind(now).execute(&mut *tx).await.map_err(classify)?;
             tx.commit().await?;
         });
         Ok(true)

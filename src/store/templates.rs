@@ -1,12 +1,14 @@
 //! User-owned templates. The owner is in every WHERE clause, so another user's template is
-//! simply not found, and never read or written.
+//! simply not found, and never read or written. Each owner has a quota of templates and of
+//! their size, counted in UTF-8 bytes of the name plus the content: what the rows take on
+//! disk, whatever the script (a character of Chinese or an emoji weighs 3 or 4 bytes).
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::codec::Time;
 use super::db::{classify, on_db};
-use super::{Page, Store, StoreError, StoreResult};
+use super::{Conflict, Page, Store, StoreError, StoreResult};
 
 /// A user-owned text template.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema, sqlx::FromRow)]
@@ -29,11 +31,72 @@ pub struct NewTemplate {
     pub content: String,
 }
 
+impl NewTemplate {
+    fn size(&self) -> i64 {
+        byte_len(&self.name) + byte_len(&self.content)
+    }
+}
+
 /// A change to a template; `None` leaves a field as it is.
 #[derive(Default)]
 pub struct TemplatePatch {
     pub name: Option<String>,
     pub content: Option<String>,
+}
+
+impl TemplatePatch {
+    /// The template's size after the change, from the byte lengths of its name and content now.
+    fn size_after(&self, name_bytes: i64, content_bytes: i64) -> i64 {
+        self.name.as_deref().map_or(name_bytes, byte_len) + self.content.as_deref().map_or(content_bytes, byte_len)
+    }
+}
+
+/// GATEHOUSE_TEMPLATES_MAX_COUNT and GATEHOUSE_TEMPLATES_MAX_BYTES.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TemplateQuota {
+    pub max_count: u32,
+    pub max_bytes: u64,
+}
+
+/// The owner's number of templates and their bytes, read by [`USAGE_SQL`].
+struct Usage {
+    count: i64,
+    bytes: i64,
+}
+
+/// `octet_length` counts bytes without reading out the content (SQLite 3.43+ and
+/// PostgreSQL alike), and `templates_by_owner` finds the owner's rows.
+const USAGE_SQL: &str = "SELECT count(*), COALESCE(sum(octet_length(name) + octet_length(content)), 0) FROM templates WHERE owner_id = $1";
+
+/// The byte lengths of one of the owner's templates: `(name, content)`; the casts give both
+/// databases one integer type.
+const SIZE_SQL: &str =
+    "SELECT CAST(octet_length(name) AS BIGINT), CAST(octet_length(content) AS BIGINT) FROM templates WHERE id = $1 AND owner_id = $2";
+
+fn byte_len(text: &str) -> i64 {
+    i64::try_from(text.len()).unwrap_or(i64::MAX)
+}
+
+impl TemplateQuota {
+    /// A new template of `size` bytes next to the owner's current `usage`.
+    fn admit_new(&self, usage: &Usage, size: i64) -> StoreResult<()> {
+        if usage.count >= i64::from(self.max_count) {
+            return Err(StoreError::Conflict(Conflict::TemplateCountQuota));
+        }
+        self.admit_bytes(usage.bytes.saturating_add(size))
+    }
+
+    /// A template growing from `old` to `new` bytes.
+    fn admit_growth(&self, usage: &Usage, old: i64, new: i64) -> StoreResult<()> {
+        self.admit_bytes(usage.bytes.saturating_sub(old).saturating_add(new))
+    }
+
+    fn admit_bytes(&self, total: i64) -> StoreResult<()> {
+        if u64::try_from(total).unwrap_or(u64::MAX) > self.max_bytes {
+            return Err(StoreError::Conflict(Conflict::TemplateBytesQuota));
+        }
+        Ok(())
+    }
 }
 
 macro_rules! columns {
@@ -72,20 +135,31 @@ impl Store {
         Ok(Page { items, total: u64::try_from(total).unwrap_or_default() })
     }
 
-    /// `Conflict(NameTaken)` when the owner has a template of that name (a unique constraint).
-    pub async fn create_template(&self, template: NewTemplate) -> StoreResult<Template> {
-        on_db!(&self.db, c => sqlx::query_as(concat!(
-            "INSERT INTO templates (id, owner_id, name, content, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING ",
-            columns!()
-        ))
-        .bind(template.id)
-        .bind(template.owner_id)
-        .bind(&template.name)
-        .bind(&template.content)
-        .bind(Time::now())
-        .fetch_one(&c.pool)
-        .await
-        .map_err(classify))
+    /// `Conflict(NameTaken)` when the owner has a template of that name (a unique constraint);
+    /// `Conflict(TemplateCountQuota | TemplateBytesQuota)` when it would pass the quota.
+    /// The quota check is atomic with the insert (PostgreSQL locks the owner's row first,
+    /// SQLite's writers take turns), so parallel creates cannot pass the limits.
+    pub async fn create_template(&self, template: NewTemplate, quota: TemplateQuota) -> StoreResult<Template> {
+        on_db!(&self.db, c => {
+            let mut tx = c.write().await?;
+            tx.lock_template_owner(template.owner_id).await?;
+            let (count, bytes) = sqlx::query_as(USAGE_SQL).bind(template.owner_id).fetch_one(&mut *tx).await.map_err(classify)?;
+            quota.admit_new(&Usage { count, bytes }, template.size())?;
+            let created = sqlx::query_as(concat!(
+                "INSERT INTO templates (id, owner_id, name, content, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING ",
+                columns!()
+            ))
+            .bind(template.id)
+            .bind(template.owner_id)
+            .bind(&template.name)
+            .bind(&template.content)
+            .bind(Time::now())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(classify)?;
+            tx.commit().await?;
+            Ok(created)
+        })
     }
 
     /// The owner is part of the query: another user's template is `None`.
@@ -99,22 +173,41 @@ impl Store {
     }
 
     /// `NotFound` when the owner has no such template (another user's stays unchanged);
-    /// `Conflict(NameTaken)` when the new name is taken by another of the owner's templates.
-    pub async fn update_template(&self, owner_id: Uuid, id: Uuid, patch: TemplatePatch) -> StoreResult<Template> {
-        let row: Option<Template> = on_db!(&self.db, c => sqlx::query_as(concat!(
-            "UPDATE templates SET name = COALESCE($3, name), content = COALESCE($4, content), updated_at = $5 \
-             WHERE id = $1 AND owner_id = $2 RETURNING ",
-            columns!()
-        ))
-        .bind(id)
-        .bind(owner_id)
-        .bind(&patch.name)
-        .bind(&patch.content)
-        .bind(Time::now())
-        .fetch_optional(&c.pool)
-        .await
-        .map_err(classify)?);
-        row.ok_or(StoreError::NotFound)
+    /// `Conflict(NameTaken)` when the new name is taken by another of the owner's templates;
+    /// a change that makes the template larger is held to the byte quota, as atomically as
+    /// [`Store::create_template`] (one that keeps or cuts its size always passes).
+    pub async fn update_template(&self, owner_id: Uuid, id: Uuid, patch: TemplatePatch, quota: TemplateQuota) -> StoreResult<Template> {
+        on_db!(&self.db, c => {
+            let mut tx = c.write().await?;
+            tx.lock_template_owner(owner_id).await?;
+            let (name_bytes, content_bytes): (i64, i64) = sqlx::query_as(SIZE_SQL)
+                .bind(id)
+                .bind(owner_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(classify)?
+                .ok_or(StoreError::NotFound)?;
+            let (old, new) = (name_bytes + content_bytes, patch.size_after(name_bytes, content_bytes));
+            if new > old {
+                let (count, bytes) = sqlx::query_as(USAGE_SQL).bind(owner_id).fetch_one(&mut *tx).await.map_err(classify)?;
+                quota.admit_growth(&Usage { count, bytes }, old, new)?;
+            }
+            let updated = sqlx::query_as(concat!(
+                "UPDATE templates SET name = COALESCE($3, name), content = COALESCE($4, content), updated_at = $5 \
+                 WHERE id = $1 AND owner_id = $2 RETURNING ",
+                columns!()
+            ))
+            .bind(id)
+            .bind(owner_id)
+            .bind(&patch.name)
+            .bind(&patch.content)
+            .bind(Time::now())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(classify)?;
+            tx.commit().await?;
+            Ok(updated)
+        })
     }
 
     /// False when the owner has no such template.
@@ -127,5 +220,27 @@ impl Store {
             .map_err(classify)?
             .rows_affected());
         Ok(done > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const QUOTA: TemplateQuota = TemplateQuota { max_count: 2, max_bytes: 10 };
+
+    #[test]
+    fn a_new_template_fits_until_either_limit_would_be_passed() {
+        assert!(QUOTA.admit_new(&Usage { count: 1, bytes: 4 }, 6).is_ok());
+        assert!(matches!(QUOTA.admit_new(&Usage { count: 2, bytes: 0 }, 0), Err(StoreError::Conflict(Conflict::TemplateCountQuota))));
+        assert!(matches!(QUOTA.admit_new(&Usage { count: 1, bytes: 4 }, 7), Err(StoreError::Conflict(Conflict::TemplateBytesQuota))));
+    }
+
+    #[test]
+    fn a_patch_is_sized_in_utf8_bytes_of_what_it_leaves() {
+        let patch = TemplatePatch { name: None, content: Some("é€".into()) };
+        assert_eq!(patch.size_after(3, 100), 3 + 5);
+        assert!(QUOTA.admit_growth(&Usage { count: 2, bytes: 10 }, 4, 4).is_ok());
+        assert!(QUOTA.admit_growth(&Usage { count: 2, bytes: 10 }, 4, 5).is_err());
     }
 }

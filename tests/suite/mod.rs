@@ -1,16 +1,19 @@
 //! The integration suite: every file here runs once per store binary.
 
+mod api_docs;
 mod audit;
 mod bad_input;
 mod email_change;
 mod email_verification;
 mod errors;
+mod every_field;
 mod forged_tokens;
 mod hardening;
 mod hash_slots;
 mod health;
 mod last_admin;
 mod lockout;
+mod lockout_accounts;
 mod lockout_race;
 mod login;
 mod logout;
@@ -22,11 +25,16 @@ mod mfa_login;
 mod mfa_setup;
 mod openapi;
 mod password_reset;
+mod pruning;
 mod races;
 mod rate_limit;
 mod refresh;
 mod register;
+mod rotation_race;
+mod schema_rules;
+mod session_end;
 mod sessions;
+mod template_quota;
 mod templates;
 mod tokens;
 mod user_changes;

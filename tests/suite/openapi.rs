@@ -22,7 +22,7 @@ async fn the_openapi_document_is_version_3_1() {
 }
 
 #[tokio::test]
-async fn the_openapi_document_lists_every_core_route_of_the_contract() {
+async fn the_openapi_document_lists_every_route_of_the_contract_docs_and_metrics_included() {
     let app = TestApp::spawn().await;
 
     let doc = openapi(&app).await;
@@ -48,6 +48,20 @@ async fn the_openapi_document_lists_every_core_route_of_the_contract() {
         ("/v1/auth/mfa/totp", "delete"),
         ("/v1/auth/login/mfa", "post"),
         ("/v1/users/{id}/mfa", "delete"),
+        ("/v1/users", "get"),
+        ("/v1/users/{id}", "get"),
+        ("/v1/users/{id}", "patch"),
+        ("/v1/users/{id}", "delete"),
+        ("/v1/templates", "get"),
+        ("/v1/templates", "post"),
+        ("/v1/templates/{id}", "get"),
+        ("/v1/templates/{id}", "patch"),
+        ("/v1/templates/{id}", "delete"),
+        ("/v1/audit", "get"),
+        ("/v1/auth/me/audit", "get"),
+        ("/openapi.json", "get"),
+        ("/docs", "get"),
+        ("/metrics", "get"),
     ];
     for (path, method) in routes {
         assert!(doc["paths"][path][method].is_object(), "{method} {path} is documented");
@@ -103,4 +117,14 @@ async fn docs_is_an_html_page_that_loads_nothing_from_elsewhere() {
     }
     let initializer = app.get("/docs/ui/swagger-initializer.js", None).await.text().await.expect("js");
     assert!(initializer.contains("/openapi.json"), "{initializer}");
+}
+
+#[tokio::test]
+async fn metrics_served_on_their_own_address_are_not_in_the_public_document() {
+    let app = TestApp::spawn_with(|c| c.metrics_bind = Some(gatehouse::config::MetricsBind::Off)).await;
+
+    let doc = openapi(&app).await;
+
+    assert!(doc["paths"]["/metrics"].is_null(), "{}", doc["paths"]["/metrics"]);
+    assert!(doc["paths"]["/docs"]["get"].is_object());
 }
