@@ -80,11 +80,22 @@ const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// No PostgreSQL statement runs longer than this (milliseconds), so a stuck query cannot hold a request.
 const PG_STATEMENT_TIMEOUT_MS: &str = "10000";
 
-/// The key of the transaction-level advisory lock that every change able to remove an
-/// enabled admin takes first on PostgreSQL ("gateadmn"). READ COMMITTED alone would let two
-/// admins demote each other at the same moment (each sees the other still enabled); with
-/// the lock the second waits for the first to commit, then counts what it left.
-const ADMIN_CHANGE_LOCK: i64 = 0x6761_7465_6164_6d6e;
+/// What a PostgreSQL write takes first, where READ COMMITTED alone would let two writers
+/// decide on the same stale read. SQLite takes none: its writers hold the one write lock.
+#[derive(Clone, Copy)]
+pub(crate) enum Lock {
+    /// Every change able to remove an enabled admin (an advisory lock, "gateadmn"): two
+    /// admins demoting each other at once would each see the other still enabled; with the
+    /// lock the second waits for the first to commit, then counts what it left.
+    AdminChanges,
+    /// Two rotations at once (two instances, or the CLI twice) queue instead of one of them
+    /// losing its key to the one-active-key index.
+    SigningKeys,
+    /// The owner's user row, before a template quota is counted: parallel creates at the
+    /// limit cannot both pass it. `NO KEY UPDATE` leaves the row free for the foreign-key
+    /// checks of other inserts (sessions). `NotFound` when the owner is gone.
+    TemplateOwner(Uuid),
+}
 
 impl Db {
     /// Opens the database that the URL names and brings its schema up to date.
@@ -216,17 +227,7 @@ on_both_writes! {
 
 impl Write<Sqlite> {
     /// Nothing to take: the transaction already holds SQLite's one write lock.
-    pub(crate) async fn lock_admin_changes(&mut self) -> StoreResult<()> {
-        Ok(())
-    }
-
-    /// Nothing to take, as above.
-    pub(crate) async fn lock_signing_keys(&mut self) -> StoreResult<()> {
-        Ok(())
-    }
-
-    /// Nothing to take, as above: no other writer counts or adds templates meanwhile.
-    pub(crate) async fn lock_template_owner(&mut self, _owner_id: Uuid) -> StoreResult<()> {
+    pub(crate) async fn lock(&mut self, _: Lock) -> StoreResult<()> {
         Ok(())
     }
 
@@ -265,28 +266,18 @@ impl Write<Sqlite> {
 }
 
 impl Write<Postgres> {
-    pub(crate) async fn lock_admin_changes(&mut self) -> StoreResult<()> {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(ADMIN_CHANGE_LOCK).execute(&mut **self).await.map_err(classify)?;
-        Ok(())
-    }
-
-    /// Two rotations at once (two instances, or the CLI twice) queue here instead of one
-    /// of them losing its key to the one-active-key index.
-    pub(crate) async fn lock_signing_keys(&mut self) -> StoreResult<()> {
-        sqlx::query("LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE").execute(&mut **self).await.map_err(classify)?;
-        Ok(())
-    }
-
-    /// Locks the owner's user row before a template quota is counted: two writers of one
-    /// owner's templates take turns, so parallel creates at the limit cannot both pass it.
-    /// `NO KEY UPDATE` leaves the row free for the foreign-key checks of other inserts.
-    pub(crate) async fn lock_template_owner(&mut self, owner_id: Uuid) -> StoreResult<()> {
-        sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE")
-            .bind(owner_id)
-            .fetch_optional(&mut **self)
-            .await
-            .map_err(classify)?
-            .ok_or(StoreError::NotFound)?;
+    pub(crate) async fn lock(&mut self, lock: Lock) -> StoreResult<()> {
+        let taken = match lock {
+            Lock::AdminChanges => sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(0x6761_7465_6164_6d6e_i64).execute(&mut **self),
+            Lock::SigningKeys => sqlx::query("LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE").execute(&mut **self),
+            Lock::TemplateOwner(owner) => {
+                sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE").bind(owner).execute(&mut **self)
+            }
+        };
+        let taken = taken.await.map_err(classify)?;
+        if matches!(lock, Lock::TemplateOwner(_)) && taken.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
         Ok(())
     }
 

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::codec::{MaybeTime, Time};
-use super::db::{classify, on_db};
+use super::db::{Lock, classify, on_db};
 use super::{Store, StoreResult};
 
 /// `Debug` shows everything but the private key.
@@ -50,7 +50,7 @@ impl Store {
         on_db!(&self.db, c => {
             let mut tx = c.write().await?;
             if retire_active {
-                tx.lock_signing_keys().await?;
+                tx.lock(Lock::SigningKeys).await?;
                 sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL")
                     .bind(Time(key.created_at))
                     .execute(&mut *tx)

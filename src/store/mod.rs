@@ -28,6 +28,7 @@ mod users_admin;
 
 use std::sync::Arc;
 
+pub use crate::domain::TemplateQuota;
 pub use attempts::LoginAttempt;
 pub use audit::{AuditEvent, AuditQuery, AuditType, NewAuditEvent, PoolStatus};
 pub use copy::{Rows, Table};
@@ -36,7 +37,7 @@ pub use mfa::{MfaChallenge, NewMfaChallenge, TotpRecord};
 pub use prune::{PruneCutoffs, Pruned};
 pub use recovery::{MailQuota, NewEmailToken, NewMail, QueuedMail, TokenPurpose};
 pub use sessions::{NewSession, RefreshRecord, Session};
-pub use templates::{NewTemplate, Template, TemplatePatch, TemplateQuota};
+pub use templates::{NewTemplate, Template, TemplatePatch};
 pub use users::{Credentials, EmailChange, NewUser, User};
 pub use users_admin::{UserPatch, UserQuery};
 

@@ -1,14 +1,14 @@
 //! User-owned templates. The owner is in every WHERE clause, so another user's template is
 //! simply not found, and never read or written. Each owner has a quota of templates and of
-//! their size, counted in UTF-8 bytes of the name plus the content: what the rows take on
-//! disk, whatever the script (a character of Chinese or an emoji weighs 3 or 4 bytes).
+//! their size ([`TemplateQuota`]), checked atomically with the write.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::codec::Time;
-use super::db::{classify, on_db};
-use super::{Conflict, Page, Store, StoreError, StoreResult};
+use super::db::{Lock, classify, on_db};
+use super::{Page, Store, StoreError, StoreResult};
+use crate::domain::{TemplateQuota, TemplateUsage as Usage, byte_len};
 
 /// A user-owned text template.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema, sqlx::FromRow)]
@@ -51,19 +51,6 @@ impl TemplatePatch {
     }
 }
 
-/// GATEHOUSE_TEMPLATES_MAX_COUNT and GATEHOUSE_TEMPLATES_MAX_BYTES.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TemplateQuota {
-    pub max_count: u32,
-    pub max_bytes: u64,
-}
-
-/// The owner's number of templates and their bytes, read by [`USAGE_SQL`].
-struct Usage {
-    count: i64,
-    bytes: i64,
-}
-
 /// `octet_length` counts bytes without reading out the content (SQLite 3.43+ and
 /// PostgreSQL alike), and `templates_by_owner` finds the owner's rows.
 const USAGE_SQL: &str = "SELECT count(*), COALESCE(sum(octet_length(name) + octet_length(content)), 0) FROM templates WHERE owner_id = $1";
@@ -72,32 +59,6 @@ const USAGE_SQL: &str = "SELECT count(*), COALESCE(sum(octet_length(name) + octe
 /// databases one integer type.
 const SIZE_SQL: &str =
     "SELECT CAST(octet_length(name) AS BIGINT), CAST(octet_length(content) AS BIGINT) FROM templates WHERE id = $1 AND owner_id = $2";
-
-fn byte_len(text: &str) -> i64 {
-    i64::try_from(text.len()).unwrap_or(i64::MAX)
-}
-
-impl TemplateQuota {
-    /// A new template of `size` bytes next to the owner's current `usage`.
-    fn admit_new(&self, usage: &Usage, size: i64) -> StoreResult<()> {
-        if usage.count >= i64::from(self.max_count) {
-            return Err(StoreError::Conflict(Conflict::TemplateCountQuota));
-        }
-        self.admit_bytes(usage.bytes.saturating_add(size))
-    }
-
-    /// A template growing from `old` to `new` bytes.
-    fn admit_growth(&self, usage: &Usage, old: i64, new: i64) -> StoreResult<()> {
-        self.admit_bytes(usage.bytes.saturating_sub(old).saturating_add(new))
-    }
-
-    fn admit_bytes(&self, total: i64) -> StoreResult<()> {
-        if u64::try_from(total).unwrap_or(u64::MAX) > self.max_bytes {
-            return Err(StoreError::Conflict(Conflict::TemplateBytesQuota));
-        }
-        Ok(())
-    }
-}
 
 macro_rules! columns {
     () => {
@@ -142,9 +103,9 @@ impl Store {
     pub async fn create_template(&self, template: NewTemplate, quota: TemplateQuota) -> StoreResult<Template> {
         on_db!(&self.db, c => {
             let mut tx = c.write().await?;
-            tx.lock_template_owner(template.owner_id).await?;
+            tx.lock(Lock::TemplateOwner(template.owner_id)).await?;
             let (count, bytes) = sqlx::query_as(USAGE_SQL).bind(template.owner_id).fetch_one(&mut *tx).await.map_err(classify)?;
-            quota.admit_new(&Usage { count, bytes }, template.size())?;
+            quota.admit_new(&Usage { count, bytes }, template.size()).map_err(StoreError::Conflict)?;
             let created = sqlx::query_as(concat!(
                 "INSERT INTO templates (id, owner_id, name, content, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING ",
                 columns!()
@@ -179,7 +140,7 @@ impl Store {
     pub async fn update_template(&self, owner_id: Uuid, id: Uuid, patch: TemplatePatch, quota: TemplateQuota) -> StoreResult<Template> {
         on_db!(&self.db, c => {
             let mut tx = c.write().await?;
-            tx.lock_template_owner(owner_id).await?;
+            tx.lock(Lock::TemplateOwner(owner_id)).await?;
             let (name_bytes, content_bytes): (i64, i64) = sqlx::query_as(SIZE_SQL)
                 .bind(id)
                 .bind(owner_id)
@@ -190,7 +151,7 @@ impl Store {
             let (old, new) = (name_bytes + content_bytes, patch.size_after(name_bytes, content_bytes));
             if new > old {
                 let (count, bytes) = sqlx::query_as(USAGE_SQL).bind(owner_id).fetch_one(&mut *tx).await.map_err(classify)?;
-                quota.admit_growth(&Usage { count, bytes }, old, new)?;
+                quota.admit_growth(&Usage { count, bytes }, old, new).map_err(StoreError::Conflict)?;
             }
             let updated = sqlx::query_as(concat!(
                 "UPDATE templates SET name = COALESCE($3, name), content = COALESCE($4, content), updated_at = $5 \
@@ -227,20 +188,9 @@ impl Store {
 mod tests {
     use super::*;
 
-    const QUOTA: TemplateQuota = TemplateQuota { max_count: 2, max_bytes: 10 };
-
-    #[test]
-    fn a_new_template_fits_until_either_limit_would_be_passed() {
-        assert!(QUOTA.admit_new(&Usage { count: 1, bytes: 4 }, 6).is_ok());
-        assert!(matches!(QUOTA.admit_new(&Usage { count: 2, bytes: 0 }, 0), Err(StoreError::Conflict(Conflict::TemplateCountQuota))));
-        assert!(matches!(QUOTA.admit_new(&Usage { count: 1, bytes: 4 }, 7), Err(StoreError::Conflict(Conflict::TemplateBytesQuota))));
-    }
-
     #[test]
     fn a_patch_is_sized_in_utf8_bytes_of_what_it_leaves() {
         let patch = TemplatePatch { name: None, content: Some("é€".into()) };
         assert_eq!(patch.size_after(3, 100), 3 + 5);
-        assert!(QUOTA.admit_growth(&Usage { count: 2, bytes: 10 }, 4, 4).is_ok());
-        assert!(QUOTA.admit_growth(&Usage { count: 2, bytes: 10 }, 4, 5).is_err());
     }
 }

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::Conflict;
 use super::codec::Time;
-use super::db::{classify, on_db};
+use super::db::{Lock, classify, on_db};
 use super::totals::{Position, anchor_offset};
 use super::users::{SET_EMAIL, user_columns};
 use super::{EmailChange, Page, Store, StoreError, StoreResult, User, like_pattern};
@@ -150,7 +150,7 @@ impl Store {
         let now = Time::now();
         on_db!(&self.db, c => {
             let mut tx = c.write().await?;
-            tx.lock_admin_changes().await?;
+            tx.lock(Lock::AdminChanges).await?;
             let before: User = sqlx::query_as(USER_BY_ID).bind(id).fetch_optional(&mut *tx).await.map_err(classify)?.ok_or(StoreError::NotFound)?;
             if let Some(change) = &patch.email {
                 sqlx::query(SET_EMAIL)
@@ -197,7 +197,7 @@ impl Store {
     pub async fn delete_user(&self, id: Uuid) -> StoreResult<()> {
         on_db!(&self.db, c => {
             let mut tx = c.write().await?;
-            tx.lock_admin_changes().await?;
+            tx.lock(Lock::AdminChanges).await?;
             let before: User = sqlx::query_as(USER_BY_ID).bind(id).fetch_optional(&mut *tx).await.map_err(classify)?.ok_or(StoreError::NotFound)?;
             // Roles, sessions, refresh tokens and templates go with it (ON DELETE CASCADE).
             sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(classify)?;
