@@ -20,24 +20,8 @@ impl FieldError {
     }
 }
 
-/// Conflicts the contract names, each with its own stable code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Conflict {
-    UsernameTaken,
-    EmailTaken,
-    NameTaken,
-    LastAdmin,
-    /// The owner already holds GATEHOUSE_TEMPLATES_MAX_COUNT templates.
-    TemplateCountQuota,
-    /// The owner's templates would pass GATEHOUSE_TEMPLATES_MAX_BYTES together.
-    TemplateBytesQuota,
-    /// TOTP setup or confirmation while TOTP is already on.
-    MfaAlreadyEnabled,
-    /// TOTP confirmation without a pending setup.
-    MfaSetupRequired,
-    /// Turning TOTP off while it is off.
-    MfaNotEnabled,
-}
+/// The store's conflicts: each has its own stable code and text in a problem document.
+pub use crate::store::Conflict;
 
 impl Conflict {
     fn code(self) -> &'static str {
@@ -106,7 +90,7 @@ pub enum ApiError {
     #[error("request timed out")]
     Timeout,
     #[error("request headers too large")]
-    HeadersTooLarge,
+    HeadersTooLarge { limit_bytes: usize },
     /// Too many requests in flight: shed at once rather than queued.
     #[error("overloaded")]
     Overloaded,
@@ -164,7 +148,7 @@ impl ApiError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Timeout => StatusCode::REQUEST_TIMEOUT,
-            Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Self::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -189,7 +173,7 @@ impl ApiError {
             Self::Validation(_) => "validation_failed",
             Self::RateLimited { .. } => "rate_limited",
             Self::Timeout => "request_timeout",
-            Self::HeadersTooLarge => "headers_too_large",
+            Self::HeadersTooLarge { .. } => "headers_too_large",
             Self::Overloaded => "unavailable",
             Self::Unavailable => "unavailable",
             Self::Internal(_) => "internal",
@@ -220,8 +204,8 @@ impl ApiError {
                 format!("Too many attempts; try again in {retry_after_secs} seconds.")
             }
             Self::Timeout => "The request took too long.".into(),
-            Self::HeadersTooLarge => {
-                format!("The request headers are larger than {} KiB in total.", crate::app::HEADER_LIMIT_BYTES / 1024)
+            Self::HeadersTooLarge { limit_bytes } => {
+                format!("The request headers are larger than {} KiB in total.", limit_bytes / 1024)
             }
             Self::Overloaded => "The server is busy; try again in a moment.".into(),
             Self::Unavailable => "The database is unavailable; try again shortly.".into(),

@@ -20,7 +20,8 @@
 //!   sessions, the failed-login limit, TOTP and the second step's challenge.
 //! - [`mail`]: verification and reset mails, the queue in the database and its worker.
 //! - [`import`]: `gatehouse import`, users with their legacy password hashes.
-//! - [`store`]: every SQL statement, behind the one [`store::Store`] seam.
+//! - [`store`]: every SQL statement, once for both databases, in the one [`store::Store`], one
+//!   file per resource; the dialect differences in `store::db`, shared column types in `store::codec`.
 //! - [`telemetry`]: tracing set-up (text or JSON).
 //! - [`metrics`]: the Prometheus series and the /metrics route.
 //! - [`audit`]: the audit recorder the flows take (per request, or the CLI's), and pruning.

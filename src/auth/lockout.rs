@@ -7,7 +7,8 @@
 //! account, under the account too: a lock earned by the username holds for the email and
 //! the other way round, while an unknown name is locked on its own exactly like a known one.
 //! Checks made for a signed-in account (current password, TOTP codes) count toward the
-//! account.
+//! account. The rule itself ([`crate::domain::lockout`]) is pure; the store runs it between its
+//! reads and writes of the counts.
 
 use std::time::Duration;
 

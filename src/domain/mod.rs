@@ -1,13 +1,18 @@
-//! Values that parse once and are trusted after: a `Username` in hand is a valid one.
+//! Values that parse once and are trusted after: a `Username` in hand is a valid one; and
+//! the template quota's rules.
 
 mod email;
+pub mod lockout;
 mod login;
 mod password;
+mod quota;
 mod role;
 mod username;
 
 pub use email::Email;
 pub use login::login_key;
 pub use password::{Password, PasswordPolicy};
+pub use quota::TemplateQuota;
+pub(crate) use quota::{TemplateUsage, byte_len};
 pub use role::{Role, normalize_roles};
 pub use username::Username;

@@ -18,7 +18,7 @@ pub async fn overloaded(_: tower::BoxError) -> Response {
 pub async fn limit_headers(request: Request, next: Next) -> Response {
     let size: usize = request.headers().iter().map(|(name, value)| name.as_str().len() + value.len()).sum();
     if size > crate::app::HEADER_LIMIT_BYTES {
-        return ApiError::HeadersTooLarge.into_response();
+        return ApiError::HeadersTooLarge { limit_bytes: crate::app::HEADER_LIMIT_BYTES }.into_response();
     }
     next.run(request).await
 }

@@ -1,9 +1,15 @@
-//! The audit trail's records, as every store keeps them.
+//! The audit trail: appended in the request path, read newest first, pruned by age.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use sqlx::types::Json;
+use sqlx::{Database, Encode, QueryBuilder, Type};
 use utoipa::ToSchema;
 use uuid::Uuid;
+
+use super::codec::Time;
+use super::db::{classify, on_db};
+use super::{Page, Store, StoreResult};
 
 /// What happened: the contract's event types ("Audit events" in the API contract).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -110,12 +116,14 @@ impl NewAuditEvent {
 }
 
 /// A recorded event, as GET /v1/audit shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
 pub struct AuditEvent {
     pub id: Uuid,
+    #[sqlx(try_from = "Time")]
     pub time: DateTime<Utc>,
     /// One of the contract's event types, such as `login.failed`.
     #[serde(rename = "type")]
+    #[sqlx(rename = "type")]
     #[schema(example = "login.failed")]
     pub kind: String,
     /// Who acted; null when anonymous.
@@ -128,6 +136,7 @@ pub struct AuditEvent {
     pub request_id: Option<String>,
     /// A small JSON object; never a secret.
     #[schema(value_type = Object, example = json!({"reason": "invalid_credentials"}))]
+    #[sqlx(json)]
     pub detail: serde_json::Value,
 }
 
@@ -158,4 +167,85 @@ pub struct PoolStatus {
     /// Open connections, in use or idle.
     pub size: u32,
     pub idle: u32,
+}
+
+/// The WHERE clause shared by the page and the count: each filter has an index that
+/// ends in (time, id), so the newest-first page walks it in order.
+fn push_filters<DB: Database>(sql: &mut QueryBuilder<DB>, query: &AuditQuery)
+where
+    Uuid: for<'t> Encode<'t, DB> + Type<DB>,
+    &'static str: for<'t> Encode<'t, DB> + Type<DB>,
+    Time: for<'t> Encode<'t, DB> + Type<DB>,
+{
+    sql.push(" WHERE true");
+    if let Some(user_id) = query.user_id {
+        sql.push(" AND user_id = ").push_bind(user_id);
+    }
+    if let Some(kind) = query.kind {
+        sql.push(" AND type = ").push_bind(kind.as_str());
+    }
+    if let Some(since) = query.since {
+        sql.push(" AND time >= ").push_bind(Time(since));
+    }
+    if let Some(until) = query.until {
+        sql.push(" AND time < ").push_bind(Time(until));
+    }
+}
+
+impl Store {
+    /// Appends one event to the audit trail. The trail has no foreign keys: events outlive
+    /// the users they name.
+    pub async fn record_audit(&self, event: NewAuditEvent) -> StoreResult<()> {
+        on_db!(&self.db, c => {
+            sqlx::query(
+            "INSERT INTO audit_events (id, time, type, actor_id, user_id, ip, user_agent, request_id, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(event.id)
+        // Milliseconds, as SQLite keeps them, so both stores answer alike.
+        .bind(Time::millis(event.time))
+        .bind(event.kind.as_str())
+        .bind(event.actor_id)
+        .bind(event.user_id)
+        .bind(&event.ip)
+        .bind(&event.user_agent)
+        .bind(&event.request_id)
+        .bind(Json(&event.detail))
+        .execute(&c.pool)
+        .await
+        .map_err(classify)?;
+        });
+        Ok(())
+    }
+
+    /// One page of events matching the query, newest first (`time`, then `id`, descending),
+    /// and the number of matching events.
+    pub async fn list_audit(&self, query: &AuditQuery) -> StoreResult<Page<AuditEvent>> {
+        let (items, total): (Vec<AuditEvent>, i64) = on_db!(&self.db, c => {
+            let mut page = QueryBuilder::new("SELECT id, time, type, actor_id, user_id, ip, user_agent, request_id, detail FROM audit_events");
+            push_filters(&mut page, query);
+            // `+ 0`: SQLite plans a bare bound LIMIT/OFFSET with its value, which makes each new
+            // binding recompile the cached statement. PostgreSQL folds the `+ 0` away.
+            page.push(" ORDER BY time DESC, id DESC LIMIT ")
+                .push_bind(i64::from(query.per_page))
+                .push(" + 0 OFFSET ")
+                .push_bind(query.offset())
+                .push(" + 0");
+            let items = page.build_query_as().fetch_all(&c.pool).await.map_err(classify)?;
+            let mut count = QueryBuilder::new("SELECT count(*) FROM audit_events");
+            push_filters(&mut count, query);
+            (items, count.build_query_scalar().fetch_one(&c.pool).await.map_err(classify)?)
+        });
+        Ok(Page { items, total: u64::try_from(total).unwrap_or_default() })
+    }
+
+    /// Deletes the events older than `older_than`; answers how many went.
+    pub async fn prune_audit(&self, older_than: DateTime<Utc>) -> StoreResult<u64> {
+        on_db!(&self.db, c => Ok(sqlx::query("DELETE FROM audit_events WHERE time < $1")
+            .bind(Time(older_than))
+            .execute(&c.pool)
+            .await
+            .map_err(classify)?
+            .rows_affected()))
+    }
 }

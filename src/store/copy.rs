@@ -1,11 +1,12 @@
 //! `gatehouse copy`: moves every table from one store into another, in pages, parents first.
 //!
 //! Adding a table to the copy is one [`Table`] variant, one row type in [`Rows`], and one
-//! arm in each store's `export_rows` / `import_rows`.
+//! arm in `export_rows` / `import_rows` (`copy_rows`).
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::codec::{MaybeTime, Roles, Time};
 use super::{DynStore, SigningKeyRecord};
 
 /// Rows read and written per round trip.
@@ -63,7 +64,7 @@ impl Table {
 }
 
 /// A user row with its password hash and roles.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserRow {
     pub id: Uuid,
     pub username: String,
@@ -78,17 +79,21 @@ pub struct UserRow {
     pub password_hash: String,
     pub disabled: bool,
     pub mfa_enabled: bool,
+    #[sqlx(try_from = "Time")]
     pub created_at: DateTime<Utc>,
+    #[sqlx(try_from = "Time")]
     pub updated_at: DateTime<Utc>,
+    #[sqlx(try_from = "Roles")]
     pub roles: Vec<String>,
 }
 
 /// A TOTP secret as stored; `Debug` hides the secret.
-#[derive(Clone)]
+#[derive(Clone, sqlx::FromRow)]
 pub struct TotpSecretRow {
     pub user_id: Uuid,
     pub secret: Vec<u8>,
     pub last_step: Option<i64>,
+    #[sqlx(try_from = "Time")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -104,54 +109,65 @@ impl std::fmt::Debug for TotpSecretRow {
 }
 
 /// An unused recovery code, as its hash.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RecoveryCodeRow {
     pub user_id: Uuid,
     pub code_hash: Vec<u8>,
+    #[sqlx(try_from = "Time")]
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TemplateRow {
     pub id: Uuid,
     pub owner_id: Uuid,
     pub name: String,
     pub content: String,
+    #[sqlx(try_from = "Time")]
     pub created_at: DateTime<Utc>,
+    #[sqlx(try_from = "Time")]
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionRow {
     pub id: Uuid,
     pub user_id: Uuid,
+    #[sqlx(try_from = "Time")]
     pub created_at: DateTime<Utc>,
+    #[sqlx(try_from = "Time")]
     pub last_used_at: DateTime<Utc>,
+    #[sqlx(try_from = "Time")]
     pub expires_at: DateTime<Utc>,
+    #[sqlx(try_from = "MaybeTime")]
     pub revoked_at: Option<DateTime<Utc>>,
     pub user_agent: Option<String>,
     pub ip: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RefreshTokenRow {
     pub token_hash: Vec<u8>,
     pub session_id: Uuid,
+    #[sqlx(try_from = "Time")]
     pub created_at: DateTime<Utc>,
+    #[sqlx(try_from = "MaybeTime")]
     pub rotated_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ServerSecretRow {
     pub name: String,
     pub value: Vec<u8>,
 }
 
 /// An audit event as stored; `detail` is its JSON object as text.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AuditEventRow {
     pub id: Uuid,
+    #[sqlx(try_from = "Time")]
     pub time: DateTime<Utc>,
+    #[sqlx(rename = "type")]
     pub kind: String,
     pub actor_id: Option<Uuid>,
     pub user_id: Option<Uuid>,

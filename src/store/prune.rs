@@ -1,10 +1,14 @@
-//! Pruning: what each table may lose, as the cutoffs `crate::retention` computes, and the
-//! statements both stores run, in batches so that no delete holds a table for long.
+//! Pruning: what each table may lose, as the cutoffs `crate::retention` computes, deleted
+//! in batches so that no delete holds a table for long.
 
 use chrono::{DateTime, Utc};
 
-/// Rows deleted per statement; a store repeats a statement until it deletes fewer.
-pub(crate) const BATCH: i64 = 1000;
+use super::codec::Time;
+use super::db::{classify, on_db};
+use super::{Store, StoreResult};
+
+/// Rows deleted per statement; a statement is repeated until it deletes fewer.
+const BATCH: i64 = 1000;
 
 /// What goes. Every row named here already answers exactly like a missing one.
 #[derive(Debug, Clone, Copy)]
@@ -34,40 +38,56 @@ impl Pruned {
     }
 }
 
-/// One batch of each pruning. `lock` ends the inner SELECT: PostgreSQL passes
-/// `FOR UPDATE SKIP LOCKED`, so that a row a request holds (a rotation's session, a login's
-/// count) is left for the next run instead of waited for (no deadlock with a request that
-/// holds one row and wants another); SQLite, whose writers take turns, passes "".
-pub(crate) struct Statements {
-    /// `$1` expired_before, `$2` revoked_before, `$3` BATCH. Refresh tokens cascade.
-    pub sessions: String,
-    /// `$1` window_before and `$2` now, both unix milliseconds; `$3` BATCH.
-    pub login_attempts: String,
-    /// `$1` now, `$2` BATCH.
-    pub email_tokens: String,
-    /// `$1` now, `$2` BATCH.
-    pub mfa_challenges: String,
+/// A bound value of a pruning statement.
+#[derive(Clone, Copy)]
+enum Bind {
+    Time(Time),
+    Millis(i64),
 }
 
-impl Statements {
-    pub fn new(lock: &str) -> Self {
-        Self {
-            sessions: format!(
-                "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions \
-                 WHERE expires_at <= $1 OR revoked_at <= $2 LIMIT $3 {lock})"
-            ),
-            login_attempts: format!(
-                "DELETE FROM login_attempts WHERE login_key IN (SELECT login_key FROM login_attempts \
-                 WHERE (locked_until IS NULL AND window_start < $1) OR locked_until <= $2 LIMIT $3 {lock})"
-            ),
-            email_tokens: format!(
-                "DELETE FROM email_tokens WHERE token_hash IN (SELECT token_hash FROM email_tokens \
-                 WHERE used_at IS NOT NULL OR expires_at <= $1 LIMIT $2 {lock})"
-            ),
-            mfa_challenges: format!(
-                "DELETE FROM mfa_challenges WHERE token_hash IN (SELECT token_hash FROM mfa_challenges \
-                 WHERE expires_at <= $1 LIMIT $2 {lock})"
-            ),
+impl Store {
+    /// Deletes the sessions (with their refresh tokens, which cascade), login-attempt
+    /// counts, email tokens and MFA challenges past the cutoffs; see [`crate::retention`].
+    pub async fn prune_spent(&self, cutoffs: &PruneCutoffs) -> StoreResult<Pruned> {
+        let (now, now_ms) = (Bind::Time(cutoffs.now.into()), Bind::Millis(cutoffs.now.timestamp_millis()));
+        let (expired, revoked) = (Bind::Time(cutoffs.expired_before.into()), Bind::Time(cutoffs.revoked_before.into()));
+        let window = Bind::Millis(cutoffs.window_before.timestamp_millis());
+        let unlocked_old = "(locked_until IS NULL AND window_start < $1) OR locked_until <= $2";
+        Ok(Pruned {
+            sessions: self.in_batches("sessions", "id", "expires_at <= $1 OR revoked_at <= $2", &[expired, revoked]).await?,
+            login_attempts: self.in_batches("login_attempts", "login_key", unlocked_old, &[window, now_ms]).await?,
+            email_tokens: self.in_batches("email_tokens", "token_hash", "used_at IS NOT NULL OR expires_at <= $1", &[now]).await?,
+            mfa_challenges: self.in_batches("mfa_challenges", "token_hash", "expires_at <= $1", &[now]).await?,
+        })
+    }
+
+    /// Deletes the rows of `table` (found by their `key`) where `spent` holds for `binds`,
+    /// [`BATCH`] at a time, each batch one write transaction (on SQLite queued with the
+    /// requests' writes), until a batch deletes fewer. PostgreSQL skips the rows a request
+    /// holds (a rotation's session, a login's count): they are left for the next run instead
+    /// of waited for, so no deadlock with a request that holds one row and wants another.
+    async fn in_batches(&self, table: &str, key: &str, spent: &str, binds: &[Bind]) -> StoreResult<u64> {
+        let (limit, lock) = (binds.len() + 1, self.db.pick("", " FOR UPDATE SKIP LOCKED"));
+        let sql = format!("DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {spent} LIMIT ${limit}{lock})");
+        let mut deleted = 0;
+        loop {
+            let done = on_db!(&self.db, c => {
+                let mut tx = c.write().await?;
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+                for bind in binds {
+                    query = match *bind {
+                        Bind::Time(at) => query.bind(at),
+                        Bind::Millis(ms) => query.bind(ms),
+                    };
+                }
+                let done = query.bind(BATCH).execute(&mut *tx).await.map_err(classify)?.rows_affected();
+                tx.commit().await?;
+                done
+            });
+            deleted += done;
+            if done < BATCH.unsigned_abs() {
+                return Ok(deleted);
+            }
         }
     }
 }

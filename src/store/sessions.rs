@@ -1,16 +1,22 @@
-//! Sessions and their refresh tokens, as the store hands them out.
+//! Sessions and their rotated refresh tokens.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::User;
+use super::codec::{MaybeTime, Time};
+use super::db::{classify, on_db};
+use super::users::user_columns;
+use super::{Store, StoreResult, User};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Session {
     pub id: Uuid,
     pub user_id: Uuid,
+    #[sqlx(try_from = "Time")]
     pub created_at: DateTime<Utc>,
+    #[sqlx(try_from = "Time")]
     pub last_used_at: DateTime<Utc>,
+    #[sqlx(try_from = "Time")]
     pub expires_at: DateTime<Utc>,
     pub user_agent: Option<String>,
     pub ip: Option<String>,
@@ -26,21 +32,192 @@ pub struct NewSession {
 }
 
 /// What the store knows about a presented refresh token.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RefreshRecord {
     pub token_hash: Vec<u8>,
     pub session_id: Uuid,
     pub user_id: Uuid,
     /// Set once the token was exchanged for its successor.
+    #[sqlx(try_from = "MaybeTime")]
     pub rotated_at: Option<DateTime<Utc>>,
+    #[sqlx(try_from = "Time")]
     pub session_expires_at: DateTime<Utc>,
     pub session_revoked: bool,
     /// The session's user as it was read with the token: a refresh needs no second query.
+    #[sqlx(flatten)]
     pub user: User,
 }
 
-/// The first statement of a rotation, the same on both stores (`$1` the session, `$2` now):
-/// it marks the session used only while it is live, and holds its row until the rotation
-/// commits, so that a revocation either comes first (and this changes nothing) or waits.
-pub(crate) const LIVE_SESSION_TOUCH: &str = "UPDATE sessions SET last_used_at = $2 WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2 \
-     AND EXISTS (SELECT 1 FROM users u WHERE u.id = sessions.user_id AND NOT u.disabled)";
+/// A live session `s` of a live user `u`, with the id, user and now as $1, $2 and $3.
+macro_rules! live_session {
+    () => {
+        " FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 AND NOT u.disabled"
+    };
+}
+
+const INSERT_REFRESH: &str = "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)";
+
+impl Store {
+    /// Creates a session with its first refresh token.
+    pub async fn create_session(&self, session: NewSession) -> StoreResult<Session> {
+        let now = Time::now();
+        on_db!(&self.db, c => {
+            let mut tx = c.write().await?;
+            sqlx::query(
+                "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip) \
+                 VALUES ($1, $2, $3, $3, $4, $5, $6)",
+            )
+            .bind(session.id)
+            .bind(session.user_id)
+            .bind(now)
+            .bind(Time(session.expires_at))
+            .bind(&session.user_agent)
+            .bind(&session.ip)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+            sqlx::query(INSERT_REFRESH).bind(&session.refresh_hash).bind(session.id).bind(now).execute(&mut *tx).await.map_err(classify)?;
+            tx.commit().await?;
+        });
+        Ok(Session {
+            id: session.id,
+            user_id: session.user_id,
+            created_at: now.0,
+            last_used_at: now.0,
+            expires_at: session.expires_at,
+            user_agent: session.user_agent,
+            ip: session.ip,
+        })
+    }
+
+    /// True while the session is not revoked, not expired, and its user is enabled.
+    pub async fn session_is_live(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<bool> {
+        let row: Option<i32> = on_db!(&self.db, c => sqlx::query_scalar(concat!("SELECT 1", live_session!()))
+            .bind(session_id)
+            .bind(user_id)
+            .bind(Time::now())
+            .fetch_optional(&c.pool)
+            .await
+            .map_err(classify)?);
+        Ok(row.is_some())
+    }
+
+    /// The user of a session that [`Store::session_is_live`] would call live, in one query.
+    pub async fn live_session_user(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<Option<User>> {
+        on_db!(&self.db, c => sqlx::query_as(concat!("SELECT ", user_columns!(), live_session!()))
+            .bind(session_id)
+            .bind(user_id)
+            .bind(Time::now())
+            .fetch_optional(&c.pool)
+            .await
+            .map_err(classify))
+    }
+
+    pub async fn live_sessions(&self, user_id: Uuid) -> StoreResult<Vec<Session>> {
+        on_db!(&self.db, c => sqlx::query_as(
+            "SELECT id, user_id, created_at, last_used_at, expires_at, user_agent, ip FROM sessions \
+             WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at, id",
+        )
+        .bind(user_id)
+        .bind(Time::now())
+        .fetch_all(&c.pool)
+        .await
+        .map_err(classify))
+    }
+
+    /// Revokes one session of this user; false when there is no such live session.
+    pub async fn revoke_session(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<bool> {
+        let done = on_db!(&self.db, c => sqlx::query(
+            "UPDATE sessions SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3",
+        )
+        .bind(session_id)
+        .bind(user_id)
+        .bind(Time::now())
+        .execute(&c.pool)
+        .await
+        .map_err(classify)?
+        .rows_affected());
+        Ok(done > 0)
+    }
+
+    /// Revokes every session of the user except `keep`.
+    pub async fn revoke_user_sessions(&self, user_id: Uuid, keep: Option<Uuid>) -> StoreResult<()> {
+        on_db!(&self.db, c => {
+            sqlx::query(
+            "UPDATE sessions SET revoked_at = $3 WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $2",
+        )
+        .bind(user_id)
+        .bind(keep)
+        .bind(Time::now())
+        .execute(&c.pool)
+        .await
+        .map_err(classify)?;
+        });
+        Ok(())
+    }
+
+    pub async fn refresh_record(&self, token_hash: &[u8]) -> StoreResult<Option<RefreshRecord>> {
+        on_db!(&self.db, c => sqlx::query_as(concat!(
+            "SELECT t.token_hash, t.session_id, t.rotated_at, s.user_id, s.expires_at AS session_expires_at, \
+             s.revoked_at IS NOT NULL AS session_revoked, ",
+            user_columns!(),
+            " FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id WHERE t.token_hash = $1"
+        ))
+        .bind(token_hash)
+        .fetch_optional(&c.pool)
+        .await
+        .map_err(classify))
+    }
+
+    /// Marks `old_hash` rotated and makes `new_hash` the session's live token, atomically,
+    /// and only while the session is live (not revoked, not expired, its user enabled) at
+    /// the moment of the write: a revocation between the read of the token and this write
+    /// wins. False when the session is no longer live or `old_hash` was no longer the live
+    /// token (another request rotated it).
+    pub async fn rotate_refresh(&self, session_id: Uuid, old_hash: &[u8], new_hash: &[u8]) -> StoreResult<bool> {
+        let now = Time::now();
+        on_db!(&self.db, c => {
+            let mut tx = c.write().await?;
+            // First the session row, held until commit and checked live after any revocation
+            // in flight has committed (on PostgreSQL an UPDATE waits for the row, then rechecks
+            // its WHERE; SQLite's writers take turns): a revoked session is never rotated, a
+            // later revocation waits, and parallel rotations of one token queue here.
+            let live = sqlx::query(
+                "UPDATE sessions SET last_used_at = $2 WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2 \
+                 AND EXISTS (SELECT 1 FROM users u WHERE u.id = sessions.user_id AND NOT u.disabled)",
+            )
+            .bind(session_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+            if live.rows_affected() == 0 {
+                return Ok(false);
+            }
+            let rotated = sqlx::query(
+                "UPDATE refresh_tokens SET rotated_at = $3 WHERE token_hash = $1 AND session_id = $2 AND rotated_at IS NULL",
+            )
+            .bind(old_hash)
+            .bind(session_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+            if rotated.rows_affected() == 0 {
+                return Ok(false);
+            }
+            sqlx::query(INSERT_REFRESH).bind(new_hash).bind(session_id).bind(now).execute(&mut *tx).await.map_err(classify)?;
+            tx.commit().await?;
+        });
+        Ok(true)
+    }
+
+    pub async fn live_refresh_hash(&self, session_id: Uuid) -> StoreResult<Option<Vec<u8>>> {
+        on_db!(&self.db, c => sqlx::query_scalar("SELECT token_hash FROM refresh_tokens WHERE session_id = $1 AND rotated_at IS NULL")
+            .bind(session_id)
+            .fetch_optional(&c.pool)
+            .await
+            .map_err(classify))
+    }
+}

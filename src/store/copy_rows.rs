@@ -1,0 +1,224 @@
+//! `gatehouse copy`, the store's half: whole rows out and in, every column as stored, in
+//! primary-key order.
+
+use anyhow::Context;
+use sqlx::types::Json;
+
+use super::codec::{Time, roles_column};
+use super::copy::{Rows, Table};
+use super::db::{classify, on_db};
+use super::{Store, StoreResult};
+
+fn export_sql(table: Table) -> &'static str {
+    match table {
+        Table::Users => concat!("SELECT u.*, ", roles_column!(), " FROM users u ORDER BY u.id LIMIT $1 OFFSET $2"),
+        Table::TotpSecrets => "SELECT * FROM totp_secrets ORDER BY user_id LIMIT $1 OFFSET $2",
+        Table::RecoveryCodes => "SELECT * FROM recovery_codes ORDER BY user_id, code_hash LIMIT $1 OFFSET $2",
+        Table::Templates => "SELECT * FROM templates ORDER BY id LIMIT $1 OFFSET $2",
+        Table::Sessions => "SELECT * FROM sessions ORDER BY id LIMIT $1 OFFSET $2",
+        Table::RefreshTokens => "SELECT * FROM refresh_tokens ORDER BY token_hash LIMIT $1 OFFSET $2",
+        Table::SigningKeys => "SELECT * FROM signing_keys ORDER BY kid LIMIT $1 OFFSET $2",
+        Table::ServerSecrets => "SELECT * FROM server_secrets ORDER BY name LIMIT $1 OFFSET $2",
+        Table::AuditEvents => {
+            "SELECT id, time, type, actor_id, user_id, ip, user_agent, request_id, CAST(detail AS TEXT) AS detail \
+             FROM audit_events ORDER BY id LIMIT $1 OFFSET $2"
+        }
+    }
+}
+
+impl Store {
+    /// `gatehouse copy`: up to `limit` rows of one table from `offset`, in primary-key order,
+    /// every column as stored.
+    pub async fn export_rows(&self, table: Table, offset: u64, limit: u32) -> StoreResult<Rows> {
+        let (sql, limit, offset) = (export_sql(table), i64::from(limit), i64::try_from(offset).unwrap_or(i64::MAX));
+        on_db!(&self.db, c => {
+            macro_rules! page {
+                () => {
+                    sqlx::query_as(sql).bind(limit).bind(offset).fetch_all(&c.pool).await.map_err(classify)?
+                };
+            }
+            Ok(match table {
+                Table::Users => Rows::Users(page!()),
+                Table::TotpSecrets => Rows::TotpSecrets(page!()),
+                Table::RecoveryCodes => Rows::RecoveryCodes(page!()),
+                Table::Templates => Rows::Templates(page!()),
+                Table::Sessions => Rows::Sessions(page!()),
+                Table::RefreshTokens => Rows::RefreshTokens(page!()),
+                Table::SigningKeys => Rows::SigningKeys(page!()),
+                Table::ServerSecrets => Rows::ServerSecrets(page!()),
+                Table::AuditEvents => Rows::AuditEvents(page!()),
+            })
+        })
+    }
+
+    /// `gatehouse copy`: inserts rows exported from another store, in one transaction.
+    pub async fn import_rows(&self, rows: Rows) -> StoreResult<()> {
+        on_db!(&self.db, c => {
+            let mut tx = c.write().await?;
+            match &rows {
+                Rows::Users(rows) => {
+                    for u in rows {
+                        sqlx::query(
+                            "INSERT INTO users (id, username, username_key, email, email_key, email_verified, password_hash, \
+                             disabled, mfa_enabled, created_at, updated_at, pending_email, pending_email_key, email_ever_verified) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                        )
+                        .bind(u.id)
+                        .bind(&u.username)
+                        .bind(&u.username_key)
+                        .bind(&u.email)
+                        .bind(&u.email_key)
+                        .bind(u.email_verified)
+                        .bind(&u.password_hash)
+                        .bind(u.disabled)
+                        .bind(u.mfa_enabled)
+                        .bind(Time(u.created_at))
+                        .bind(Time(u.updated_at))
+                        .bind(&u.pending_email)
+                        .bind(&u.pending_email_key)
+                        .bind(u.email_ever_verified)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(classify)?;
+                        tx.insert_roles(u.id, &u.roles).await?;
+                    }
+                }
+                Rows::TotpSecrets(rows) => {
+                    for t in rows {
+                        sqlx::query("INSERT INTO totp_secrets (user_id, secret, last_step, created_at) VALUES ($1, $2, $3, $4)")
+                            .bind(t.user_id)
+                            .bind(&t.secret)
+                            .bind(t.last_step)
+                            .bind(Time(t.created_at))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(classify)?;
+                    }
+                }
+                Rows::RecoveryCodes(rows) => {
+                    for r in rows {
+                        sqlx::query("INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3)")
+                            .bind(r.user_id)
+                            .bind(&r.code_hash)
+                            .bind(Time(r.created_at))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(classify)?;
+                    }
+                }
+                Rows::Templates(rows) => {
+                    for t in rows {
+                        sqlx::query(
+                            "INSERT INTO templates (id, owner_id, name, content, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                        )
+                        .bind(t.id)
+                        .bind(t.owner_id)
+                        .bind(&t.name)
+                        .bind(&t.content)
+                        .bind(Time(t.created_at))
+                        .bind(Time(t.updated_at))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(classify)?;
+                    }
+                }
+                Rows::Sessions(rows) => {
+                    for s in rows {
+                        sqlx::query(
+                            "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                        )
+                        .bind(s.id)
+                        .bind(s.user_id)
+                        .bind(Time(s.created_at))
+                        .bind(Time(s.last_used_at))
+                        .bind(Time(s.expires_at))
+                        .bind(s.revoked_at.map(Time))
+                        .bind(&s.user_agent)
+                        .bind(&s.ip)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(classify)?;
+                    }
+                }
+                Rows::RefreshTokens(rows) => {
+                    for t in rows {
+                        sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at, rotated_at) VALUES ($1, $2, $3, $4)")
+                            .bind(&t.token_hash)
+                            .bind(t.session_id)
+                            .bind(Time(t.created_at))
+                            .bind(t.rotated_at.map(Time))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(classify)?;
+                    }
+                }
+                Rows::SigningKeys(rows) => {
+                    for k in rows {
+                        sqlx::query(
+                            "INSERT INTO signing_keys (kid, algorithm, private_key, public_key, created_at, retired_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6)",
+                        )
+                        .bind(&k.kid)
+                        .bind(&k.algorithm)
+                        .bind(&k.private_key)
+                        .bind(&k.public_key)
+                        .bind(Time(k.created_at))
+                        .bind(k.retired_at.map(Time))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(classify)?;
+                    }
+                }
+                Rows::ServerSecrets(rows) => {
+                    for s in rows {
+                        sqlx::query("INSERT INTO server_secrets (name, value) VALUES ($1, $2)")
+                            .bind(&s.name)
+                            .bind(&s.value)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(classify)?;
+                    }
+                }
+                Rows::AuditEvents(rows) => {
+                    for e in rows {
+                        let detail: serde_json::Value =
+                            serde_json::from_str(&e.detail).with_context(|| format!("audit event {}: detail is not JSON", e.id))?;
+                        sqlx::query(
+                            "INSERT INTO audit_events (id, time, type, actor_id, user_id, ip, user_agent, request_id, detail) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                        )
+                        .bind(e.id)
+                        .bind(Time(e.time))
+                        .bind(&e.kind)
+                        .bind(e.actor_id)
+                        .bind(e.user_id)
+                        .bind(&e.ip)
+                        .bind(&e.user_agent)
+                        .bind(&e.request_id)
+                        .bind(Json(detail))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(classify)?;
+                    }
+                }
+            }
+            tx.commit().await
+        })
+    }
+
+    pub async fn count_rows(&self, table: Table) -> StoreResult<u64> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {}", table.name()));
+        let count: i64 = on_db!(&self.db, c => sqlx::query_scalar(sql).fetch_one(&c.pool).await.map_err(classify)?);
+        Ok(count.max(0) as u64)
+    }
+
+    /// Deletes every row of the table, for `gatehouse copy --force`.
+    pub async fn clear_rows(&self, table: Table) -> StoreResult<()> {
+        let sql = sqlx::AssertSqlSafe(format!("DELETE FROM {}", table.name()));
+        on_db!(&self.db, c => {
+            sqlx::query(sql).execute(&c.pool).await.map_err(classify)?;
+        });
+        Ok(())
+    }
+}
