@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use gatehouse::auth::PasswordHasher;
-use gatehouse::domain::Role;
+use gatehouse::domain::{Email, Role, Username, normalize_roles};
 use gatehouse::store::{self, NewUser};
 use uuid::Uuid;
 
@@ -29,12 +29,10 @@ async fn main() -> anyhow::Result<()> {
 fn user(name: &str, password_hash: &str, roles: &[&str]) -> NewUser {
     NewUser {
         id: Uuid::now_v7(),
-        username: name.to_string(),
-        username_key: name.to_lowercase(),
-        email: Some(format!("{name}@example.com")),
-        email_key: Some(format!("{name}@example.com").to_lowercase()),
+        username: Username::parse(name).expect("a valid benchmark username"),
+        email: Some(Email::parse(&format!("{name}@example.com")).expect("a valid benchmark address")),
         password_hash: password_hash.to_string(),
-        roles: roles.iter().map(|r| r.to_string()).collect(),
+        roles: normalize_roles(roles.iter().map(|r| Role::parse(r).expect("a valid benchmark role"))),
     }
 }
 

@@ -48,9 +48,9 @@ pub async fn import_file(store: &DynStore, path: &Path) -> anyhow::Result<Summar
         match conflict(store, &seen, &user).await? {
             Some(why) => summary.skipped.push((place, why)),
             None => {
-                seen.insert(user.username_key.clone(), place.clone());
-                if let Some(key) = &user.email_key {
-                    seen.insert(key.clone(), place);
+                seen.insert(user.username.key(), place.clone());
+                if let Some(email) = &user.email {
+                    seen.insert(email.key(), place);
                 }
                 users.push(user);
             }
@@ -121,15 +121,7 @@ fn check(value: &Value) -> Result<NewUser, String> {
     if is_true(record.get("is_admin")).ok_or("is_admin is not a boolean")? {
         roles.push(Role::parse(Role::ADMIN)?);
     }
-    Ok(NewUser {
-        id: Uuid::now_v7(),
-        username: username.as_str().to_string(),
-        username_key: username.key(),
-        email: email.as_ref().map(|e| e.as_str().to_string()),
-        email_key: email.as_ref().map(Email::key),
-        password_hash: hash,
-        roles: normalize_roles(roles).iter().map(|r| r.as_str().to_string()).collect(),
-    })
+    Ok(NewUser { id: Uuid::now_v7(), username, email, password_hash: hash, roles: normalize_roles(roles) })
 }
 
 /// `true`/`false`, 0/1, or mongoexport's `{"$numberInt": "1"}`; absent is false.
@@ -145,16 +137,18 @@ fn is_true(value: Option<&Value>) -> Option<bool> {
 
 /// Why the user cannot go in next to the others of the file or those already stored.
 async fn conflict(store: &DynStore, seen: &HashMap<String, String>, user: &NewUser) -> anyhow::Result<Option<String>> {
-    if let Some(place) = seen.get(&user.username_key) {
-        return Ok(Some(format!("username {:?} is already used at {place}", user.username)));
+    let username_key = user.username.key();
+    let email_key = user.email.as_ref().map(Email::key);
+    if let Some(place) = seen.get(&username_key) {
+        return Ok(Some(format!("username {:?} is already used at {place}", user.username.as_str())));
     }
-    if let Some(place) = user.email_key.as_ref().and_then(|k| seen.get(k)) {
+    if let Some(place) = email_key.as_ref().and_then(|k| seen.get(k)) {
         return Ok(Some(format!("email is already used at {place}")));
     }
-    if store.credentials_by_login(&user.username_key).await?.is_some() {
-        return Ok(Some(format!("username {:?} is already taken", user.username)));
+    if store.credentials_by_login(&username_key).await?.is_some() {
+        return Ok(Some(format!("username {:?} is already taken", user.username.as_str())));
     }
-    if let Some(key) = &user.email_key
+    if let Some(key) = &email_key
         && store.credentials_by_login(key).await?.is_some()
     {
         return Ok(Some("email is already in use".into()));

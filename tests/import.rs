@@ -153,12 +153,10 @@ async fn the_batch_insert_is_all_or_nothing() {
     let store = gatehouse::store::connect(&app.database_url).await.expect("store");
     let user = |name: &str| NewUser {
         id: uuid::Uuid::now_v7(),
-        username: name.to_string(),
-        username_key: name.to_lowercase(),
+        username: gatehouse::domain::Username::parse(name).expect("username"),
         email: None,
-        email_key: None,
         password_hash: VECTORS[5].2.to_string(),
-        roles: vec!["user".into()],
+        roles: vec![gatehouse::domain::Role::user()],
     };
 
     let result = store.create_users(vec![user("fresh_one"), user("fresh_two"), user("existing")]).await;

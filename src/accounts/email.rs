@@ -76,7 +76,7 @@ impl Accounts {
         if account.email.is_none() && account.pending_email.is_none() {
             return Ok(account);
         }
-        let updated = self.store.set_email(account.id, EmailChange { email: None, email_key: None }).await?;
+        let updated = self.store.set_email(account.id, EmailChange { email: None }).await?;
         audit.record(AuditType::EmailChanged, Some(account.id), Some(account.id), json!({ "email": null })).await;
         if let Some(old) = account.email.as_deref().filter(|_| account.email_verified) {
             let change = "The email address of your account was removed; this address no longer receives the account's mail.";
@@ -105,7 +105,7 @@ impl Accounts {
             return Err(StoreError::Conflict(Conflict::EmailTaken).into());
         }
         self.reserve_verification_mail(account.id).await?;
-        let change = EmailChange { email: Some(email.as_str().to_string()), email_key: Some(key) };
+        let change = EmailChange { email: Some(email.clone()) };
         let updated = self.store.set_pending_email(account.id, Some(change)).await?;
         self.mailer.send_verification(&updated).await;
         if let Some(old) = account.email.as_deref().filter(|_| account.email_verified) {

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::{AccountError, Accounts};
 use crate::audit::Audit;
-use crate::domain::{Email, Role, Username};
+use crate::domain::{Email, Role, Username, normalize_roles};
 use crate::error::FieldError;
 use crate::store::{AuditType, NewUser, User};
 
@@ -40,23 +40,13 @@ impl Accounts {
         if !errors.is_empty() {
             return Err(AccountError::Invalid(errors));
         }
-        let mut roles = vec![Role::USER.to_string()];
+        let mut roles = vec![Role::user()];
         if new.admin {
-            roles.push(Role::ADMIN.to_string());
+            roles.push(Role::admin());
         }
         let password_hash = self.hasher.hash(password.expose()).await?;
-        let user = self
-            .store
-            .create_user(NewUser {
-                id: Uuid::now_v7(),
-                username: username.as_str().to_string(),
-                username_key: username.key(),
-                email: email.as_ref().map(|e| e.as_str().to_string()),
-                email_key: email.as_ref().map(Email::key),
-                password_hash,
-                roles,
-            })
-            .await?;
+        let user =
+            self.store.create_user(NewUser { id: Uuid::now_v7(), username, email, password_hash, roles: normalize_roles(roles) }).await?;
         tracing::info!(user_id = %user.id, "user registered");
         crate::metrics::registered();
         audit.record(AuditType::UserRegistered, None, Some(user.id), json!({ "username": user.username })).await;

@@ -19,12 +19,21 @@ impl Role {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The role every account holds.
+    pub fn user() -> Self {
+        Self(Self::USER.to_string())
+    }
+
+    pub fn admin() -> Self {
+        Self(Self::ADMIN.to_string())
+    }
 }
 
 /// Sorted, without duplicates, and always with `user`.
 pub fn normalize_roles(roles: impl IntoIterator<Item = Role>) -> Vec<Role> {
     let mut all: Vec<Role> = roles.into_iter().collect();
-    all.push(Role(Role::USER.to_string()));
+    all.push(Role::user());
     all.sort();
     all.dedup();
     all

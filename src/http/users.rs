@@ -119,9 +119,9 @@ impl UpdateUserRequest {
         });
         let email = match self.email {
             None => None,
-            Some(None) => Some(EmailChange { email: None, email_key: None }),
+            Some(None) => Some(EmailChange { email: None }),
             Some(Some(raw)) => match Email::parse(&raw) {
-                Ok(email) => Some(EmailChange { email: Some(email.as_str().to_string()), email_key: Some(email.key()) }),
+                Ok(email) => Some(EmailChange { email: Some(email) }),
                 Err(message) => {
                     errors.push(FieldError::new("email", message));
                     None

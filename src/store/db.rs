@@ -18,6 +18,8 @@ use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgDatabaseError, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Database, Pool, Postgres, Sqlite, Transaction};
+
+use crate::domain::Email;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use uuid::Uuid;
 
@@ -212,16 +214,16 @@ on_both_writes! {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
         )
         .bind(user.id)
-        .bind(&user.username)
-        .bind(&user.username_key)
-        .bind(&user.email)
-        .bind(&user.email_key)
+        .bind(user.username.as_str())
+        .bind(user.username.key())
+        .bind(user.email.as_ref().map(Email::as_str))
+        .bind(user.email.as_ref().map(Email::key))
         .bind(&user.password_hash)
         .bind(now)
         .execute(&mut **self)
         .await
         .map_err(classify)?;
-        self.insert_roles(user.id, &user.roles).await
+        self.insert_roles(user.id, &user.role_names()).await
     }
 }
 
@@ -288,9 +290,9 @@ impl Write<Postgres> {
         }
         let ids: Vec<Uuid> = users.iter().map(|u| u.id).collect();
         let names: Vec<&str> = users.iter().map(|u| u.username.as_str()).collect();
-        let name_keys: Vec<&str> = users.iter().map(|u| u.username_key.as_str()).collect();
-        let emails: Vec<Option<&str>> = users.iter().map(|u| u.email.as_deref()).collect();
-        let email_keys: Vec<Option<&str>> = users.iter().map(|u| u.email_key.as_deref()).collect();
+        let name_keys: Vec<String> = users.iter().map(|u| u.username.key()).collect();
+        let emails: Vec<Option<&str>> = users.iter().map(|u| u.email.as_ref().map(Email::as_str)).collect();
+        let email_keys: Vec<Option<String>> = users.iter().map(|u| u.email.as_ref().map(Email::key)).collect();
         let hashes: Vec<&str> = users.iter().map(|u| u.password_hash.as_str()).collect();
         let (role_users, roles): (Vec<Uuid>, Vec<&str>) = users.iter().flat_map(|u| u.roles.iter().map(|r| (u.id, r.as_str()))).unzip();
         sqlx::query(

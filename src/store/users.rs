@@ -6,6 +6,7 @@ use uuid::Uuid;
 use super::codec::{Roles, Time};
 use super::db::{classify, on_db};
 use super::{Store, StoreError, StoreResult};
+use crate::domain::{Email, Role, Username};
 
 /// A user as the API shows it: never a password hash.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema, sqlx::FromRow)]
@@ -56,20 +57,26 @@ pub struct Credentials {
     pub email_ever_verified: bool,
 }
 
+/// A user to create: the parsed values themselves, so that nothing unchecked reaches a row;
+/// the store derives the lookup keys from them.
 pub struct NewUser {
     pub id: Uuid,
-    pub username: String,
-    pub username_key: String,
-    pub email: Option<String>,
-    pub email_key: Option<String>,
+    pub username: Username,
+    pub email: Option<Email>,
     pub password_hash: String,
-    pub roles: Vec<String>,
+    /// Normalised: sorted, with `user`.
+    pub roles: Vec<Role>,
+}
+
+impl NewUser {
+    pub(super) fn role_names(&self) -> Vec<String> {
+        self.roles.iter().map(|r| r.as_str().to_string()).collect()
+    }
 }
 
 /// An email change: `None` clears the address.
 pub struct EmailChange {
-    pub email: Option<String>,
-    pub email_key: Option<String>,
+    pub email: Option<Email>,
 }
 
 /// A new address is unverified; the same address (any case) keeps its state; a pending
@@ -148,10 +155,12 @@ impl Store {
     }
 
     async fn update_email(&self, sql: &'static str, id: Uuid, change: Option<EmailChange>) -> StoreResult<User> {
-        let (email, key) = change.map(|c| (c.email, c.email_key)).unwrap_or_default();
+        let email = change.and_then(|c| c.email);
+        let key = email.as_ref().map(Email::key);
+        let email = email.as_ref().map(Email::as_str);
         let done = on_db!(&self.db, c => sqlx::query(sql)
             .bind(id)
-            .bind(&email)
+            .bind(email)
             .bind(&key)
             .bind(Time::now())
             .execute(&c.pool)

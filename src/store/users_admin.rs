@@ -3,6 +3,8 @@
 use sqlx::{Database, Encode, QueryBuilder, Type};
 use uuid::Uuid;
 
+use crate::domain::Email;
+
 use super::Conflict;
 use super::codec::Time;
 use super::db::{Lock, classify, on_db};
@@ -155,8 +157,8 @@ impl Store {
             if let Some(change) = &patch.email {
                 sqlx::query(SET_EMAIL)
                     .bind(id)
-                    .bind(&change.email)
-                    .bind(&change.email_key)
+                    .bind(change.email.as_ref().map(Email::as_str))
+                    .bind(change.email.as_ref().map(Email::key))
                     .bind(now)
                     .execute(&mut *tx)
                     .await

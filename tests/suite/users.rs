@@ -207,12 +207,10 @@ async fn pages_past_ten_thousand_users_list_the_same_users_as_an_exact_walk_and_
             .iter()
             .map(|name| gatehouse::store::NewUser {
                 id: uuid::Uuid::now_v7(),
-                username: name.clone(),
-                username_key: name.clone(),
+                username: gatehouse::domain::Username::parse(name).expect("username"),
                 email: None,
-                email_key: None,
                 password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA".into(),
-                roles: vec!["user".into()],
+                roles: vec![gatehouse::domain::Role::user()],
             })
             .collect();
         app.state.store.create_users(batch).await.expect("seeded");

@@ -15,12 +15,10 @@ use crate::common::{PASSWORD, TestApp, assert_problem};
 async fn stored_with_hash(app: &TestApp, username: &str, hash: String) {
     let user = NewUser {
         id: Uuid::now_v7(),
-        username: username.into(),
-        username_key: username.into(),
+        username: gatehouse::domain::Username::parse(username).expect("username"),
         email: None,
-        email_key: None,
         password_hash: hash,
-        roles: vec!["user".into()],
+        roles: vec![gatehouse::domain::Role::user()],
     };
     app.state.store.create_users(vec![user]).await.expect("user stored");
 }
