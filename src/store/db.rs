@@ -223,7 +223,7 @@ on_both_writes! {
         .execute(&mut **self)
         .await
         .map_err(classify)?;
-        self.insert_roles(user.id, &user.role_names()).await
+        self.insert_roles(user.id, &user.roles.iter().map(|r| r.as_str().to_string()).collect::<Vec<_>>()).await
     }
 }
 

@@ -57,8 +57,7 @@ pub struct Credentials {
     pub email_ever_verified: bool,
 }
 
-/// A user to create: the parsed values themselves, so that nothing unchecked reaches a row;
-/// the store derives the lookup keys from them.
+/// A user to create, from parsed values only; the store derives the lookup keys.
 pub struct NewUser {
     pub id: Uuid,
     pub username: Username,
@@ -66,12 +65,6 @@ pub struct NewUser {
     pub password_hash: String,
     /// Normalised: sorted, with `user`.
     pub roles: Vec<Role>,
-}
-
-impl NewUser {
-    pub(super) fn role_names(&self) -> Vec<String> {
-        self.roles.iter().map(|r| r.as_str().to_string()).collect()
-    }
 }
 
 /// An email change: `None` clears the address.
