@@ -74,8 +74,11 @@ start_server() {
     PORT=$(free_port)
     BASE="http://127.0.0.1:$PORT"
     local t0; t0=$(now_ms)
+    # The load comes from one address and one user: the per-address limit, the lockout and
+    # the template quota (a POST scenario makes thousands) would measure their refusals.
     env GATEHOUSE_DATABASE_URL="$url" GATEHOUSE_BIND="127.0.0.1:$PORT" GATEHOUSE_LOG=warn \
-        GATEHOUSE_RATE_LIMIT_PER_IP=0 GATEHOUSE_LOGIN_MAX_FAILURES=1000000 "$@" \
+        GATEHOUSE_RATE_LIMIT_PER_IP=0 GATEHOUSE_LOGIN_MAX_FAILURES=1000000 \
+        GATEHOUSE_TEMPLATES_MAX_COUNT=10000000 GATEHOUSE_TEMPLATES_MAX_BYTES=1099511627776 "$@" \
         "$BIN" serve >"$WORK/server.log" 2>&1 &
     SERVER_PID=$!
     until curl -fs "$BASE/health" >/dev/null 2>&1; do
