@@ -26,7 +26,6 @@ use crate::accounts::Accounts;
 use crate::auth::sessions::Sessions;
 use crate::auth::{PasswordHasher, TokenService};
 use crate::config::{Config, MetricsBind};
-use crate::domain::PasswordPolicy;
 use crate::http;
 use crate::store::{self, DynStore};
 
@@ -48,10 +47,6 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: DynStore,
     pub tokens: Arc<TokenService>,
-    pub hasher: PasswordHasher,
-    pub policy: PasswordPolicy,
-    /// Server secret that derives a refresh token's successor (see `auth::refresh`).
-    pub refresh_secret: Arc<Vec<u8>>,
     /// GATEHOUSE_RATE_LIMIT_PER_IP on the unauthenticated /v1/auth routes; `None` when off.
     pub ip_limiter: Option<Arc<http::limits::IpLimiter>>,
     /// Writes verification and reset mails into the queue (see [`crate::mail`]).
@@ -77,25 +72,21 @@ impl AppState {
         let refresh_secret = store.server_secret("refresh_successor", &candidate).await?;
         let mailer = Arc::new(crate::mail::Mailer::new(&config, store.clone())?);
         let hasher = PasswordHasher::for_this_machine();
-        let accounts = Accounts::new(&config, store.clone(), hasher.clone(), mailer.clone());
+        let accounts = Accounts::new(&config, store.clone(), hasher, mailer.clone());
         let tokens = Arc::new(tokens);
-        let refresh_secret = Arc::new(refresh_secret);
         let sessions = Sessions {
             store: store.clone(),
             tokens: tokens.clone(),
-            refresh_secret: refresh_secret.clone(),
+            refresh_secret: Arc::new(refresh_secret),
             refresh_ttl: config.refresh_ttl(),
             reuse_grace: config.refresh_reuse_grace(),
         };
         Ok(Self {
             mailer,
-            policy: accounts.policy,
             ip_limiter: http::limits::ip_limiter(config.rate_limit_per_ip),
             config: Arc::new(config),
             store,
             tokens,
-            hasher,
-            refresh_secret,
             accounts,
             sessions,
         })
@@ -113,7 +104,7 @@ impl axum::extract::FromRef<AppState> for DynStore {
 pub fn router(state: AppState) -> Router {
     let (api, mut openapi) = http::api().split_for_parts();
     http::docs::declare_common_errors(&mut openapi);
-    http::docs::state_configured_rules(&mut openapi, state.policy.min_length);
+    http::docs::state_configured_rules(&mut openapi, state.accounts.policy.min_length);
     let cors = cors_layer(&state.config.cors_origins);
     let public_metrics = state.config.metrics_bind.is_none();
     if !public_metrics {

@@ -155,7 +155,7 @@ async fn disable(
         return Err(ApiError::Conflict(Conflict::MfaNotEnabled));
     }
     state.accounts.reserve_account(user.user_id).await?;
-    if state.hasher.verify(&req.password, Some(&credentials.password_hash)).await? == Verdict::Mismatch {
+    if state.accounts.hasher.verify(&req.password, Some(&credentials.password_hash)).await? == Verdict::Mismatch {
         return Err(ApiError::validation("password", "is not your password"));
     }
     let Some(factor) = mfa::verify_code(&state.store, user.user_id, &req.code).await? else {

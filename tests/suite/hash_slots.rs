@@ -44,12 +44,12 @@ async fn logins_whose_clients_hang_up_never_run_more_hashes_at_once_than_there_a
         client.await.expect("client");
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    while app.state.hasher.load().running > 0 {
-        assert!(tokio::time::Instant::now() < deadline, "hashes still running: {:?}", app.state.hasher.load());
+    while app.state.accounts.hasher.load().running > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "hashes still running: {:?}", app.state.accounts.hasher.load());
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    let load = app.state.hasher.load();
+    let load = app.state.accounts.hasher.load();
     assert!(load.peak_running <= load.slots, "{load:?}");
     assert!(load.buffers <= load.slots, "{load:?}");
     app.login("alice", PASSWORD).await;

@@ -17,7 +17,7 @@ async fn a_refresh_token_read_before_its_session_was_revoked_cannot_be_rotated_a
     assert!(!record.session_revoked);
     // The session is revoked (logout) before the rotation writes.
     assert_eq!(app.post("/v1/auth/logout", &json!({}), Some(&alice.access)).await.status(), StatusCode::NO_CONTENT);
-    let successor = refresh::successor(&app.state.refresh_secret, &alice.refresh);
+    let successor = refresh::successor(&app.state.sessions.refresh_secret, &alice.refresh);
 
     let rotated = app.state.store.rotate_refresh(record.session_id, &presented, &refresh::hash(&successor)).await.expect("store");
 
