@@ -19,14 +19,36 @@ pub enum Command {
     /// Run the server (the default).
     Serve,
     /// Bring the database schema up to date, then exit.
-    Migrate,
+    Migrate {
+        /// List the migrations that would run, and change nothing.
+        #[arg(long, conflicts_with = "status")]
+        dry_run: bool,
+        /// Show the database's schema version against this binary's, and change nothing.
+        #[arg(long)]
+        status: bool,
+        /// Print JSON (with --dry-run or --status), for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy the running SQLite database into FILE (readable by its owner only) without
+    /// stopping the server; on PostgreSQL, print the pg_dump command to use instead.
+    Backup { file: std::path::PathBuf },
+    /// Replace the SQLite database with the backup in FILE, once FILE passes SQLite's
+    /// integrity check and holds a schema this binary knows; refused while a server or
+    /// another command has the database open.
+    Restore { file: std::path::PathBuf },
+    /// Write every user (password hash as stored, roles, email state, TOTP secret and
+    /// recovery-code hashes; no sessions) to FILE as JSON lines, readable by its owner
+    /// only; `gatehouse import` reads it back into either database.
+    Export { file: std::path::PathBuf },
     /// Manage users without HTTP.
     User {
         #[command(subcommand)]
         action: UserCommand,
     },
-    /// Import users from JSON lines or a mongoexport dump, keeping their password hashes
-    /// (bcrypt, Werkzeug pbkdf2/scrypt, argon2, hex SHA-256) until their next login.
+    /// Import users from a `gatehouse export` file, or from JSON lines or a mongoexport dump,
+    /// keeping their password hashes (bcrypt, Werkzeug pbkdf2/scrypt, argon2, hex SHA-256)
+    /// until their next login. Users already present are reported as skipped.
     Import {
         /// The file: one JSON object a line, or one JSON array (`mongoexport --jsonArray`).
         file: std::path::PathBuf,
@@ -69,6 +91,9 @@ pub enum UserCommand {
         /// Only users holding this role.
         #[arg(long)]
         role: Option<String>,
+        /// One JSON object a line, for scripts.
+        #[arg(long)]
+        json: bool,
     },
     /// Replace a user's roles (`user` is always kept); refused when it would leave no enabled admin.
     SetRoles {
@@ -90,7 +115,11 @@ pub enum UserCommand {
 #[derive(Subcommand)]
 pub enum KeysCommand {
     /// List the signing keys, newest first.
-    List,
+    List {
+        /// One JSON object a line, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
     /// Make a new signing key; the old public keys stay in the JWKS until their tokens expire.
     Rotate,
 }

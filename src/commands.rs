@@ -1,5 +1,6 @@
 //! The subcommands: each prints a clear error and exits non-zero on failure.
 
+mod operate;
 mod users;
 
 use std::io::{BufRead, IsTerminal};
@@ -8,6 +9,7 @@ use crate::app::Application;
 use crate::auth::keys::generate_key;
 use crate::cli::{Cli, Command, KeysCommand, UserCommand};
 use crate::config::Config;
+use crate::progress::{Progress, Unit};
 use crate::store;
 use anyhow::{Context, bail};
 
@@ -15,11 +17,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.config;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => Application::build(config).await?.run().await,
-        Command::Migrate => {
-            store::connect(&config.database_url).await?;
-            println!("schema is up to date");
-            Ok(())
-        }
+        Command::Migrate { dry_run, status, json } => operate::migrate(&config, dry_run, status, json).await,
+        Command::Backup { file } => operate::backup(&config, &file).await,
+        Command::Restore { file } => operate::restore(&config, &file).await,
+        Command::Export { file } => operate::export(&config, &file).await,
         Command::User { action } => user(&config, action).await,
         Command::Keys { action } => keys(&config, action).await,
         Command::Copy { to, force } => copy(&config, &to, force).await,
@@ -32,7 +33,7 @@ async fn user(config: &Config, action: UserCommand) -> anyhow::Result<()> {
     // Listing reads only; the others run the account flows.
     let admin = || users::UserAdmin::new(config, store.clone());
     match action {
-        UserCommand::List { q, role } => users::list(&store, q, role).await,
+        UserCommand::List { q, role, json } => users::list(&store, q, role, json).await,
         UserCommand::Create { username, email, admin: is_admin } => {
             admin()?.create(&username, email.as_deref(), &read_password()?, is_admin).await
         }
@@ -69,16 +70,25 @@ async fn copy(config: &Config, to: &str, force: bool) -> anyhow::Result<()> {
     }
     let from = store::connect(&config.database_url).await?;
     let target = store::connect(to).await.context("cannot open the target database")?;
-    let report = store::copy::copy_all(&from, &target, force).await?;
+    let mut total = 0;
+    for table in store::Table::ALL {
+        total += from.count_rows(table).await?;
+    }
+    let mut progress = Progress::new("rows copied", Unit::Rows, Some(total));
+    let report = store::copy::copy_all(&from, &target, force, |_, rows| progress.add(rows)).await?;
     for (table, rows) in report {
         println!("{:<16} {rows} rows", table.name());
     }
+    println!("{}", progress.finish());
     println!("copied {} to {}", crate::config::redact_url(&config.database_url), crate::config::redact_url(to));
     Ok(())
 }
 
 async fn import(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
     let store = store::connect(&config.database_url).await?;
+    if crate::export::is_export_file(file) {
+        return operate::import_export(&store, file).await;
+    }
     let summary = crate::import::import_file(&store, file).await?;
     for (place, why) in &summary.skipped {
         eprintln!("skipped {place}: {why}");
@@ -98,7 +108,15 @@ async fn import(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
 async fn keys(config: &Config, action: KeysCommand) -> anyhow::Result<()> {
     let store = store::connect(&config.database_url).await?;
     match action {
-        KeysCommand::List => {
+        KeysCommand::List { json: true } => {
+            for key in store.signing_keys().await? {
+                let state = if key.retired_at.is_some() { "retired" } else { "active" };
+                let line = serde_json::json!({ "kid": key.kid, "algorithm": key.algorithm, "created_at": key.created_at,
+                    "retired_at": key.retired_at, "state": state });
+                println!("{line}");
+            }
+        }
+        KeysCommand::List { json: false } => {
             println!("{:<45} {:<8} {:<26} STATE", "KID", "ALG", "CREATED");
             for key in store.signing_keys().await? {
                 let state = match key.retired_at {

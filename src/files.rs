@@ -102,3 +102,34 @@ mod tests {
         }
     }
 }
+
+/// Open descriptors of the database files this process uses, each with a shared lock.
+/// They are never closed: on POSIX systems, closing any descriptor of a file drops every
+/// `fcntl` lock the process holds on it, SQLite's own locks included.
+static HELD_LOCKS: std::sync::Mutex<Vec<std::fs::File>> = std::sync::Mutex::new(Vec::new());
+
+/// Marks the SQLite database at `path` as in use by this process until it exits, with a
+/// shared `flock` (SQLite itself uses `fcntl` locks, which do not meet these). Servers and
+/// commands share it; `gatehouse restore` needs it exclusive, so it never replaces a
+/// database under a process that has it open, and none opens one it is replacing.
+pub fn hold_in_use(path: &Path) -> io::Result<()> {
+    let file = std::fs::File::open(path)?;
+    file.try_lock_shared().map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::WouldBlock,
+            format!("{} is being replaced by gatehouse restore; try again when it ends", path.display()),
+        )
+    })?;
+    HELD_LOCKS.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(file);
+    Ok(())
+}
+
+/// The exclusive lock `gatehouse restore` holds while it replaces the database at `path`;
+/// refused while any process (a server, a command) has the database open.
+pub fn lock_unused(path: &Path) -> io::Result<std::fs::File> {
+    let file = std::fs::File::open(path)?;
+    file.try_lock().map_err(|_| {
+        io::Error::new(io::ErrorKind::WouldBlock, format!("{} is in use by a running server or command; stop it first", path.display()))
+    })?;
+    Ok(file)
+}

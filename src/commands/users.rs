@@ -105,13 +105,19 @@ fn describe(user: &User) -> String {
     format!("{} ({}) roles {} {state}", user.username, user.id, user.roles.join(","))
 }
 
-pub async fn list(store: &DynStore, q: Option<String>, role: Option<String>) -> anyhow::Result<()> {
+/// The users, as a table, or with `json` as one JSON object a line (the API's user object).
+pub async fn list(store: &DynStore, q: Option<String>, role: Option<String>, json: bool) -> anyhow::Result<()> {
     let role = role.map(|r| Role::parse(&r).map(|r| r.as_str().to_string())).transpose().map_err(|m| anyhow!(m))?;
     let mut query = UserQuery { page: 1, per_page: PAGE, q: q.filter(|q| !q.is_empty()).map(|q| q.to_lowercase()), role };
-    println!("{:<36}  {:<32}  {:<30}  {:<20}  {:<8}  CREATED", "ID", "USERNAME", "EMAIL", "ROLES", "STATE");
+    if !json {
+        println!("{:<36}  {:<32}  {:<30}  {:<20}  {:<8}  CREATED", "ID", "USERNAME", "EMAIL", "ROLES", "STATE");
+    }
     loop {
         let page = store.list_users(&query).await.context("cannot list the users")?;
-        for user in &page.items {
+        for user in page.items.iter().filter(|_| json) {
+            println!("{}", serde_json::to_string(user)?);
+        }
+        for user in page.items.iter().filter(|_| !json) {
             let state = if user.disabled { "disabled" } else { "enabled" };
             println!(
                 "{:<36}  {:<32}  {:<30}  {:<20}  {:<8}  {}",
@@ -124,7 +130,9 @@ pub async fn list(store: &DynStore, q: Option<String>, role: Option<String>) -> 
             );
         }
         if page.items.len() < PAGE as usize {
-            println!("{} user(s)", page.total);
+            if !json {
+                println!("{} user(s)", page.total);
+            }
             return Ok(());
         }
         query.page += 1;

@@ -216,7 +216,8 @@ pub type CopyReport = Vec<(Table, u64)>;
 
 /// Copies every table of `from` into `to`. A target holding any row is refused unless
 /// `force`, which empties it first.
-pub async fn copy_all(from: &DynStore, to: &DynStore, force: bool) -> anyhow::Result<CopyReport> {
+/// `on_page` hears of every page copied (its table and rows), for progress.
+pub async fn copy_all(from: &DynStore, to: &DynStore, force: bool, mut on_page: impl FnMut(Table, u64)) -> anyhow::Result<CopyReport> {
     let mut occupied = Vec::new();
     for table in Table::ALL {
         let count = to.count_rows(table).await?;
@@ -241,7 +242,8 @@ pub async fn copy_all(from: &DynStore, to: &DynStore, force: bool) -> anyhow::Re
             if n == 0 {
                 break;
             }
-            to.import_rows(rows).await?;
+            to.import_rows([rows]).await?;
+            on_page(table, n);
             copied += n;
             if n < u64::from(PAGE) {
                 break;

@@ -51,11 +51,12 @@ impl Store {
         })
     }
 
-    /// `gatehouse copy`: inserts rows exported from another store, in one transaction.
-    pub async fn import_rows(&self, rows: Rows) -> StoreResult<()> {
+    /// `gatehouse copy` and `import`: inserts rows read from another store, all of them in
+    /// one transaction, parents first.
+    pub async fn import_rows(&self, pages: impl IntoIterator<Item = Rows>) -> StoreResult<()> {
         on_db!(&self.db, c => {
             let mut tx = c.write().await?;
-            match &rows {
+            for rows in pages { match &rows {
                 Rows::Users(rows) => {
                     for u in rows {
                         sqlx::query(
@@ -202,7 +203,7 @@ impl Store {
                         .map_err(classify)?;
                     }
                 }
-            }
+            } }
             tx.commit().await
         })
     }

@@ -100,8 +100,8 @@ pub(crate) enum Lock {
 }
 
 impl Db {
-    /// Opens the database that the URL names and brings its schema up to date.
-    pub(crate) async fn open(url: &str, synchronous: crate::config::SqliteSynchronous) -> anyhow::Result<Self> {
+    /// Opens the database that the URL names, leaving its schema as it is.
+    pub(crate) async fn connect(url: &str, synchronous: crate::config::SqliteSynchronous) -> anyhow::Result<Self> {
         if url.starts_with("sqlite:") {
             Ok(Db::Sqlite(Conn::new(open_sqlite(url, synchronous).await?)))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -137,6 +137,7 @@ async fn open_sqlite(url: &str, synchronous: crate::config::SqliteSynchronous) -
     if !crate::files::sqlite_in_memory(url) {
         let path = options.get_filename();
         crate::files::prepare_sqlite_file(path).with_context(|| format!("cannot create the SQLite database {}", path.display()))?;
+        crate::files::hold_in_use(path).with_context(|| format!("cannot open the SQLite database {}", path.display()))?;
     }
     // Readers run in parallel under WAL; writers queue on SQLite's one write lock.
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -147,7 +148,6 @@ async fn open_sqlite(url: &str, synchronous: crate::config::SqliteSynchronous) -
         .connect_with(options)
         .await
         .with_context(|| format!("cannot open the SQLite database {url:?}"))?;
-    sqlx::migrate!("migrations/sqlite").run(&pool).await.context("cannot bring the SQLite schema up to date")?;
     Ok(pool)
 }
 
@@ -168,7 +168,6 @@ async fn open_postgres(url: &str) -> anyhow::Result<Pool<Postgres>> {
         .connect_with(options)
         .await
         .with_context(|| format!("cannot connect to PostgreSQL at {}", crate::config::redact_url(url)))?;
-    sqlx::migrate!("migrations/postgres").run(&pool).await.context("cannot bring the PostgreSQL schema up to date")?;
     Ok(pool)
 }
 

@@ -16,10 +16,12 @@ mod codec;
 pub mod copy;
 mod copy_rows;
 mod db;
+mod export;
 mod keys;
 mod mfa;
 mod prune;
 mod recovery;
+pub mod schema;
 mod sessions;
 mod templates;
 mod totals;
@@ -32,6 +34,7 @@ pub use crate::domain::TemplateQuota;
 pub use attempts::LoginAttempt;
 pub use audit::{AuditEvent, AuditQuery, AuditType, NewAuditEvent, PoolStatus};
 pub use copy::{Rows, Table};
+pub use export::AccountBatch;
 pub use keys::SigningKeyRecord;
 pub use mfa::{MfaChallenge, NewMfaChallenge, TotpRecord};
 pub use prune::{PruneCutoffs, Pruned};
@@ -103,7 +106,9 @@ pub async fn connect_configured(config: &crate::config::Config) -> anyhow::Resul
 
 impl Store {
     async fn open(url: &str, synchronous: crate::config::SqliteSynchronous) -> anyhow::Result<Self> {
-        Ok(Self { db: Db::open(url, synchronous).await?, totals: Default::default() })
+        let db = Db::connect(url, synchronous).await?;
+        schema::migrate(&db).await?;
+        Ok(Self { db, totals: Default::default() })
     }
 
     /// A round trip to the database, for /health.
