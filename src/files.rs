@@ -88,21 +88,6 @@ pub fn sqlite_in_memory(url: &str) -> bool {
     database.is_empty() || database == ":memory:" || params.split('&').any(|p| p == "mode=memory")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::sqlite_in_memory;
-
-    #[test]
-    fn in_memory_sqlite_urls_are_told_from_files() {
-        for memory in ["sqlite::memory:", "sqlite://:memory:", "sqlite://shared?mode=memory&cache=shared"] {
-            assert!(sqlite_in_memory(memory), "{memory}");
-        }
-        for file in ["sqlite://gatehouse.db", "sqlite:///var/lib/gatehouse/db.sqlite?mode=rwc", "sqlite:data.db"] {
-            assert!(!sqlite_in_memory(file), "{file}");
-        }
-    }
-}
-
 /// Open descriptors of the database files this process uses, each with a shared lock.
 /// They are never closed: on POSIX systems, closing any descriptor of a file drops every
 /// `fcntl` lock the process holds on it, SQLite's own locks included.
@@ -132,4 +117,19 @@ pub fn lock_unused(path: &Path) -> io::Result<std::fs::File> {
         io::Error::new(io::ErrorKind::WouldBlock, format!("{} is in use by a running server or command; stop it first", path.display()))
     })?;
     Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_in_memory;
+
+    #[test]
+    fn in_memory_sqlite_urls_are_told_from_files() {
+        for memory in ["sqlite::memory:", "sqlite://:memory:", "sqlite://shared?mode=memory&cache=shared"] {
+            assert!(sqlite_in_memory(memory), "{memory}");
+        }
+        for file in ["sqlite://gatehouse.db", "sqlite:///var/lib/gatehouse/db.sqlite?mode=rwc", "sqlite:data.db"] {
+            assert!(!sqlite_in_memory(file), "{file}");
+        }
+    }
 }

@@ -3,6 +3,8 @@
 mod common;
 mod suite;
 
+#[path = "sqlite/backup.rs"]
+mod backup;
 #[path = "sqlite/outage.rs"]
 mod outage;
 
