@@ -223,3 +223,31 @@ async fn keys_rotate_records_a_keys_rotated_audit_event_with_the_new_kid() {
     assert!(stdout(&rotated).contains(kid), "{}", stdout(&rotated));
     assert_eq!(events[0].actor_id, None);
 }
+
+#[test]
+fn migrate_dry_run_on_a_database_not_made_yet_lists_every_migration_and_creates_nothing() {
+    let scratch = Scratch::new();
+
+    let output = scratch.run(&["migrate", "--dry-run"], "", &[]);
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("would create it and run") && stdout(&output).contains("core"), "{}", stdout(&output));
+    assert!(!scratch.dir.path().join("gatehouse.db").exists(), "a dry run changes nothing");
+}
+
+#[test]
+fn backup_on_postgres_prints_the_pg_dump_command_without_the_password_and_makes_no_file() {
+    let scratch = Scratch::new();
+    let url = "postgres://gate:s3cret-pass@db.internal:5432/gatehouse";
+
+    let output = scratch.run(&["backup", "out.dump"], "", &[("GATEHOUSE_DATABASE_URL", url)]);
+
+    assert!(!output.status.success(), "no backup was made, so no success");
+    assert!(
+        stdout(&output).contains("pg_dump --format=custom --file=out.dump 'postgres://gate@db.internal:5432/gatehouse'"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(!stdout(&output).contains("s3cret") && !stderr(&output).contains("s3cret"), "the password is never printed");
+    assert!(!scratch.dir.path().join("out.dump").exists());
+}

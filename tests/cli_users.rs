@@ -242,3 +242,23 @@ fn user_create_roles_disable_enable_delete_and_reset_mfa_are_audited_as_done_by_
     assert_eq!(events[1].3["username"], "bob");
     assert_eq!(events[2].3["after"], serde_json::json!(["editor", "user"]));
 }
+
+#[test]
+fn user_list_and_keys_list_print_one_json_object_a_line_with_json() {
+    let cli = Cli::new();
+    cli.create("root", true);
+    cli.create("bob", false);
+    cli.ok(&["keys", "rotate"]);
+
+    let users: Vec<serde_json::Value> =
+        cli.ok(&["user", "list", "--json"]).lines().map(|l| serde_json::from_str(l).expect("a JSON object a line")).collect();
+    let keys: Vec<serde_json::Value> =
+        cli.ok(&["keys", "list", "--json"]).lines().map(|l| serde_json::from_str(l).expect("a JSON object a line")).collect();
+
+    let names: Vec<&str> = users.iter().map(|u| u["username"].as_str().expect("username")).collect();
+    assert_eq!(names, ["root", "bob"]);
+    assert_eq!(users[0]["roles"], serde_json::json!(["admin", "user"]));
+    assert!(users.iter().all(|u| u.get("password_hash").is_none()), "never a hash");
+    assert!(!keys.is_empty() && keys.iter().all(|k| k["kid"].is_string() && k.get("private_key").is_none()), "{keys:?}");
+    assert_eq!(keys.iter().filter(|k| k["state"] == "active").count(), 1, "{keys:?}");
+}
