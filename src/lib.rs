@@ -20,6 +20,8 @@
 //!   sessions, the failed-login limit, TOTP and the second step's challenge.
 //! - [`mail`]: verification and reset mails, the queue in the database and its worker.
 //! - [`import`]: `gatehouse import`, users with their legacy password hashes.
+//! - [`export`]: `gatehouse export` and its import: accounts as versioned JSON lines.
+//! - [`progress`]: progress bars (or plain lines) and summaries of long commands.
 //! - [`store`]: every SQL statement, once for both databases, in the one [`store::Store`], one
 //!   file per resource; the dialect differences in `store::db`, shared column types in `store::codec`.
 //! - [`telemetry`]: tracing set-up (text or JSON).
