@@ -1,5 +1,6 @@
 //! The subcommands: each prints a clear error and exits non-zero on failure.
 
+mod copy;
 mod operate;
 mod users;
 
@@ -9,7 +10,6 @@ use crate::app::Application;
 use crate::auth::keys::generate_key;
 use crate::cli::{Cli, Command, KeysCommand, UserCommand};
 use crate::config::Config;
-use crate::progress::{Progress, Unit};
 use crate::store;
 use anyhow::{Context, bail};
 
@@ -23,7 +23,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export { file } => operate::export(&config, &file).await,
         Command::User { action } => user(&config, action).await,
         Command::Keys { action } => keys(&config, action).await,
-        Command::Copy { to, force } => copy(&config, &to, force).await,
+        Command::Copy { to, force } => copy::copy(&config, &to, force).await,
         Command::Import { file } => import(&config, &file).await,
     }
 }
@@ -62,26 +62,6 @@ fn read_password() -> anyhow::Result<String> {
         bail!("no password on standard input: give it as one line");
     }
     Ok(password.to_string())
-}
-
-async fn copy(config: &Config, to: &str, force: bool) -> anyhow::Result<()> {
-    if to == config.database_url {
-        bail!("--to names the configured database itself");
-    }
-    let from = store::connect(&config.database_url).await?;
-    let target = store::connect(to).await.context("cannot open the target database")?;
-    let mut total = 0;
-    for table in store::Table::ALL {
-        total += from.count_rows(table).await?;
-    }
-    let mut progress = Progress::new("rows copied", Unit::Rows, Some(total));
-    let report = store::copy::copy_all(&from, &target, force, |_, rows| progress.add(rows)).await?;
-    for (table, rows) in report {
-        println!("{:<16} {rows} rows", table.name());
-    }
-    println!("{}", progress.finish());
-    println!("copied {} to {}", crate::config::redact_url(&config.database_url), crate::config::redact_url(to));
-    Ok(())
 }
 
 async fn import(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {

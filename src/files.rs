@@ -88,6 +88,13 @@ pub fn sqlite_in_memory(url: &str) -> bool {
     database.is_empty() || database == ":memory:" || params.split('&').any(|p| p == "mode=memory")
 }
 
+/// The file of a `sqlite://` URL (none for PostgreSQL or an in-memory database).
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && !sqlite_in_memory(url)).then(|| std::path::PathBuf::from(path))
+}
+
 /// Open descriptors of the database files this process uses, each with a shared lock.
 /// They are never closed: on POSIX systems, closing any descriptor of a file drops every
 /// `fcntl` lock the process holds on it, SQLite's own locks included.

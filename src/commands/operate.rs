@@ -66,7 +66,7 @@ pub async fn migrate(config: &Config, dry_run: bool, status: bool, json: bool) -
     Ok(())
 }
 
-fn state_of(schema: &schema::SchemaStatus) -> &'static str {
+fn state_of(schema: &crate::domain::schema::SchemaStatus) -> &'static str {
     if !schema.unknown().is_empty() {
         "newer"
     } else if !schema.pending().is_empty() {
@@ -80,7 +80,7 @@ fn state_of(schema: &schema::SchemaStatus) -> &'static str {
 /// into a file created beforehand with mode 0600; progress is the copy's size so far.
 pub async fn backup(config: &Config, file: &Path) -> anyhow::Result<()> {
     let url = &config.database_url;
-    if schema::sqlite_path(url).is_none() {
+    if crate::files::sqlite_path(url).is_none() {
         if url.starts_with("sqlite:") {
             bail!("an in-memory SQLite database cannot be backed up");
         }
@@ -131,7 +131,7 @@ fn without_password(url: &str) -> String {
 /// a server or command has it open), renames the copy over it.
 pub async fn restore(config: &Config, file: &Path) -> anyhow::Result<()> {
     let url = &config.database_url;
-    let Some(target) = schema::sqlite_path(url) else {
+    let Some(target) = crate::files::sqlite_path(url) else {
         bail!("restore replaces a SQLite database; restore PostgreSQL with pg_restore (gatehouse backup prints the command)");
     };
     let size = std::fs::metadata(file).with_context(|| format!("cannot read {}", file.display()))?.len();

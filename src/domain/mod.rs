@@ -1,5 +1,5 @@
 //! Values that parse once and are trusted after: a `Username` in hand is a valid one; and
-//! the template quota's rules.
+//! the rules of the template quota, the lockout and the schema version.
 
 mod email;
 pub mod lockout;
@@ -7,6 +7,7 @@ mod login;
 mod password;
 mod quota;
 mod role;
+pub mod schema;
 mod username;
 
 pub use email::Email;

@@ -1,16 +1,13 @@
 //! `gatehouse copy`: moves every table from one store into another, in pages, parents first.
 //!
 //! Adding a table to the copy is one [`Table`] variant, one row type in [`Rows`], and one
-//! arm in `export_rows` / `import_rows` (`copy_rows`).
+//! arm in `export_rows` / `import_rows` (`copy_rows`); the command is `commands::copy`.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::SigningKeyRecord;
 use super::codec::{MaybeTime, Roles, Time};
-use super::{DynStore, SigningKeyRecord};
-
-/// Rows read and written per round trip.
-const PAGE: u32 = 500;
 
 /// The copied tables, in an order where every row's parent is already copied.
 ///
@@ -209,47 +206,4 @@ impl Rows {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
-
-/// How many rows of each table were copied.
-pub type CopyReport = Vec<(Table, u64)>;
-
-/// Copies every table of `from` into `to`. A target holding any row is refused unless
-/// `force`, which empties it first.
-/// `on_page` hears of every page copied (its table and rows), for progress.
-pub async fn copy_all(from: &DynStore, to: &DynStore, force: bool, mut on_page: impl FnMut(Table, u64)) -> anyhow::Result<CopyReport> {
-    let mut occupied = Vec::new();
-    for table in Table::ALL {
-        let count = to.count_rows(table).await?;
-        if count > 0 {
-            occupied.push(format!("{} ({count} rows)", table.name()));
-        }
-    }
-    if !occupied.is_empty() {
-        if !force {
-            anyhow::bail!("the target database is not empty: {}; pass --force to replace its contents", occupied.join(", "));
-        }
-        for table in Table::ALL.iter().rev() {
-            to.clear_rows(*table).await?;
-        }
-    }
-    let mut report = Vec::new();
-    for table in Table::ALL {
-        let mut copied = 0u64;
-        loop {
-            let rows = from.export_rows(table, copied, PAGE).await?;
-            let n = rows.len() as u64;
-            if n == 0 {
-                break;
-            }
-            to.import_rows([rows]).await?;
-            on_page(table, n);
-            copied += n;
-            if n < u64::from(PAGE) {
-                break;
-            }
-        }
-        report.push((table, copied));
-    }
-    Ok(report)
 }

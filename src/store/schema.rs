@@ -1,6 +1,7 @@
 //! The schema's version, and the SQLite file as a whole: the migrations this binary carries
-//! against those a database applied (a binary never runs on a schema newer than itself),
-//! online backups, and the checks a copy passes before `gatehouse restore` puts it in place.
+//! and those a database applied (read for [`SchemaStatus`], whose rule refuses a schema
+//! newer than the binary), online backups, and the checks a copy passes before
+//! `gatehouse restore` puts it in place.
 
 use std::path::Path;
 
@@ -9,64 +10,10 @@ use sqlx::migrate::Migrator;
 
 use super::Store;
 use super::db::{Db, classify, on_db};
+use crate::domain::schema::{Migration, SchemaStatus};
 
 static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
-
-/// One migration this binary carries.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Migration {
-    pub version: i64,
-    pub description: String,
-}
-
-/// The binary's migrations against the database's.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct SchemaStatus {
-    /// Every migration this binary carries, oldest first.
-    pub known: Vec<Migration>,
-    /// The versions the database applied, oldest first, with the description it recorded.
-    pub applied: Vec<Migration>,
-}
-
-impl SchemaStatus {
-    /// The newest version this binary knows.
-    pub fn binary_version(&self) -> i64 {
-        self.known.last().map_or(0, |m| m.version)
-    }
-
-    /// The newest version the database applied (0 for an empty database).
-    pub fn database_version(&self) -> i64 {
-        self.applied.last().map_or(0, |m| m.version)
-    }
-
-    /// What `gatehouse migrate` would run, in order.
-    pub fn pending(&self) -> Vec<&Migration> {
-        self.known.iter().filter(|m| !self.applied.iter().any(|a| a.version == m.version)).collect()
-    }
-
-    /// Applied migrations this binary does not carry: a newer binary wrote the schema.
-    pub fn unknown(&self) -> Vec<&Migration> {
-        self.applied.iter().filter(|a| !self.known.iter().any(|m| m.version == a.version)).collect()
-    }
-
-    /// Refuses a schema written by a newer binary, naming the version it needs.
-    pub fn check_known(&self) -> anyhow::Result<()> {
-        let unknown = self.unknown();
-        if let Some(newest) = unknown.last() {
-            let names: Vec<String> = unknown.iter().map(|m| format!("{} ({})", m.version, m.description)).collect();
-            bail!(
-                "the database's schema is at version {}, newer than this gatehouse knows (up to {}): it needs a gatehouse \
-                 that carries migration {}; unknown migrations: {}. Run that version, or restore the backup taken before the upgrade",
-                newest.version,
-                self.binary_version(),
-                newest.version,
-                names.join(", ")
-            );
-        }
-        Ok(())
-    }
-}
 
 fn migrator(db: &Db) -> &'static Migrator {
     match db {
@@ -109,7 +56,7 @@ pub(crate) async fn migrate(db: &Db) -> anyhow::Result<()> {
 /// The schema status of the database at `url`, changing nothing. `None` for a SQLite file
 /// that does not exist yet.
 pub async fn inspect(url: &str) -> anyhow::Result<Option<SchemaStatus>> {
-    if let Some(path) = sqlite_path(url)
+    if let Some(path) = crate::files::sqlite_path(url)
         && !path.exists()
     {
         return Ok(None);
@@ -118,13 +65,6 @@ pub async fn inspect(url: &str) -> anyhow::Result<Option<SchemaStatus>> {
     let status = status_of(&db).await;
     on_db!(&db, c => c.pool.close().await);
     status.map(Some)
-}
-
-/// The file of a `sqlite://` URL (none for PostgreSQL or an in-memory database).
-pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or(rest);
-    (!path.is_empty() && !crate::files::sqlite_in_memory(url)).then(|| std::path::PathBuf::from(path))
 }
 
 impl Store {
