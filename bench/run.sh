@@ -17,7 +17,10 @@ MODE=short DURATION=5 SEED_USERS=100000 CONNECTIONS=16
 CHAINS=16
 if [ "${1:-}" = "--full" ]; then MODE=full DURATION=20 SEED_USERS=1000000; fi
 # For a smoke test of the script itself: BENCH_DURATION=1 BENCH_USERS=1000 bench/run.sh
-DURATION=${BENCH_DURATION:-$DURATION} SEED_USERS=${BENCH_USERS:-$SEED_USERS}
+# BENCH_RUNS (default 3): runs of each CPU-per-request scenario, whose medians are printed.
+# BENCH_ONLY=cpu: only the CPU-per-request scenarios (about a minute a store in short mode).
+DURATION=${BENCH_DURATION:-$DURATION} SEED_USERS=${BENCH_USERS:-$SEED_USERS} RUNS=${BENCH_RUNS:-3}
+ONLY_CPU=0; [ "${BENCH_ONLY:-}" = cpu ] && ONLY_CPU=1
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 if ! command -v wrk >/dev/null; then
@@ -134,6 +137,25 @@ end
 LUA
 }
 
+CLK_TCK=$(getconf CLK_TCK)
+# proc_ticks PID [WITH_CHILDREN]: user+system CPU of a process in clock ticks (with 1, plus
+# that of its children already reaped).
+proc_ticks() { awk -v c="${2:-0}" '{sub(/^.*\) /, ""); print $12 + $13 + c * ($14 + $15)}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# cpu_ticks: the server's CPU so far; on PostgreSQL plus the cluster's (the postmaster with
+# its reaped backends, and the live backends), since each query costs CPU there too.
+cpu_ticks() {
+    local t; t=$(proc_ticks "$SERVER_PID")
+    if [ "${KIND:-}" = postgres ] && [ -n "$PG_DIR" ]; then
+        local pm c; pm=$(head -1 "$PG_DIR/data/postmaster.pid")
+        t=$(( t + $(proc_ticks "$pm" 1) ))
+        for c in $(ps -o pid= --ppid "$pm"); do t=$(( t + $(proc_ticks "$c") )); done
+    fi
+    echo "$t"
+}
+# cpu_per_request TICKS REQUESTS: microseconds of CPU per request.
+cpu_per_request() { awk -v t="$1" -v n="$2" -v hz="$CLK_TCK" 'BEGIN {printf "%.0f", (n > 0 ? t * 1e6 / hz / n : 0)}'; }
+median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
 ROWS=()
 # load NAME PATH CONNECTIONS [SCRIPT] [TOKEN] [THREADS]: one wrk run; appends a table row.
 load() {
@@ -145,15 +167,35 @@ load() {
     local peak_file="$WORK/peak" ; echo 0 >"$peak_file"
     ( peak=0; while kill -0 "$SERVER_PID" 2>/dev/null; do r=$(rss_kib "$SERVER_PID"); [ "$r" -gt "$peak" ] && peak=$r && echo "$peak" >"$peak_file"; sleep 0.05; done ) &
     local sampler=$!
+    local ticks; ticks=$(cpu_ticks)
     wrk "${args[@]}" "$BASE$path" >"$WORK/wrk.out" 2>&1 || true
+    ticks=$(( $(cpu_ticks) - ticks ))
     kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
-    local rps p50 p99 non2xx
+    local rps p50 p99 non2xx cpu
+    cpu=$(cpu_per_request "$ticks" "$(awk '/requests in/ {print $1}' "$WORK/wrk.out")")
     rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$WORK/wrk.out")
     p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$WORK/wrk.out")")
     p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$WORK/wrk.out")")
     non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $5}' "$WORK/wrk.out"); non2xx=${non2xx:-0}
-    LAST_RPS=$rps LAST_P99=$p99
-    ROWS+=("$(printf '| %-30s | %9s | %9s | %9s | %8s | %7s |' "$name" "$rps" "$p50" "$p99" "$(( $(cat "$peak_file") / 1024 ))" "$non2xx")")
+    LAST_RPS=$rps LAST_P99=$p99 LAST_CPU=$cpu
+    ROWS+=("$(printf '| %-30s | %9s | %10s | %9s | %9s | %8s | %7s |' "$name" "$rps" "$cpu" "$p50" "$p99" "$(( $(cat "$peak_file") / 1024 ))" "$non2xx")")
+}
+
+# cpu_scenario NAME PATH [TOKEN]: the issue's method for CPU per request, wrk -t1 -c32,
+# BENCH_RUNS runs; appends the medians of CPU per request and req/s to CPU_ROWS.
+cpu_scenario() {
+    local name=$1 path=$2 token=${3:-} cpus=() rpss=() i
+    for i in $(seq 1 "$RUNS"); do
+        local args=(-t 1 -c 32 -d "${DURATION}s")
+        [ -n "$token" ] && args+=(-H "authorization: Bearer $token")
+        local ticks; ticks=$(cpu_ticks)
+        wrk "${args[@]}" "$BASE$path" >"$WORK/wrk.out" 2>&1 || true
+        ticks=$(( $(cpu_ticks) - ticks ))
+        cpus+=("$(cpu_per_request "$ticks" "$(awk '/requests in/ {print $1}' "$WORK/wrk.out")")")
+        rpss+=("$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$WORK/wrk.out")")
+    done
+    CPU_ROWS+=("$(printf '| %-30s | %10s | %9s | %-24s |' "$name" "$(printf '%s\n' "${cpus[@]}" | median)" \
+        "$(printf '%s\n' "${rpss[@]}" | median)" "${cpus[*]}")")
 }
 
 # refresh_tokens: CHAINS fresh sessions of `bench`, one refresh token a line for refresh.lua.
@@ -190,7 +232,17 @@ bench_store() {
     refresh_tokens
     for i in $(seq 1 20); do post /v1/templates "{\"name\":\"seed-$i\",\"content\":\"hello\"}" "$ACCESS" >/dev/null; done
     write_scripts
-    ROWS=()
+    ROWS=() CPU_ROWS=() KIND=$kind
+    echo "== $label: CPU per request, $RUNS runs of ${DURATION}s each..." >&2
+    cpu_scenario "GET /health" /health
+    cpu_scenario "GET /v1/auth/me" /v1/auth/me "$ACCESS"
+    cpu_scenario "GET /.well-known/jwks.json" /.well-known/jwks.json
+    cpu_scenario "an unmatched route (404)" /no/such/route
+    if [ "$ONLY_CPU" = 1 ]; then
+        stop_server
+        print_cpu_table "$label"
+        return
+    fi
     echo "== $label: scenarios, ${DURATION}s each..." >&2
     load "GET /health" /health "$CONNECTIONS"; local health_rps=$LAST_RPS
     load "GET /v1/auth/me" /v1/auth/me "$CONNECTIONS" "" "$ACCESS"; local me_rps=$LAST_RPS
@@ -236,9 +288,10 @@ bench_store() {
     echo
     echo "### $label ($MODE mode, ${DURATION}s a scenario, $CONNECTIONS connections, $cores cores, $SEED_USERS seeded users)"
     echo
-    echo "| scenario                       | req/s     | p50 ms    | p99 ms    | peak MiB | non-2xx |"
-    echo "|--------------------------------|-----------|-----------|-----------|----------|---------|"
+    echo "| scenario                       | req/s     | CPU µs/req | p50 ms    | p99 ms    | peak MiB | non-2xx |"
+    echo "|--------------------------------|-----------|------------|-----------|-----------|----------|---------|"
     printf '%s\n' "${ROWS[@]}"
+    print_cpu_table "$label"
     echo
     echo "| figure | value |"
     echo "|---|---|"
@@ -254,6 +307,17 @@ bench_store() {
     echo "| idle memory after start | $(( idle_kib / 1024 )) MiB |"
     echo "| start-up to a healthy /health | ${startup_ms} ms |"
     echo "| seeding $SEED_USERS users through the store | ${seed_ms} ms |"
+}
+
+# print_cpu_table LABEL: the CPU-per-request scenarios.
+print_cpu_table() {
+    local what="server process"; [ "$KIND" = postgres ] && what="server process and PostgreSQL cluster"
+    echo
+    echo "#### $1: CPU per request ($what, user+system), wrk -t1 -c32, median of $RUNS runs"
+    echo
+    echo "| scenario                       | CPU µs/req | req/s     | CPU µs/req of each run   |"
+    echo "|--------------------------------|------------|-----------|--------------------------|"
+    printf '%s\n' "${CPU_ROWS[@]}"
 }
 
 HASH_MS=$("$TOOLS" hash-ms 20)
