@@ -5,14 +5,15 @@
 //! A process has one global recorder, installed on first use; every server of the
 //! process (tests start many) records into it, so tests compare values before and after.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use metrics::{counter, gauge, histogram};
+use metrics::{Counter, Histogram, counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::store::DynStore;
@@ -106,14 +107,33 @@ pub fn run_upkeep() {
 /// set, so that no client can add series: the templates of the router, the standard
 /// methods or `other`, and the status codes this server answers with.
 pub async fn track(request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
-    let labels = [("route", route), ("method", method.to_string()), ("status", response.status().as_u16().to_string())];
-    counter!(HTTP_REQUESTS, &labels).increment(1);
-    histogram!(HTTP_DURATION, &labels).record(started.elapsed().as_secs_f64());
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let (requests, duration) = request_series(route, method, response.status().as_u16());
+    requests.increment(1);
+    duration.record(started.elapsed().as_secs_f64());
     response
+}
+
+type SeriesKey = (&'static str, u16);
+type RouteSeries = HashMap<String, HashMap<SeriesKey, (Counter, Histogram)>>;
+/// The handles of each route's series, by method and status: made once, then found
+/// without building label strings or looking them up in the recorder on every request.
+static REQUEST_SERIES: RwLock<Option<RouteSeries>> = RwLock::new(None);
+
+fn request_series(route: &str, method: &'static str, status: u16) -> (Counter, Histogram) {
+    let key = (method, status);
+    if let Some(found) = REQUEST_SERIES.read().unwrap_or_else(|p| p.into_inner()).as_ref().and_then(|m| m.get(route)?.get(&key)) {
+        return found.clone();
+    }
+    let labels = [("route", route.to_string()), ("method", method.to_string()), ("status", status.to_string())];
+    let made = (counter!(HTTP_REQUESTS, &labels), histogram!(HTTP_DURATION, &labels));
+    let mut series = REQUEST_SERIES.write().unwrap_or_else(|p| p.into_inner());
+    series.get_or_insert_with(HashMap::new).entry(route.to_string()).or_default().insert(key, made.clone());
+    made
 }
 
 /// A standard method by name; any other (HTTP allows inventing them) is `other`.

@@ -15,15 +15,16 @@ const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 
 img-src 'self' data:; connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 pub async fn harden(request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_owned();
+    let path = request.uri().path();
+    let (account_data, docs) = (path.starts_with("/v1/"), path == "/docs" || path.starts_with("/docs/"));
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    if path.starts_with("/v1/") {
+    if account_data {
         // Every /v1 answer is about one account: no shared cache may keep it.
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    if path == "/docs" || path.starts_with("/docs/") {
+    if docs {
         headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DOCS_CSP));
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
