@@ -83,6 +83,15 @@ pub async fn export_file(store: &DynStore, path: &Path) -> anyhow::Result<String
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let file = options.open(path).with_context(|| format!("cannot create {} (an existing file is never replaced)", path.display()))?;
+    let written = write_export(store, file, path).await;
+    if written.is_err() {
+        // Half an export looks whole to a reader that does not count its lines.
+        let _ = std::fs::remove_file(path);
+    }
+    written
+}
+
+async fn write_export(store: &DynStore, file: std::fs::File, path: &Path) -> anyhow::Result<String> {
     let mut out = BufWriter::new(file);
     let total = store.count_rows(Table::Users).await?;
     let header = Header { format: FORMAT.into(), version: VERSION, exported_at: Utc::now(), users: total, notice: NOTICE.into() };
