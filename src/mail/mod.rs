@@ -16,7 +16,8 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lettre::Message;
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -145,7 +146,7 @@ impl Mailer {
             .from(self.from.clone())
             .to(to.clone())
             .subject(rendered.subject)
-            .multipart(MultiPart::alternative_plain_html(rendered.text, rendered.html))?;
+            .multipart(MultiPart::alternative().singlepart(text_part(rendered.text)).singlepart(SinglePart::html(rendered.html)))?;
         Ok(NewMail {
             id: Uuid::now_v7(),
             sender: self.from.email.to_string(),
@@ -153,6 +154,18 @@ impl Mailer {
             message: message.formatted(),
         })
     }
+}
+
+/// The plain-text part in 8bit, so that a link stays whole on its line and can be copied
+/// from the raw message or a mail file (quoted-printable would fold a link longer than 76
+/// characters and write its `=` as `=3D`). 8bit allows lines of up to 998 octets in CRLF,
+/// without NUL (RFC 5322, 6152); lettre's own choice stops at 76, so the checked text is
+/// handed over as it is. A text that breaks those rules gets lettre's encoding.
+fn text_part(text: String) -> SinglePart {
+    let text = text.replace("\r\n", "\n").replace('\n', "\r\n");
+    let fits = !text.contains('\0') && text.split("\r\n").all(|line| line.len() <= 998 && !line.contains('\r'));
+    let body = if fits { Body::dangerous_pre_encoded(text.into_bytes(), ContentTransferEncoding::EightBit) } else { Body::new(text) };
+    SinglePart::builder().header(ContentType::TEXT_PLAIN).body(body)
 }
 
 /// Where a verification link goes: the pending address, else the address while unverified.

@@ -85,3 +85,22 @@ async fn without_smtp_each_message_is_one_eml_file_in_the_outbox() {
     let body = json!({ "token": reset, "new_password": "a brand new passphrase 77" });
     assert_eq!(app.post("/v1/auth/password/reset", &body, None).await.status(), StatusCode::NO_CONTENT);
 }
+
+#[tokio::test]
+async fn a_link_in_an_outbox_mail_reads_whole_on_one_line_so_it_can_be_copied_as_it_is() {
+    let outbox = tempfile::tempdir().expect("outbox");
+    let path = outbox.path().to_path_buf();
+    let app = TestApp::spawn_with(|c| c.mail_outbox = path).await;
+
+    app.post_register("dora", Some("dora@example.com"), PASSWORD).await;
+    let files = eml_files(outbox.path(), 1).await;
+
+    // The raw file, not decoded: what a person opens and copies from. Its text part:
+    let raw = &files[0];
+    let text = raw.split("Content-Type: text/plain").nth(1).expect("a text part").split("\n--").next().expect("its body");
+    let line = text.lines().find(|l| l.contains("/verify-email?token=")).expect("a line with the link");
+    let link = &line[line.find("http").expect("the link starts with http")..];
+    let token = link.split("token=").nth(1).expect("a token").split(|c: char| c.is_whitespace()).next().expect("token");
+    assert!(!text.contains("=3D") && !line.ends_with('='), "no quoted-printable folding or escapes: {text}");
+    assert_eq!(app.post("/v1/auth/email/verify", &json!({ "token": token }), None).await.status(), StatusCode::NO_CONTENT);
+}
