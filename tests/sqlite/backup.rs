@@ -123,3 +123,33 @@ async fn restore_refuses_a_database_in_use_and_a_file_that_is_no_gatehouse_datab
     let again = gatehouse(&app.database_url, &["backup", backup.to_str().expect("utf-8")]).await;
     assert!(!again.status.success(), "a backup never replaces a file");
 }
+
+#[tokio::test]
+async fn restore_refuses_a_backup_whose_schema_is_newer_than_the_binary_and_leaves_the_database_as_it_was() {
+    let app = TestApp::spawn().await;
+    app.user("alice").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let backup = dir.path().join("backup.db");
+    succeeded(&gatehouse(&app.database_url, &["backup", backup.to_str().expect("utf-8")]).await);
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", backup.display())).await.expect("open the backup");
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (9002, 'from a newer gatehouse', TRUE, x'00', 1)",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("a migration this binary does not know");
+    conn.close().await.expect("close");
+    let target = dir.path().join("live.db");
+    let target_url = format!("sqlite://{}", target.display());
+    succeeded(&gatehouse(&target_url, &["migrate"]).await);
+    let before = std::fs::read(&target).expect("the live database");
+
+    let refused = gatehouse(&target_url, &["restore", backup.to_str().expect("utf-8")]).await;
+
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(stderr.contains("migration 9002") && stderr.contains("database is unchanged"), "{stderr}");
+    assert_eq!(std::fs::read(&target).expect("the live database"), before);
+    assert!(!dir.path().join("live.db-restoring").exists(), "the refused copy is removed");
+}
