@@ -6,7 +6,7 @@
 //! process (tests start many) records into it, so tests compare values before and after.
 
 use std::collections::HashMap;
-use std::sync::{OnceLock, RwLock};
+use std::sync::{LazyLock, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
@@ -122,17 +122,17 @@ type SeriesKey = (&'static str, u16);
 type RouteSeries = HashMap<String, HashMap<SeriesKey, (Counter, Histogram)>>;
 /// The handles of each route's series, by method and status: made once, then found
 /// without building label strings or looking them up in the recorder on every request.
-static REQUEST_SERIES: RwLock<Option<RouteSeries>> = RwLock::new(None);
+static REQUEST_SERIES: LazyLock<RwLock<RouteSeries>> = LazyLock::new(RwLock::default);
 
 fn request_series(route: &str, method: &'static str, status: u16) -> (Counter, Histogram) {
     let key = (method, status);
-    if let Some(found) = REQUEST_SERIES.read().unwrap_or_else(|p| p.into_inner()).as_ref().and_then(|m| m.get(route)?.get(&key)) {
+    if let Some(found) = REQUEST_SERIES.read().unwrap_or_else(|p| p.into_inner()).get(route).and_then(|m| m.get(&key)) {
         return found.clone();
     }
     let labels = [("route", route.to_string()), ("method", method.to_string()), ("status", status.to_string())];
     let made = (counter!(HTTP_REQUESTS, &labels), histogram!(HTTP_DURATION, &labels));
     let mut series = REQUEST_SERIES.write().unwrap_or_else(|p| p.into_inner());
-    series.get_or_insert_with(HashMap::new).entry(route.to_string()).or_default().insert(key, made.clone());
+    series.entry(route.to_string()).or_default().insert(key, made.clone());
     made
 }
 

@@ -88,10 +88,7 @@ fn bar(what: &str, unit: Unit, total: Option<u64>) -> ProgressBar {
         (Some(_), Unit::Bytes) => format!("{{msg}} [{{bar:30}}] {pos}/{{total_bytes}} {rate} eta {{eta}}"),
         (None, _) => format!("{{spinner}} {{msg}} {pos} {rate}"),
     };
-    let bar = match total {
-        Some(total) => ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr()),
-        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
-    };
+    let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
     let style = ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     bar.set_message(what.to_string());

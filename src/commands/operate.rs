@@ -90,7 +90,8 @@ pub async fn backup(config: &Config, file: &Path) -> anyhow::Result<()> {
         println!("  pg_restore --clean --if-exists --dbname='{}' {}", without_password(url), file.display());
         bail!("no backup was made: run pg_dump as shown");
     }
-    if std::fs::metadata(file).is_ok_and(|m| m.len() > 0) {
+    // Not even an empty one: its mode may let others read the secrets the backup holds.
+    if file.exists() {
         bail!("{} exists; a backup never replaces a file", file.display());
     }
     crate::files::create_private_file(file).with_context(|| format!("cannot create {}", file.display()))?;
