@@ -247,6 +247,8 @@ impl Application {
         let mut mail_task = tokio::spawn(mail_worker.run(mail_stop));
         background.push(tokio::spawn(crate::audit::prune_forever(self.state.store.clone(), self.state.config.audit_retention_days)));
         background.push(tokio::spawn(crate::retention::prune_forever(self.state.store.clone(), self.state.config.clone())));
+        let store = self.state.store.clone();
+        background.push(tokio::spawn(async move { store.watch_changes().await }));
         if self.state.config.metrics_bind != Some(MetricsBind::Off) {
             background.push(tokio::spawn(async {
                 let mut every = tokio::time::interval(crate::metrics::UPKEEP_EVERY);

@@ -11,6 +11,8 @@ mod suite;
 mod copy;
 #[path = "postgres/crash.rs"]
 mod crash;
+#[path = "postgres/live_view.rs"]
+mod live_view;
 #[path = "postgres/mail_queue.rs"]
 mod mail_queue;
 #[path = "postgres/multi_instance.rs"]

@@ -118,6 +118,7 @@ impl Store {
             sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id).execute(&mut *tx).await.map_err(classify)?;
             tx.insert_recovery_codes(user_id, recovery_hashes, now).await?;
             tx.commit().await?;
+            self.live.forget(user_id);
             Ok(true)
         })
     }
@@ -175,6 +176,7 @@ impl Store {
                 sqlx::query(sql).bind(user_id).execute(&mut *tx).await.map_err(classify)?;
             }
             tx.commit().await?;
+            self.live.forget(user_id);
             Ok(enabled == Some(true))
         })
     }

@@ -7,8 +7,9 @@
 //! [`users_admin`] (the admin list and changes that keep an enabled admin), [`attempts`]
 //! (the lockout rule), [`sessions`] (sessions and rotated refresh tokens), [`templates`],
 //! [`keys`] (signing keys, server secrets), [`audit`], [`recovery`] (email tokens and the
-//! mail queue), [`mfa`] (TOTP), [`copy`] and [`copy_rows`] (`gatehouse copy`), and
-//! [`totals`] (remembered totals and page positions of large user lists).
+//! mail queue), [`mfa`] (TOTP), [`copy`] and [`copy_rows`] (`gatehouse copy`), [`live`]
+//! (live sessions held in memory, and what keeps them true), and [`totals`] (remembered
+//! totals and page positions of large user lists).
 
 mod attempts;
 mod audit;
@@ -18,6 +19,7 @@ mod copy_rows;
 mod db;
 mod export;
 mod keys;
+mod live;
 mod mfa;
 mod prune;
 mod recovery;
@@ -90,6 +92,10 @@ pub struct Page<T> {
 pub struct Store {
     db: Db,
     totals: totals::Totals,
+    /// Live sessions and their users as last read; see [`live`].
+    live: live::LiveView,
+    /// An in-memory SQLite database: no other connection can change it.
+    in_memory: bool,
 }
 
 pub type DynStore = Arc<Store>;
@@ -108,7 +114,7 @@ impl Store {
     async fn open(url: &str, synchronous: crate::config::SqliteSynchronous) -> anyhow::Result<Self> {
         let db = Db::connect(url, synchronous).await?;
         schema::migrate(&db).await?;
-        Ok(Self { db, totals: Default::default() })
+        Ok(Self { db, totals: Default::default(), live: Default::default(), in_memory: crate::files::sqlite_in_memory(url) })
     }
 
     /// A round trip to the database, for /health.

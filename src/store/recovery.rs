@@ -216,6 +216,7 @@ impl Store {
                 }
             }
             tx.commit().await?;
+            self.live.forget(user_id);
             Some(user_id)
         });
         match user_id {

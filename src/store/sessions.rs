@@ -48,6 +48,15 @@ pub struct RefreshRecord {
     pub user: User,
 }
 
+/// A live session's user, and when the session ends.
+#[derive(sqlx::FromRow)]
+struct LiveSession {
+    #[sqlx(try_from = "Time")]
+    session_expires_at: DateTime<Utc>,
+    #[sqlx(flatten)]
+    user: User,
+}
+
 /// A live session `s` of a live user `u`, with the id, user and now as $1, $2 and $3.
 macro_rules! live_session {
     () => {
@@ -93,25 +102,36 @@ impl Store {
 
     /// True while the session is not revoked, not expired, and its user is enabled.
     pub async fn session_is_live(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<bool> {
-        let row: Option<i32> = on_db!(&self.db, c => sqlx::query_scalar(concat!("SELECT 1", live_session!()))
-            .bind(session_id)
-            .bind(user_id)
-            .bind(Time::now())
-            .fetch_optional(&c.pool)
-            .await
-            .map_err(classify)?);
-        Ok(row.is_some())
+        Ok(self.live_session_user(session_id, user_id).await?.is_some())
     }
 
-    /// The user of a session that [`Store::session_is_live`] would call live, in one query.
+    /// The user of a session that [`Store::session_is_live`] would call live: from the live
+    /// view when it holds them, else in one query whose answer the view keeps.
     pub async fn live_session_user(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<Option<User>> {
-        on_db!(&self.db, c => sqlx::query_as(concat!("SELECT ", user_columns!(), live_session!()))
-            .bind(session_id)
-            .bind(user_id)
-            .bind(Time::now())
-            .fetch_optional(&c.pool)
-            .await
-            .map_err(classify))
+        let now = Time::now();
+        if let Some(user) = self.live.lookup(session_id, user_id, now.0) {
+            return Ok(Some(user));
+        }
+        let epoch = self.live.begin_read();
+        let found: Option<LiveSession> = on_db!(&self.db, c => sqlx::query_as(concat!("SELECT s.expires_at AS session_expires_at, ", user_columns!(), live_session!()))
+                .bind(session_id)
+                .bind(user_id)
+                .bind(now)
+                .fetch_optional(&c.pool)
+                .await
+                .map_err(classify)?);
+        Ok(found.map(|found| {
+            if let Some(epoch) = epoch {
+                self.live.remember(epoch, session_id, found.session_expires_at, &found.user);
+            }
+            found.user
+        }))
+    }
+
+    /// Whether an authenticated request of this session would be answered from memory, with
+    /// no database read (for tests and diagnostics).
+    pub fn live_view_holds(&self, session_id: Uuid, user_id: Uuid) -> bool {
+        self.live.lookup(session_id, user_id, Utc::now()).is_some()
     }
 
     pub async fn live_sessions(&self, user_id: Uuid) -> StoreResult<Vec<Session>> {
@@ -138,6 +158,7 @@ impl Store {
         .await
         .map_err(classify)?
         .rows_affected());
+        self.live.forget(user_id);
         Ok(done > 0)
     }
 
@@ -154,6 +175,7 @@ impl Store {
         .await
         .map_err(classify)?;
         });
+        self.live.forget(user_id);
         Ok(())
     }
 

@@ -160,6 +160,7 @@ impl Store {
             .await
             .map_err(classify)?
             .rows_affected());
+        self.live.forget(id);
         if done == 0 {
             return Err(StoreError::NotFound);
         }
@@ -176,6 +177,7 @@ impl Store {
             .await
             .map_err(classify)?;
         });
+        self.live.forget(id);
         Ok(())
     }
 }

@@ -189,6 +189,7 @@ impl Store {
             }
             let after: User = sqlx::query_as(USER_BY_ID).bind(id).fetch_optional(&mut *tx).await.map_err(classify)?.ok_or(StoreError::NotFound)?;
             tx.commit().await?;
+            self.live.forget(id);
             Ok(after)
         })
     }
@@ -209,7 +210,9 @@ impl Store {
                     return Err(StoreError::Conflict(Conflict::LastAdmin));
                 }
             }
-            tx.commit().await
+            tx.commit().await?;
+            self.live.forget(id);
+            Ok(())
         })
     }
 }

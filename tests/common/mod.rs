@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod crash;
+pub mod live;
 pub mod mfa;
 pub mod postgres;
 pub mod smtp;

@@ -13,6 +13,7 @@ mod hardening;
 mod hash_slots;
 mod health;
 mod last_admin;
+mod live_view;
 mod lockout;
 mod lockout_accounts;
 mod lockout_race;
