@@ -42,8 +42,19 @@ pub const HEADER_LIMIT_BYTES: usize = 32 * 1024;
 pub const MAIL_STOP_GRACE: Duration = Duration::from_secs(5);
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// What every handler and middleware reaches, behind one `Arc`: axum clones the state
+/// for each layer and extractor of every request, and one reference count is the cheapest clone.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+pub struct Services {
     pub config: Arc<Config>,
     pub store: DynStore,
     pub tokens: Arc<TokenService>,
@@ -81,7 +92,7 @@ impl AppState {
             refresh_ttl: config.refresh_ttl(),
             reuse_grace: config.refresh_reuse_grace(),
         };
-        Ok(Self {
+        Ok(Self(Arc::new(Services {
             mailer,
             ip_limiter: http::limits::ip_limiter(config.rate_limit_per_ip),
             config: Arc::new(config),
@@ -89,7 +100,7 @@ impl AppState {
             tokens,
             accounts,
             sessions,
-        })
+        })))
     }
 }
 
@@ -124,11 +135,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(TraceLayer::new_for_http().make_span_with(request_span).on_request(()).on_response(log_response).on_failure(()))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-                .layer(axum::middleware::from_fn(crate::metrics::track))
-                .layer(axum::middleware::from_fn(http::middleware::harden))
-                .layer(axum::middleware::from_fn(http::middleware::problems))
-                .layer(axum::middleware::from_fn_with_state(state.clone(), http::limits::guard))
-                .layer(axum::middleware::from_fn(http::overload::limit_headers))
+                .layer(axum::middleware::from_fn_with_state(state.clone(), http::middleware::edge))
                 .layer(HandleErrorLayer::new(http::overload::overloaded))
                 .layer(LoadShedLayer::new())
                 .layer(GlobalConcurrencyLimitLayer::new(MAX_IN_FLIGHT_REQUESTS))

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics::{Counter, Histogram, counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -106,16 +105,23 @@ pub fn run_upkeep() {
 /// matched), method and status, with its latency. Every label value comes from a closed
 /// set, so that no client can add series: the templates of the router, the standard
 /// methods or `other`, and the status codes this server answers with.
-pub async fn track(request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let method = method_label(request.method());
-    let started = Instant::now();
-    let response = next.run(request).await;
-    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
-    let (requests, duration) = request_series(route, method, response.status().as_u16());
-    requests.increment(1);
-    duration.record(started.elapsed().as_secs_f64());
-    response
+pub struct RequestTimer {
+    route: Option<MatchedPath>,
+    method: &'static str,
+    started: Instant,
+}
+
+impl RequestTimer {
+    pub fn start(request: &Request) -> Self {
+        Self { route: request.extensions().get::<MatchedPath>().cloned(), method: method_label(request.method()), started: Instant::now() }
+    }
+
+    pub fn finish(self, response: &Response) {
+        let route = self.route.as_ref().map_or("unmatched", MatchedPath::as_str);
+        let (requests, duration) = request_series(route, self.method, response.status().as_u16());
+        requests.increment(1);
+        duration.record(self.started.elapsed().as_secs_f64());
+    }
 }
 
 type SeriesKey = (&'static str, u16);

@@ -13,9 +13,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{Extensions, HeaderMap, HeaderName, Method};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -84,7 +83,7 @@ fn parse_forwarded_entry(entry: &str) -> Option<IpAddr> {
 
 /// Records the client address for every request, and answers 429 `rate_limited` with
 /// `Retry-After` when an address goes over GATEHOUSE_RATE_LIMIT_PER_IP on the limited routes.
-pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub fn guard(state: &AppState, request: &mut Request) -> Option<Response> {
     let addr = client_addr(request.headers(), request.extensions(), state.config.trusted_proxy_header.as_ref());
     if let Some(ip) = addr {
         request.extensions_mut().insert(ClientAddr(ip));
@@ -100,10 +99,10 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
             let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             tracing::warn!(%ip, "per-address limit reached");
             crate::metrics::rate_limited("per_ip");
-            return ApiError::RateLimited { retry_after_secs: secs.max(1) }.into_response();
+            return Some(ApiError::RateLimited { retry_after_secs: secs.max(1) }.into_response());
         }
     }
-    next.run(request).await
+    None
 }
 
 #[cfg(test)]

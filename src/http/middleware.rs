@@ -1,12 +1,16 @@
-//! Response middleware: framework rejections become problem documents, 500s are logged
-//! with their cause, and the security headers are set.
+//! The service's own middleware, one layer: requests over the header limit or the
+//! per-address limit are refused, framework rejections become problem documents, 500s are
+//! logged with their cause, the security headers are set, and every answer is counted.
+//! One `from_fn` instead of one per concern: each costs a boxed service clone and a boxed
+//! future on every request.
 
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::app::AppState;
 use crate::error::{ApiError, InternalCause, problem_response};
 
 const PROBLEM_JSON: &str = "application/problem+json";
@@ -14,10 +18,22 @@ const PROBLEM_JSON: &str = "application/problem+json";
 const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
 img-src 'self' data:; connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
-pub async fn harden(request: Request, next: Next) -> Response {
+pub async fn edge(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let timer = crate::metrics::RequestTimer::start(&request);
     let path = request.uri().path();
     let (account_data, docs) = (path.starts_with("/v1/"), path == "/docs" || path.starts_with("/docs/"));
-    let mut response = next.run(request).await;
+    let refused = crate::http::limits::guard(&state, &mut request).or_else(|| crate::http::overload::headers_too_large(&request));
+    let response = match refused {
+        Some(refused) => refused,
+        None => next.run(request).await,
+    };
+    let mut response = as_problem(response);
+    harden(&mut response, account_data, docs);
+    timer.finish(&response);
+    response
+}
+
+fn harden(response: &mut Response, account_data: bool, docs: bool) {
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     if account_data {
@@ -28,13 +44,11 @@ pub async fn harden(request: Request, next: Next) -> Response {
         headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DOCS_CSP));
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
-    response
 }
 
 /// Turns error answers that did not come from [`ApiError`] (no route, wrong method, a
 /// timeout) into problem documents, keeping their headers (`Allow` on a 405).
-pub async fn problems(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
+fn as_problem(response: Response) -> Response {
     if let Some(InternalCause(cause)) = response.extensions().get::<InternalCause>() {
         tracing::error!(cause = %cause, "internal error");
     }

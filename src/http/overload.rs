@@ -2,7 +2,6 @@
 //! rather than queued) and headers over the size limit (431). Both are problem documents.
 
 use axum::extract::Request;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
@@ -15,10 +14,8 @@ pub async fn overloaded(_: tower::BoxError) -> Response {
 
 /// 431 `headers_too_large` when the request's header names and values together exceed
 /// [`crate::app::HEADER_LIMIT_BYTES`]. (hyper itself refuses more than 100 headers.)
-pub async fn limit_headers(request: Request, next: Next) -> Response {
+pub fn headers_too_large(request: &Request) -> Option<Response> {
     let size: usize = request.headers().iter().map(|(name, value)| name.as_str().len() + value.len()).sum();
-    if size > crate::app::HEADER_LIMIT_BYTES {
-        return ApiError::HeadersTooLarge { limit_bytes: crate::app::HEADER_LIMIT_BYTES }.into_response();
-    }
-    next.run(request).await
+    (size > crate::app::HEADER_LIMIT_BYTES)
+        .then(|| ApiError::HeadersTooLarge { limit_bytes: crate::app::HEADER_LIMIT_BYTES }.into_response())
 }
