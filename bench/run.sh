@@ -147,8 +147,11 @@ cpu_ticks() {
     local t; t=$(proc_ticks "$SERVER_PID")
     if [ "${KIND:-}" = postgres ] && [ -n "$PG_DIR" ]; then
         local pm c; pm=$(head -1 "$PG_DIR/data/postmaster.pid")
-        t=$(( t + $(proc_ticks "$pm" 1) ))
+        # Live backends first, then the postmaster's reaped ones: a backend that exits
+        # between the two reads is counted twice (a tick or two) rather than lost (which
+        # made a sample smaller than the one before it).
         for c in $(ps -o pid= --ppid "$pm"); do t=$(( t + $(proc_ticks "$c") )); done
+        t=$(( t + $(proc_ticks "$pm" 1) ))
     fi
     echo "$t"
 }

@@ -66,6 +66,10 @@ pub struct Services {
     pub accounts: Accounts,
     /// Starting and rotating sessions.
     pub sessions: Sessions,
+    /// The pages' templates, sentences and stylesheet.
+    pub pages: Arc<crate::pages::Pages>,
+    /// Signs the pages' CSRF tokens (a server secret, the same on every instance).
+    pub csrf_secret: Arc<Vec<u8>>,
 }
 
 impl AppState {
@@ -81,6 +85,9 @@ impl AppState {
             .context("cannot load the signing keys")?;
         let candidate: [u8; 32] = rand::random();
         let refresh_secret = store.server_secret("refresh_successor", &candidate).await?;
+        let candidate: [u8; 32] = rand::random();
+        let csrf_secret = store.server_secret("page_csrf", &candidate).await?;
+        let pages = Arc::new(crate::pages::Pages::load(&config.pages)?);
         let mailer = Arc::new(crate::mail::Mailer::new(&config, store.clone())?);
         let hasher = PasswordHasher::for_this_machine();
         let accounts = Accounts::new(&config, store.clone(), hasher, mailer.clone());
@@ -100,6 +107,8 @@ impl AppState {
             tokens,
             accounts,
             sessions,
+            pages,
+            csrf_secret: Arc::new(csrf_secret),
         })))
     }
 }
@@ -123,6 +132,7 @@ pub fn router(state: AppState) -> Router {
         openapi.paths.paths.remove("/metrics");
     }
     api.merge(http::docs::router(openapi))
+        .merge(crate::pages::router(&state))
         .merge(if public_metrics { metrics_router() } else { Router::new() })
         .fallback(|| async { crate::error::ApiError::NotFound })
         .layer(

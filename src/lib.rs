@@ -45,6 +45,7 @@ pub mod http;
 pub mod import;
 pub mod mail;
 pub mod metrics;
+pub mod pages;
 pub mod progress;
 pub mod retention;
 pub mod store;

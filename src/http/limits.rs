@@ -36,7 +36,15 @@ const LIMITED_ROUTES: &[&str] = &[
 ];
 /// Authenticated routes limited for one method only: an email change mails two addresses
 /// and checks a password, while GET of the same path is a cheap whoami.
-const LIMITED_METHOD_ROUTES: &[(Method, &str)] = &[(Method::PATCH, "/v1/auth/me")];
+/// The pages' forms that hash a password or write an account are limited like their API
+/// twins (their GETs only render).
+const LIMITED_METHOD_ROUTES: &[(Method, &str)] = &[
+    (Method::PATCH, "/v1/auth/me"),
+    (Method::POST, "/login"),
+    (Method::POST, "/login/mfa"),
+    (Method::POST, "/register"),
+    (Method::POST, "/account/password"),
+];
 
 fn is_limited(method: &Method, path: &str) -> bool {
     LIMITED_ROUTES.contains(&path) || LIMITED_METHOD_ROUTES.iter().any(|(m, p)| m == method && *p == path)

@@ -53,12 +53,13 @@ fn as_problem(response: Response) -> Response {
         tracing::error!(cause = %cause, "internal error");
     }
     let status = response.status();
-    // A problem document, or a handler's own JSON answer (the 503 of /health), stays as it is.
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()) || v.as_bytes().starts_with(b"application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+    // A problem document, a handler's own JSON answer (the 503 of /health) or a page's
+    // answer (the pages show their errors as HTML) stays as it is.
+    let own_answer = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        let v = v.as_bytes();
+        v.starts_with(PROBLEM_JSON.as_bytes()) || v.starts_with(b"application/json") || v.starts_with(b"text/html")
+    });
+    if !(status.is_client_error() || status.is_server_error()) || own_answer {
         return response;
     }
     let error = match status {

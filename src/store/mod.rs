@@ -13,6 +13,7 @@
 
 mod attempts;
 mod audit;
+mod browser;
 mod codec;
 pub mod copy;
 mod copy_rows;
@@ -35,6 +36,7 @@ use std::sync::Arc;
 pub use crate::domain::TemplateQuota;
 pub use attempts::LoginAttempt;
 pub use audit::{AuditEvent, AuditQuery, AuditType, NewAuditEvent, PoolStatus};
+pub use browser::BrowserSession;
 pub use copy::{Rows, Table};
 pub use export::AccountBatch;
 pub use keys::SigningKeyRecord;

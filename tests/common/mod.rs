@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod admin;
+pub mod browser;
 pub mod crash;
 pub mod live;
 pub mod mfa;

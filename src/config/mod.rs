@@ -1,6 +1,8 @@
 //! Every setting: a flag, else the environment, else `.env` (loaded into the environment
 //! before parsing, without overriding it), else the default. Bad values stop the start.
 
+pub mod pages;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -15,6 +17,9 @@ pub enum LogFormat {
 /// Settings shared by the server and every subcommand.
 #[derive(Clone, Args)]
 pub struct Config {
+    #[command(flatten)]
+    pub pages: pages::PageSettings,
+
     /// `sqlite://PATH` or `postgres://...`
     #[arg(long, env = "GATEHOUSE_DATABASE_URL", default_value = "sqlite://gatehouse.db", global = true)]
     pub database_url: String,

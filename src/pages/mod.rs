@@ -1,0 +1,49 @@
+//! The pages people use, served by the same binary: sign-in (with the second step),
+//! sign-up and the account page. Server-rendered HTML from minijinja templates compiled in
+//! from `templates/pages/` (each replaceable by a file of the same name in
+//! GATEHOUSE_PAGE_TEMPLATES), one stylesheet, no script: every flow works with JavaScript
+//! off. Browser sessions and CSRF tokens are in [`session`].
+//!
+//! Pages run the same flows as the API (`crate::accounts`), so lockout, per-address limits
+//! and the no-enumeration answers are the same.
+
+mod account;
+mod render;
+mod return_to;
+mod session;
+mod signin;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+
+use crate::app::AppState;
+
+pub use render::Pages;
+
+/// Every page route, with the pages' own security headers.
+pub fn router(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .merge(signin::router())
+        .merge(account::router())
+        .route("/pages/style.css", axum::routing::get(render::stylesheet))
+        .layer(axum::middleware::map_response_with_state(state.clone(), page_headers))
+}
+
+async fn page_headers(State(state): State<AppState>, mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, state.pages.csp.clone());
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The page for a failure of ours (the database unreachable, say): 503, try again.
+fn error_page(state: &AppState, visit: session::Visit) -> Response {
+    let mut context = signin::base(state, &visit, "error_title");
+    context.insert("message", minijinja::Value::from(state.pages.text("error")));
+    let page = state.pages.render(axum::http::StatusCode::SERVICE_UNAVAILABLE, "message.html", context);
+    visit.respond(page)
+}

@@ -1,0 +1,113 @@
+//! Templates, the sentences they show, the stylesheet and the pages' security policy, made
+//! once at start.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Context;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::{Environment, Value};
+
+use crate::app::AppState;
+use crate::config::pages::PageSettings;
+
+/// The built-in templates, by file name.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../../templates/pages/base.html")),
+    ("fields.html", include_str!("../../templates/pages/fields.html")),
+    ("login.html", include_str!("../../templates/pages/login.html")),
+    ("mfa.html", include_str!("../../templates/pages/mfa.html")),
+    ("register.html", include_str!("../../templates/pages/register.html")),
+    ("account.html", include_str!("../../templates/pages/account.html")),
+    ("message.html", include_str!("../../templates/pages/message.html")),
+];
+const TEXT: &str = include_str!("../../templates/pages/text.json");
+const STYLE: &str = include_str!("../../templates/pages/style.css");
+
+pub struct Pages {
+    env: Environment<'static>,
+    /// Every sentence the pages show, by key, with `{product}` filled in.
+    text: BTreeMap<String, String>,
+    product: String,
+    css: String,
+    /// The pages' Content-Security-Policy: no script, nothing from elsewhere, never framed;
+    /// forms post here, and a sign-in's redirect may go on to an allowed return origin.
+    pub csp: HeaderValue,
+}
+
+impl Pages {
+    /// The built-in pages, with any file of GATEHOUSE_PAGE_TEMPLATES in place of its twin.
+    /// A template that does not parse stops the start.
+    pub fn load(settings: &PageSettings) -> anyhow::Result<Self> {
+        let dir = settings.page_templates.as_deref();
+        if let Some(dir) = dir {
+            anyhow::ensure!(dir.is_dir(), "GATEHOUSE_PAGE_TEMPLATES: {} is not a folder", dir.display());
+        }
+        let mut env = Environment::new();
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+        for (name, builtin) in TEMPLATES {
+            let source = replaced(dir, name)?.unwrap_or_else(|| builtin.to_string());
+            env.add_template_owned(name.to_string(), source).with_context(|| format!("page template {name}"))?;
+        }
+        let text_source = replaced(dir, "text.json")?.unwrap_or_else(|| TEXT.to_string());
+        let mut text: BTreeMap<String, String> = serde_json::from_str(TEXT).context("templates/pages/text.json")?;
+        // A replacement may hold only some sentences; the others stay built in.
+        let replacing: BTreeMap<String, String> = serde_json::from_str(&text_source).context("GATEHOUSE_PAGE_TEMPLATES: text.json")?;
+        text.extend(replacing);
+        let product = settings.product_name.clone();
+        for sentence in text.values_mut() {
+            *sentence = sentence.replace("{product}", &product);
+        }
+        let css = replaced(dir, "style.css")?.unwrap_or_else(|| STYLE.to_string()).replace("#2457c5", &settings.accent_color);
+        let form_action: String =
+            std::iter::once("'self'".to_string()).chain(settings.allowed_return_origins.iter().cloned()).collect::<Vec<_>>().join(" ");
+        let csp = format!(
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+        );
+        Ok(Self { env, text, product, css, csp: HeaderValue::from_str(&csp).context("the pages' security policy")? })
+    }
+
+    /// A sentence by key (the key itself when a replaced text.json lacks it).
+    pub fn text(&self, key: &str) -> String {
+        self.text.get(key).cloned().unwrap_or_else(|| key.to_string())
+    }
+
+    /// Renders a page with `status`; `context` adds to what every page gets (`t`, `product`).
+    pub fn render(&self, status: StatusCode, template: &str, context: BTreeMap<&'static str, Value>) -> Response {
+        let mut all: BTreeMap<&str, Value> = BTreeMap::new();
+        all.insert("t", Value::from_serialize(&self.text));
+        all.insert("product", Value::from(self.product.as_str()));
+        all.extend(context);
+        match self.env.get_template(template).and_then(|t| t.render(Value::from_serialize(&all))) {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(err) => {
+                tracing::error!(error = %err, template, "a page template failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Html(format!("<!doctype html><title>{0}</title><h1>{0}</h1>", self.text("error_title"))),
+                )
+                    .into_response()
+            }
+        }
+    }
+}
+
+fn replaced(dir: Option<&Path>, name: &str) -> anyhow::Result<Option<String>> {
+    match dir.map(|d| d.join(name)) {
+        Some(path) if path.exists() => {
+            std::fs::read_to_string(&path).map(Some).with_context(|| format!("GATEHOUSE_PAGE_TEMPLATES: cannot read {}", path.display()))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// GET /pages/style.css: the one stylesheet, with the configured accent colour.
+pub async fn stylesheet(State(state): State<AppState>) -> Response {
+    let mut response = state.pages.css.clone().into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    response
+}

@@ -1,0 +1,289 @@
+//! Sign in (with the second step), sign up and sign out.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use minijinja::Value;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::session::Visit;
+use crate::accounts::{AccountError, Registration};
+use crate::app::AppState;
+use crate::audit::Audit;
+use crate::auth::sessions::{ClientInfo, TokenPair};
+use crate::store::{AuditType, Conflict, StoreError};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(sign_in_page).post(sign_in))
+        .route("/login/mfa", post(second_step))
+        .route("/register", get(sign_up_page).post(sign_up))
+        .route("/logout", post(sign_out))
+}
+
+#[derive(Deserialize, Default)]
+pub struct PageQuery {
+    #[serde(default)]
+    return_to: String,
+    /// A sentence key to show once (after sign-up or sign-out); only known ones are shown.
+    #[serde(default)]
+    notice: String,
+}
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    return_to: String,
+}
+
+#[derive(Deserialize)]
+pub struct SecondStepForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    mfa_token: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    return_to: String,
+}
+
+#[derive(Deserialize)]
+pub struct SignUpForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    return_to: String,
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
+}
+
+/// What every page's context starts with.
+pub fn base(state: &AppState, visit: &Visit, title_key: &str) -> BTreeMap<&'static str, Value> {
+    BTreeMap::from([
+        ("title", Value::from(state.pages.text(title_key))),
+        ("csrf", Value::from(visit.csrf.as_str())),
+        ("signed_in", Value::from(visit.session.is_some())),
+    ])
+}
+
+/// The page refusing a form without this browser's CSRF token.
+pub fn form_expired(state: &AppState, visit: Visit) -> Response {
+    let mut context = base(state, &visit, "form_expired_title");
+    context.insert("message", Value::from(state.pages.text("form_expired")));
+    let page = state.pages.render(StatusCode::FORBIDDEN, "message.html", context);
+    visit.respond(page)
+}
+
+async fn sign_in_page(State(state): State<AppState>, visit: Visit, Query(query): Query<PageQuery>) -> Response {
+    if visit.session.is_some() {
+        let target = super::return_to::resolve(&state, &query.return_to);
+        return visit.respond(Redirect::to(&target));
+    }
+    let notice = ["signed_out", "welcome"].contains(&query.notice.as_str()).then(|| state.pages.text(&query.notice));
+    render_sign_in(&state, visit, StatusCode::OK, "", &query.return_to, notice, None)
+}
+
+fn render_sign_in(
+    state: &AppState,
+    visit: Visit,
+    status: StatusCode,
+    username: &str,
+    return_to: &str,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let mut context = base(state, &visit, "sign_in_title");
+    context.insert("username", Value::from(username));
+    context.insert("return_to", Value::from(return_to));
+    context.insert("notice", Value::from(notice));
+    context.insert("error", Value::from(error));
+    let page = state.pages.render(status, "login.html", context);
+    visit.respond(page)
+}
+
+async fn sign_in(State(state): State<AppState>, visit: Visit, client: ClientInfo, audit: Audit, Form(form): Form<SignInForm>) -> Response {
+    if !visit.csrf_ok(&state, &form.csrf) {
+        return form_expired(&state, visit);
+    }
+    let outcome = state.accounts.login(&state.sessions, &audit, form.username.trim(), &form.password, client).await;
+    match outcome {
+        Ok(pair) => signed_in(&state, visit, pair, &form.return_to).await,
+        Err(AccountError::MfaRequired(token)) => {
+            let mut context = base(&state, &visit, "mfa_title");
+            context.insert("mfa_token", Value::from(token.0.as_str()));
+            context.insert("return_to", Value::from(form.return_to.as_str()));
+            let page = state.pages.render(StatusCode::OK, "mfa.html", context);
+            visit.respond(page)
+        }
+        Err(err) => {
+            let (status, message) = refusal(&state, &err);
+            render_sign_in(&state, visit, status, form.username.trim(), &form.return_to, None, Some(message))
+        }
+    }
+}
+
+async fn second_step(
+    State(state): State<AppState>,
+    visit: Visit,
+    client: ClientInfo,
+    audit: Audit,
+    Form(form): Form<SecondStepForm>,
+) -> Response {
+    if !visit.csrf_ok(&state, &form.csrf) {
+        return form_expired(&state, visit);
+    }
+    let code: String = form.code.chars().filter(|c| !c.is_whitespace()).collect();
+    match state.accounts.login_mfa(&state.sessions, &audit, &form.mfa_token, &code, client).await {
+        Ok(pair) => signed_in(&state, visit, pair, &form.return_to).await,
+        Err(err) => {
+            // The step's token is single-use only on success: a wrong code may be retried
+            // with it until it expires or the account locks.
+            let (status, message) = match err {
+                AccountError::InvalidCredentials => (StatusCode::UNAUTHORIZED, state.pages.text("wrong_code")),
+                other => refusal(&state, &other),
+            };
+            let mut context = base(&state, &visit, "mfa_title");
+            context.insert("mfa_token", Value::from(form.mfa_token.as_str()));
+            context.insert("return_to", Value::from(form.return_to.as_str()));
+            context.insert("error", Value::from(message));
+            let page = state.pages.render(status, "mfa.html", context);
+            visit.respond(page)
+        }
+    }
+}
+
+/// The flows made a session: a cookie names it, and the browser goes where it asked to.
+async fn signed_in(state: &AppState, mut visit: Visit, pair: TokenPair, return_to: &str) -> Response {
+    let session_id = match state.tokens.verify(&pair.access_token).await {
+        Ok(claims) => claims.sid,
+        Err(err) => {
+            tracing::error!(error = %err, "a token just issued did not verify");
+            return super::error_page(state, visit);
+        }
+    };
+    match visit.start_session(state, session_id).await {
+        Ok(()) => {
+            let target = super::return_to::resolve(state, return_to);
+            visit.respond(Redirect::to(&target))
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "could not start a browser session");
+            super::error_page(state, visit)
+        }
+    }
+}
+
+/// The status and sentence for a refused sign-in: one answer for an unknown name and a
+/// wrong password, as the API gives.
+fn refusal(state: &AppState, err: &AccountError) -> (StatusCode, String) {
+    match err {
+        AccountError::InvalidCredentials | AccountError::InvalidToken => (StatusCode::UNAUTHORIZED, state.pages.text("wrong_credentials")),
+        AccountError::Locked { retry_after_secs } => {
+            let minutes = retry_after_secs.div_ceil(60).max(1);
+            (StatusCode::TOO_MANY_REQUESTS, state.pages.text("locked").replace("{minutes}", &minutes.to_string()))
+        }
+        AccountError::Disabled => (StatusCode::FORBIDDEN, state.pages.text("disabled")),
+        AccountError::EmailUnverified => (StatusCode::FORBIDDEN, state.pages.text("email_unverified")),
+        other => {
+            tracing::warn!(error = %other, "a sign-in failed");
+            (StatusCode::SERVICE_UNAVAILABLE, state.pages.text("error"))
+        }
+    }
+}
+
+async fn sign_up_page(State(state): State<AppState>, visit: Visit, Query(query): Query<PageQuery>) -> Response {
+    render_sign_up(&state, visit, StatusCode::OK, &SignUpForm::empty(query.return_to), BTreeMap::new(), None)
+}
+
+impl SignUpForm {
+    fn empty(return_to: String) -> Self {
+        Self { csrf: String::new(), username: String::new(), email: String::new(), password: String::new(), return_to }
+    }
+}
+
+fn render_sign_up(
+    state: &AppState,
+    visit: Visit,
+    status: StatusCode,
+    form: &SignUpForm,
+    errors: BTreeMap<String, String>,
+    error: Option<String>,
+) -> Response {
+    let mut context = base(state, &visit, "sign_up_title");
+    context.insert("username", Value::from(form.username.as_str()));
+    context.insert("email", Value::from(form.email.as_str()));
+    context.insert("return_to", Value::from(form.return_to.as_str()));
+    context.insert("errors", Value::from_serialize(&errors));
+    context.insert("error", Value::from(error));
+    let page = state.pages.render(status, "register.html", context);
+    visit.respond(page)
+}
+
+async fn sign_up(State(state): State<AppState>, visit: Visit, audit: Audit, Form(form): Form<SignUpForm>) -> Response {
+    if !visit.csrf_ok(&state, &form.csrf) {
+        return form_expired(&state, visit);
+    }
+    let email = Some(form.email.trim()).filter(|e| !e.is_empty());
+    let new = Registration { username: form.username.trim(), email, password: &form.password, admin: false };
+    let mut errors = BTreeMap::new();
+    match state.accounts.register(&audit, new).await {
+        Ok(_) => {
+            let query = serde_urlencoded::to_string([("notice", "welcome"), ("return_to", form.return_to.as_str())]).unwrap_or_default();
+            return visit.respond(Redirect::to(&format!("/login?{query}")));
+        }
+        Err(AccountError::Invalid(fields)) => {
+            for field in fields {
+                errors.entry(field.field).or_insert(field.message);
+            }
+        }
+        Err(AccountError::Store(StoreError::Conflict(Conflict::UsernameTaken))) => {
+            errors.insert("username".into(), state.pages.text("username_taken"));
+        }
+        Err(AccountError::Store(StoreError::Conflict(Conflict::EmailTaken))) => {
+            errors.insert("email".into(), state.pages.text("email_taken"));
+        }
+        Err(other) => {
+            let (status, message) = refusal(&state, &other);
+            return render_sign_up(&state, visit, status, &form, errors, Some(message));
+        }
+    }
+    let message = state.pages.text("fix_fields");
+    render_sign_up(&state, visit, StatusCode::UNPROCESSABLE_ENTITY, &form, errors, Some(message))
+}
+
+async fn sign_out(State(state): State<AppState>, visit: Visit, audit: Audit, Form(form): Form<CsrfForm>) -> Response {
+    if !visit.csrf_ok(&state, &form.csrf) {
+        return form_expired(&state, visit);
+    }
+    if let Some(session) = &visit.session {
+        let user_id = session.user.id;
+        if let Err(err) = state.store.revoke_session(session.session_id, user_id).await {
+            tracing::warn!(error = %err, "could not end a browser session");
+            return super::error_page(&state, visit);
+        }
+        audit.record(AuditType::Logout, Some(user_id), Some(user_id), json!({ "session_id": session.session_id, "via": "page" })).await;
+    }
+    visit.end_session(&state).respond(Redirect::to("/login?notice=signed_out"))
+}

@@ -1,0 +1,11 @@
+//! The pages in a real browser: headless Chromium through WebDriver against the real
+//! server on a fresh SQLite file. See `common::browser` for when these skip.
+
+mod common;
+
+pub const STORE: common::StoreKind = common::StoreKind::Sqlite;
+
+#[path = "browser/csrf.rs"]
+mod csrf;
+#[path = "browser/sign_in.rs"]
+mod sign_in;

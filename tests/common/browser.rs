@@ -1,0 +1,130 @@
+//! A real browser for the page tests: the distribution's Chromium, driven through its
+//! chromedriver over WebDriver (fantoccini), headless, one driver per test.
+//!
+//! Without Chromium or chromedriver a test says so loudly and passes without running;
+//! under CI=true that is a failure instead (.ci/run installs both).
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn find(names: &[&str]) -> Option<String> {
+    names.iter().find_map(|name| {
+        let out = Command::new("sh").args(["-c", &format!("command -v {name}")]).output().ok()?;
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    })
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("address").port()
+}
+
+/// A headless Chromium, or `None` (after saying why) when this machine has none.
+pub async fn open() -> Option<Browser> {
+    let (Some(chromium), Some(driver)) = (find(&["chromium", "chromium-browser", "google-chrome"]), find(&["chromedriver"])) else {
+        assert!(std::env::var("CI").is_err(), "CI=true: Chromium and chromedriver must be installed for the browser tests");
+        eprintln!(
+            "\n*** SKIPPED: no Chromium or chromedriver on this machine; `apt-get install chromium chromium-driver` runs the browser tests ***\n"
+        );
+        return None;
+    };
+    let port = free_port();
+    let child = Command::new(driver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let mut browser_driver = Some(child);
+    let url = format!("http://127.0.0.1:{port}");
+    let capabilities = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900"],
+        },
+    });
+    let Value::Object(capabilities) = capabilities else { unreachable!() };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector).capabilities(capabilities.clone()).connect(&url).await {
+            Ok(client) => return Some(Browser { client, driver: browser_driver.take().expect("the driver") }),
+            Err(err) => {
+                assert!(Instant::now() < deadline, "no WebDriver session from chromedriver: {err}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+impl Browser {
+    pub async fn goto(&self, url: &str) {
+        self.client.goto(url).await.expect("the page opens");
+    }
+
+    /// Types into the field labelled by `id`, replacing what it held.
+    pub async fn fill(&self, id: &str, value: &str) {
+        let field = self.client.find(Locator::Id(id)).await.unwrap_or_else(|e| panic!("no field #{id}: {e}"));
+        field.clear().await.expect("cleared");
+        field.send_keys(value).await.expect("typed");
+    }
+
+    /// Clicks the button whose text is `label` (the first one on the page) and waits for
+    /// the page it leads to (the old document gone, the new one loaded).
+    pub async fn press(&self, label: &str) {
+        let old_page = self.client.find(Locator::Css("html")).await.expect("a page");
+        let xpath = format!("//button[normalize-space()='{label}']");
+        self.client
+            .find(Locator::XPath(&xpath))
+            .await
+            .unwrap_or_else(|e| panic!("no button {label:?}: {e}"))
+            .click()
+            .await
+            .expect("clicked");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while old_page.tag_name().await.is_ok() {
+            assert!(Instant::now() < deadline, "pressing {label:?} led to no new page");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.client.wait().for_element(Locator::Css("body")).await.expect("the new page loads");
+    }
+
+    pub async fn path(&self) -> String {
+        let url = self.client.current_url().await.expect("a URL");
+        match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_string(),
+        }
+    }
+
+    /// The visible text of the page's main part.
+    pub async fn text(&self) -> String {
+        self.client.find(Locator::Css("main")).await.expect("a main element").text().await.expect("its text")
+    }
+
+    pub async fn screenshot(&self, file: &std::path::Path) {
+        let png = self.client.screenshot().await.expect("a screenshot");
+        std::fs::write(file, png).expect("the screenshot is written");
+    }
+
+    pub async fn close(mut self) {
+        let client = self.client.clone();
+        let _ = client.close().await;
+        let _ = self.driver.kill();
+    }
+}
