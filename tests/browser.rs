@@ -7,5 +7,7 @@ pub const STORE: common::StoreKind = common::StoreKind::Sqlite;
 
 #[path = "browser/csrf.rs"]
 mod csrf;
+#[path = "browser/recovery.rs"]
+mod recovery;
 #[path = "browser/sign_in.rs"]
 mod sign_in;

@@ -8,6 +8,7 @@ mod admin;
 mod email;
 mod login;
 mod password;
+mod recovery;
 mod register;
 
 use std::sync::Arc;

@@ -44,6 +44,9 @@ const LIMITED_METHOD_ROUTES: &[(Method, &str)] = &[
     (Method::POST, "/login/mfa"),
     (Method::POST, "/register"),
     (Method::POST, "/account/password"),
+    (Method::POST, "/forgot-password"),
+    (Method::POST, "/reset-password"),
+    (Method::POST, "/verify-email"),
 ];
 
 fn is_limited(method: &Method, path: &str) -> bool {

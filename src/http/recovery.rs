@@ -5,7 +5,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -13,13 +12,8 @@ use super::AccountUser;
 use super::extract::ApiJson;
 use crate::app::AppState;
 use crate::audit::Audit;
-use crate::domain::login_key;
-use crate::error::{ApiError, Problem, Result};
-use crate::mail::{hash_token, verification_address};
-use crate::store::{AuditType, Credentials};
-
-/// No username or email is longer; a longer "login" matches nobody.
-const MAX_LOGIN_CHARS: usize = 320;
+use crate::error::{Problem, Result};
+use crate::mail::verification_address;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -79,9 +73,7 @@ pub struct ResetPasswordRequest {
             body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 async fn verify_email(State(state): State<AppState>, audit: Audit, ApiJson(req): ApiJson<VerifyEmailRequest>) -> Result<StatusCode> {
-    let user = state.store.verify_email(&hash_token(&req.token)).await?.ok_or(ApiError::InvalidToken { sent: true })?;
-    tracing::info!(user_id = %user.id, "email verified");
-    audit.record(AuditType::EmailVerified, Some(user.id), Some(user.id), json!({ "email": user.email })).await;
+    state.accounts.verify_email(&audit, &req.token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -122,38 +114,9 @@ async fn forgot_password(
     audit: Audit,
     ApiJson(req): ApiJson<ForgotPasswordRequest>,
 ) -> (StatusCode, Json<ForgotPasswordAnswer>) {
-    let login = req.username;
-    // Nothing that depends on the account runs before the answer.
-    if login.chars().count() <= MAX_LOGIN_CHARS && !login.chars().any(char::is_control) {
-        tokio::spawn(async move {
-            let found = match state.store.credentials_by_login(&login_key(&login)).await {
-                Ok(found) => found,
-                Err(err) => {
-                    tracing::warn!(error = %err, "password reset request: could not look the account up");
-                    return;
-                }
-            };
-            let Some(credentials) = found else { return };
-            let to = reset_address(&credentials).map(str::to_string);
-            let user = credentials.user;
-            let queued = match to {
-                Some(to) if !user.disabled => state.mailer.send_reset(&user, &to).await,
-                _ => false,
-            };
-            tracing::info!(user_id = %user.id, queued, "password reset requested");
-            audit.record(AuditType::PasswordResetRequested, None, Some(user.id), json!({ "mail_queued": queued })).await;
-        });
-    }
+    state.accounts.request_password_reset(audit, req.username);
     let detail = "If the account exists and has an email address, a reset link is on its way.";
     (StatusCode::ACCEPTED, Json(ForgotPasswordAnswer { detail }))
-}
-
-/// Where a reset link may go: the verified address; an unverified one only while the
-/// account never verified any (an address an admin set, or a new account's); never the
-/// pending address of a change, which proves nothing until its own link is followed.
-fn reset_address(credentials: &Credentials) -> Option<&str> {
-    let user = &credentials.user;
-    user.email.as_deref().filter(|_| user.email_verified || !credentials.email_ever_verified)
 }
 
 /// Sets a new password with the token from the reset mail; every session of the account is

@@ -8,6 +8,7 @@
 //! and the no-enumeration answers are the same.
 
 mod account;
+mod recovery;
 mod render;
 mod return_to;
 mod session;
@@ -27,6 +28,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(signin::router())
         .merge(account::router())
+        .merge(recovery::router())
         .route("/pages/style.css", axum::routing::get(render::stylesheet))
         .layer(axum::middleware::map_response_with_state(state.clone(), page_headers))
 }

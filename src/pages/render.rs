@@ -22,6 +22,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("register.html", include_str!("../../templates/pages/register.html")),
     ("account.html", include_str!("../../templates/pages/account.html")),
     ("message.html", include_str!("../../templates/pages/message.html")),
+    ("forgot.html", include_str!("../../templates/pages/forgot.html")),
+    ("reset.html", include_str!("../../templates/pages/reset.html")),
+    ("verify.html", include_str!("../../templates/pages/verify.html")),
 ];
 const TEXT: &str = include_str!("../../templates/pages/text.json");
 const STYLE: &str = include_str!("../../templates/pages/style.css");

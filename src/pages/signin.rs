@@ -101,7 +101,7 @@ async fn sign_in_page(State(state): State<AppState>, visit: Visit, Query(query):
         let target = super::return_to::resolve(&state, &query.return_to);
         return visit.respond(Redirect::to(&target));
     }
-    let notice = ["signed_out", "welcome"].contains(&query.notice.as_str()).then(|| state.pages.text(&query.notice));
+    let notice = ["signed_out", "welcome", "password_reset_done"].contains(&query.notice.as_str()).then(|| state.pages.text(&query.notice));
     render_sign_in(&state, visit, StatusCode::OK, "", &query.return_to, notice, None)
 }
 
