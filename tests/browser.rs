@@ -7,6 +7,8 @@ pub const STORE: common::StoreKind = common::StoreKind::Sqlite;
 
 #[path = "browser/csrf.rs"]
 mod csrf;
+#[path = "browser/journey.rs"]
+mod journey;
 #[path = "browser/recovery.rs"]
 mod recovery;
 #[path = "browser/sign_in.rs"]

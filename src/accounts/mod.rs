@@ -10,6 +10,7 @@ mod login;
 mod password;
 mod recovery;
 mod register;
+mod totp;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -47,6 +47,10 @@ const LIMITED_METHOD_ROUTES: &[(Method, &str)] = &[
     (Method::POST, "/forgot-password"),
     (Method::POST, "/reset-password"),
     (Method::POST, "/verify-email"),
+    (Method::POST, "/account/email"),
+    (Method::POST, "/account/totp/setup"),
+    (Method::POST, "/account/totp/confirm"),
+    (Method::POST, "/account/totp/disable"),
 ];
 
 fn is_limited(method: &Method, path: &str) -> bool {

@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -15,9 +14,7 @@ use super::{AccountUser, AdminUser, AuthUser};
 use crate::app::AppState;
 use crate::audit::Audit;
 use crate::auth::sessions::ClientInfo;
-use crate::auth::{Verdict, mfa, totp};
-use crate::error::{ApiError, Conflict, Problem, Result};
-use crate::store::{AuditType, Credentials};
+use crate::error::{Problem, Result};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -76,10 +73,6 @@ fn no_store<T: Serialize>(body: T) -> impl IntoResponse {
     ([(header::CACHE_CONTROL, HeaderValue::from_static("no-store")), (header::PRAGMA, HeaderValue::from_static("no-cache"))], Json(body))
 }
 
-async fn credentials(state: &AppState, user: &AuthUser) -> Result<Credentials> {
-    state.store.credentials_by_id(user.user_id).await?.ok_or(ApiError::InvalidToken { sent: true })
-}
-
 /// Starts TOTP setup: a new secret, pending until confirmed by a first code. Calling it
 /// again replaces the pending secret.
 #[utoipa::path(post, path = "/v1/auth/mfa/totp/setup", tag = "mfa", security(("bearer" = [])),
@@ -87,14 +80,8 @@ async fn credentials(state: &AppState, user: &AuthUser) -> Result<Credentials> {
         (status = 200, description = "The pending secret, its otpauth URI and a QR code", body = TotpSetup),
         (status = 409, description = "`mfa_already_enabled`: TOTP is on; turn it off first", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn setup(State(state): State<AppState>, AccountUser { auth: user, account }: AccountUser) -> Result<impl IntoResponse> {
-    if account.mfa_enabled {
-        return Err(ApiError::Conflict(Conflict::MfaAlreadyEnabled));
-    }
-    let secret = totp::new_secret();
-    state.store.set_pending_totp(user.user_id, &secret).await?;
-    let enrollment = totp::enrollment(&secret, &state.config.totp_issuer, &account.username)?;
-    tracing::info!(user_id = %user.user_id, "TOTP setup started");
+async fn setup(State(state): State<AppState>, AccountUser { account, .. }: AccountUser) -> Result<impl IntoResponse> {
+    let enrollment = state.accounts.start_totp(&account, &state.config.totp_issuer).await?;
     Ok(no_store(TotpSetup { secret: enrollment.secret, otpauth_uri: enrollment.otpauth_uri, qr_svg: enrollment.qr_svg }))
 }
 
@@ -109,29 +96,11 @@ async fn setup(State(state): State<AppState>, AccountUser { auth: user, account 
     ))]
 async fn confirm(
     State(state): State<AppState>,
-    AccountUser { auth: user, account }: AccountUser,
+    AccountUser { account, .. }: AccountUser,
     audit: Audit,
     ApiJson(req): ApiJson<ConfirmTotpRequest>,
 ) -> Result<impl IntoResponse> {
-    let pending = match state.store.totp(user.user_id).await? {
-        None => return Err(ApiError::Conflict(Conflict::MfaSetupRequired)),
-        Some(record) if record.enabled => return Err(ApiError::Conflict(Conflict::MfaAlreadyEnabled)),
-        Some(record) => record,
-    };
-    state.accounts.reserve_account(user.user_id).await?;
-    let Some(step) = totp::matching_step(&pending.secret, &req.code, totp::unix_now()) else {
-        return Err(ApiError::validation("code", "is not the current code of the authenticator app"));
-    };
-    state.accounts.lockout.clear(&account, None).await?;
-    let codes = totp::new_recovery_codes();
-    let hashes: Vec<Vec<u8>> = codes.iter().filter_map(|c| totp::recovery_hash(c)).collect();
-    if !state.store.enable_totp(user.user_id, &pending.secret, step, &hashes).await? {
-        // A parallel setup replaced the secret, or a parallel confirmation won.
-        let on = state.store.user_by_id(user.user_id).await?.is_some_and(|u| u.mfa_enabled);
-        return Err(ApiError::Conflict(if on { Conflict::MfaAlreadyEnabled } else { Conflict::MfaSetupRequired }));
-    }
-    tracing::info!(user_id = %user.user_id, "TOTP turned on");
-    audit.record(AuditType::MfaEnabled, Some(user.user_id), Some(user.user_id), json!({ "method": "totp" })).await;
+    let codes = state.accounts.confirm_totp(&audit, &account, &req.code).await?;
     Ok(no_store(RecoveryCodes { recovery_codes: codes }))
 }
 
@@ -150,22 +119,7 @@ async fn disable(
     audit: Audit,
     ApiJson(req): ApiJson<DisableTotpRequest>,
 ) -> Result<StatusCode> {
-    let credentials = credentials(&state, &user).await?;
-    if !credentials.user.mfa_enabled {
-        return Err(ApiError::Conflict(Conflict::MfaNotEnabled));
-    }
-    state.accounts.reserve_account(user.user_id).await?;
-    if state.accounts.hasher.verify(&req.password, Some(&credentials.password_hash)).await? == Verdict::Mismatch {
-        return Err(ApiError::validation("password", "is not your password"));
-    }
-    let Some(factor) = mfa::verify_code(&state.store, user.user_id, &req.code).await? else {
-        return Err(ApiError::validation("code", "is not a current code or an unused recovery code"));
-    };
-    state.accounts.lockout.clear(&credentials.user, None).await?;
-    state.store.disable_totp(user.user_id).await?;
-    tracing::info!(user_id = %user.user_id, "TOTP turned off");
-    let detail = json!({ "method": "totp", "factor": factor.as_str() });
-    audit.record(AuditType::MfaDisabled, Some(user.user_id), Some(user.user_id), detail).await;
+    state.accounts.disable_totp(&audit, user.user_id, &req.password, &req.code).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

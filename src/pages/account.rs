@@ -17,7 +17,13 @@ use super::signin::{CsrfForm, base, form_expired};
 use crate::accounts::AccountError;
 use crate::app::AppState;
 use crate::audit::Audit;
-use crate::store::{AuditType, BrowserSession};
+use crate::store::{AuditQuery, AuditType, BrowserSession};
+
+/// Events of the security history the account page shows (the API pages through all).
+const HISTORY_SHOWN: u32 = 20;
+
+/// What `/account?done=KEY` may announce.
+const DONE: &[&str] = &["password_changed", "session_ended", "others_ended", "email_pending", "email_removed", "totp_turned_off"];
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -39,13 +45,13 @@ pub struct PasswordForm {
 
 async fn account_page(State(state): State<AppState>, visit: Visit, uri: Uri) -> Response {
     let Some(session) = visit.session.clone() else { return visit.send_to_sign_in(uri.path()) };
-    let notice =
-        uri.query().and_then(|q| q.strip_prefix("done=")).filter(|k| ["password_changed", "session_ended", "others_ended"].contains(k));
+    let notice = uri.query().and_then(|q| q.strip_prefix("done=")).filter(|k| DONE.contains(k));
     let notice = notice.map(|key| state.pages.text(key));
     render(&state, visit, &session, StatusCode::OK, BTreeMap::new(), notice, None).await
 }
 
-async fn render(
+/// The account page, with field errors (by the page's field names) or a sentence on top.
+pub(super) async fn render(
     state: &AppState,
     visit: Visit,
     session: &BrowserSession,
@@ -74,8 +80,25 @@ async fn render(
             })
         })
         .collect();
+    let query = AuditQuery { page: 1, per_page: HISTORY_SHOWN, user_id: Some(session.user.id), ..AuditQuery::default() };
+    let history: Vec<serde_json::Value> = match state.store.list_audit(&query).await {
+        Ok(page) => page
+            .items
+            .into_iter()
+            .map(|e| {
+                // The network details of someone else's action are theirs, as in the API.
+                let own = e.actor_id == Some(session.user.id);
+                json!({ "type": e.kind, "time": e.time.format("%Y-%m-%d %H:%M UTC").to_string(), "ip": if own { e.ip } else { None } })
+            })
+            .collect(),
+        Err(err) => {
+            tracing::warn!(error = %err, "could not read the security history for the account page");
+            return super::error_page(state, visit);
+        }
+    };
     let mut context = base(state, &visit, "account_title");
     context.insert("user", Value::from_serialize(&session.user));
+    context.insert("history", Value::from_serialize(&history));
     context.insert("sessions", Value::from_serialize(&sessions));
     context.insert("errors", Value::from_serialize(&errors));
     context.insert("notice", Value::from(notice));

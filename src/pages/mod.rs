@@ -11,6 +11,7 @@ mod account;
 mod recovery;
 mod render;
 mod return_to;
+mod security;
 mod session;
 mod signin;
 
@@ -29,6 +30,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(signin::router())
         .merge(account::router())
         .merge(recovery::router())
+        .merge(security::router())
         .route("/pages/style.css", axum::routing::get(render::stylesheet))
         .layer(axum::middleware::map_response_with_state(state.clone(), page_headers))
 }

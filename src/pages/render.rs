@@ -25,6 +25,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("forgot.html", include_str!("../../templates/pages/forgot.html")),
     ("reset.html", include_str!("../../templates/pages/reset.html")),
     ("verify.html", include_str!("../../templates/pages/verify.html")),
+    ("totp_setup.html", include_str!("../../templates/pages/totp_setup.html")),
+    ("recovery_codes.html", include_str!("../../templates/pages/recovery_codes.html")),
 ];
 const TEXT: &str = include_str!("../../templates/pages/text.json");
 const STYLE: &str = include_str!("../../templates/pages/style.css");
