@@ -57,7 +57,7 @@ fn time(field: &str, raw: Option<&str>, errors: &mut Vec<FieldError>) -> Option<
 }
 
 impl AuditParams {
-    fn parse(self) -> Result<AuditQuery> {
+    pub(crate) fn parse(self) -> Result<AuditQuery> {
         let mut errors = Vec::new();
         let paging = paging(self.page.as_deref(), self.per_page.as_deref(), &mut errors);
         let user_id = self

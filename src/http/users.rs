@@ -47,7 +47,7 @@ pub struct UserListParams {
 }
 
 impl UserListParams {
-    fn parse(self) -> Result<UserQuery> {
+    pub(crate) fn parse(self) -> Result<UserQuery> {
         let mut errors = Vec::new();
         let paging = paging(self.page.as_deref(), self.per_page.as_deref(), &mut errors);
         let q = self.q.filter(|q| !q.is_empty());

@@ -8,6 +8,9 @@
 //! and the no-enumeration answers are the same.
 
 mod account;
+mod admin;
+mod admin_actions;
+mod admin_audit;
 mod recovery;
 mod render;
 mod return_to;
@@ -31,6 +34,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(account::router())
         .merge(recovery::router())
         .merge(security::router())
+        .merge(admin::router())
         .route("/pages/style.css", axum::routing::get(render::stylesheet))
         .layer(axum::middleware::map_response_with_state(state.clone(), page_headers))
 }

@@ -27,6 +27,11 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("verify.html", include_str!("../../templates/pages/verify.html")),
     ("totp_setup.html", include_str!("../../templates/pages/totp_setup.html")),
     ("recovery_codes.html", include_str!("../../templates/pages/recovery_codes.html")),
+    ("admin_users.html", include_str!("../../templates/pages/admin_users.html")),
+    ("admin_user.html", include_str!("../../templates/pages/admin_user.html")),
+    ("admin_delete.html", include_str!("../../templates/pages/admin_delete.html")),
+    ("admin_audit.html", include_str!("../../templates/pages/admin_audit.html")),
+    ("admin_keys.html", include_str!("../../templates/pages/admin_keys.html")),
 ];
 const TEXT: &str = include_str!("../../templates/pages/text.json");
 const STYLE: &str = include_str!("../../templates/pages/style.css");

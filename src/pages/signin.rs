@@ -85,6 +85,7 @@ pub fn base(state: &AppState, visit: &Visit, title_key: &str) -> BTreeMap<&'stat
         ("title", Value::from(state.pages.text(title_key))),
         ("csrf", Value::from(visit.csrf.as_str())),
         ("signed_in", Value::from(visit.session.is_some())),
+        ("is_admin", Value::from(visit.session.as_ref().is_some_and(|s| s.user.is_admin()))),
     ])
 }
 

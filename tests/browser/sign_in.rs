@@ -15,7 +15,7 @@ async fn sign_in(browser: &Browser, app: &TestApp, login: &str, password: &str) 
 }
 
 /// Saves a screenshot under target/screenshots/ (and docs/screenshots/ with GATEHOUSE_SCREENSHOTS=1).
-async fn picture(browser: &Browser, name: &str) {
+pub async fn picture(browser: &Browser, name: &str) {
     let mut dirs = vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots")];
     if std::env::var("GATEHOUSE_SCREENSHOTS").is_ok_and(|v| v == "1") {
         dirs.push(std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots"));

@@ -1,0 +1,171 @@
+//! What an admin changes from a user's page: roles, disabled, two-step verification reset,
+//! a session ended, the user deleted. The same flows as the admin API, so the same audit
+//! events and the same refusal to leave no enabled admin.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Redirect, Response};
+use axum::routing::post;
+use axum::{Form, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::admin::{admin, message, render_user, target};
+use super::session::Visit;
+use super::signin::{CsrfForm, form_expired};
+use crate::accounts::AccountError;
+use crate::app::AppState;
+use crate::audit::Audit;
+use crate::domain::{Role, normalize_roles};
+use crate::store::{AuditType, Conflict, StoreError, User, UserPatch};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/users/{id}/roles", post(set_roles))
+        .route("/admin/users/{id}/disable", post(disable))
+        .route("/admin/users/{id}/enable", post(enable))
+        .route("/admin/users/{id}/mfa-reset", post(reset_mfa))
+        .route("/admin/users/{id}/sessions/{session}/end", post(end_session))
+}
+
+#[derive(Deserialize)]
+pub struct RolesForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    roles: String,
+}
+
+/// The admin and the user of an admin form, after the CSRF check; or the answer.
+async fn checked(state: &AppState, visit: Visit, id: &str, csrf: &str) -> Result<(Visit, uuid::Uuid, User), Response> {
+    let (visit, session) = admin(state, visit, &format!("/admin/users/{id}"))?;
+    if !visit.csrf_ok(state, csrf) {
+        return Err(form_expired(state, visit));
+    }
+    let (visit, user) = target(state, visit, id).await?;
+    Ok((visit, session.user.id, user))
+}
+
+/// After a change: back to the user's page, or the page again with why it was refused.
+async fn outcome(state: &AppState, visit: Visit, user: &User, done: Result<(), AccountError>) -> Response {
+    let sentence = match done {
+        Ok(()) => return visit.respond(Redirect::to(&format!("/admin/users/{}?done=changed", user.id))),
+        Err(AccountError::Store(StoreError::Conflict(Conflict::LastAdmin))) => state.pages.text("last_admin"),
+        Err(AccountError::NotFound) => return message(state, visit, StatusCode::NOT_FOUND, "not_found_title", "not_found"),
+        Err(other) => {
+            tracing::warn!(error = %other, "a change from the admin console failed");
+            return super::error_page(state, visit);
+        }
+    };
+    render_user(state, visit, user, StatusCode::CONFLICT, None, Some(sentence), BTreeMap::new()).await
+}
+
+async fn update(state: &AppState, visit: Visit, audit: &Audit, id: &str, csrf: &str, patch: UserPatch) -> Response {
+    let (visit, actor, user) = match checked(state, visit, id, csrf).await {
+        Ok(found) => found,
+        Err(answer) => return answer,
+    };
+    let done = state.accounts.update_user(audit, Some(actor), user.id, patch).await.map(|_| ());
+    outcome(state, visit, &user, done).await
+}
+
+async fn set_roles(
+    State(state): State<AppState>,
+    visit: Visit,
+    audit: Audit,
+    Path(id): Path<String>,
+    Form(form): Form<RolesForm>,
+) -> Response {
+    let mut roles = Vec::new();
+    for raw in form.roles.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+        match Role::parse(raw) {
+            Ok(role) => roles.push(role),
+            Err(message) => {
+                let (visit, _, user) = match checked(&state, visit, &id, &form.csrf).await {
+                    Ok(found) => found,
+                    Err(answer) => return answer,
+                };
+                let errors = BTreeMap::from([("roles".to_string(), format!("{raw:?} {message}"))]);
+                let sentence = state.pages.text("fix_fields");
+                return render_user(&state, visit, &user, StatusCode::UNPROCESSABLE_ENTITY, None, Some(sentence), errors).await;
+            }
+        }
+    }
+    let roles = normalize_roles(roles).into_iter().map(|r| r.as_str().to_string()).collect();
+    update(&state, visit, &audit, &id, &form.csrf, UserPatch { roles: Some(roles), ..UserPatch::default() }).await
+}
+
+async fn disable(
+    State(state): State<AppState>,
+    visit: Visit,
+    audit: Audit,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    update(&state, visit, &audit, &id, &form.csrf, UserPatch { disabled: Some(true), ..UserPatch::default() }).await
+}
+
+async fn enable(State(state): State<AppState>, visit: Visit, audit: Audit, Path(id): Path<String>, Form(form): Form<CsrfForm>) -> Response {
+    update(&state, visit, &audit, &id, &form.csrf, UserPatch { disabled: Some(false), ..UserPatch::default() }).await
+}
+
+async fn reset_mfa(
+    State(state): State<AppState>,
+    visit: Visit,
+    audit: Audit,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let (visit, actor, user) = match checked(&state, visit, &id, &form.csrf).await {
+        Ok(found) => found,
+        Err(answer) => return answer,
+    };
+    let done = state.accounts.reset_mfa(&audit, Some(actor), user.id).await.map(|_| ());
+    outcome(&state, visit, &user, done).await
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    visit: Visit,
+    audit: Audit,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let (visit, actor, user) = match checked(&state, visit, &id, &form.csrf).await {
+        Ok(found) => found,
+        Err(answer) => return answer,
+    };
+    match state.accounts.delete_user(&audit, Some(actor), user.id).await {
+        Ok(_) => message(&state, visit, StatusCode::OK, "delete_user", "deleted"),
+        Err(err) => outcome(&state, visit, &user, Err(err)).await,
+    }
+}
+
+async fn end_session(
+    State(state): State<AppState>,
+    visit: Visit,
+    audit: Audit,
+    Path((id, session)): Path<(String, String)>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let (visit, actor, user) = match checked(&state, visit, &id, &form.csrf).await {
+        Ok(found) => found,
+        Err(answer) => return answer,
+    };
+    if let Ok(session_id) = uuid::Uuid::parse_str(&session) {
+        match state.store.revoke_session(session_id, user.id).await {
+            Ok(true) => {
+                let detail = json!({ "session_id": session_id, "via": "admin_page" });
+                audit.record(AuditType::SessionRevoked, Some(actor), Some(user.id), detail).await;
+            }
+            Ok(false) => {}
+            Err(err) => {
+                tracing::warn!(error = %err, "could not end a session from the admin console");
+                return super::error_page(&state, visit);
+            }
+        }
+    }
+    outcome(&state, visit, &user, Ok(())).await
+}

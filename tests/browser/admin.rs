@@ -1,0 +1,134 @@
+//! The admin console in a browser: finding users, changing one, deleting one after a
+//! confirmation, the audit log and the keys; and who may not use it.
+
+use fantoccini::Locator;
+use gatehouse::domain::{Role, Username};
+use gatehouse::store::NewUser;
+use reqwest::StatusCode;
+use uuid::Uuid;
+
+use crate::common::browser::{self, Browser};
+use crate::common::{PASSWORD, TestApp};
+
+async fn sign_in(browser: &Browser, app: &TestApp, login: &str) {
+    browser.goto(&app.url("/login")).await;
+    browser.fill("username", login).await;
+    browser.fill("password", PASSWORD).await;
+    browser.press("Sign in").await;
+}
+
+/// `count` users named member00.., straight into the store (no password hashing: they never sign in).
+async fn seed(app: &TestApp, count: usize) {
+    let users = (0..count)
+        .map(|i| NewUser {
+            id: Uuid::now_v7(),
+            username: Username::parse(&format!("member{i:02}")).expect("name"),
+            email: None,
+            password_hash: "not a hash: never signs in".into(),
+            roles: if i % 10 == 0 {
+                vec![Role::parse("editor").expect("role"), Role::parse("user").expect("role")]
+            } else {
+                vec![Role::parse("user").expect("role")]
+            },
+        })
+        .collect();
+    app.store().await.create_users(users).await.expect("seeded");
+}
+
+#[tokio::test]
+async fn an_admin_finds_users_by_search_and_role_and_pages_through_them() {
+    let Some(browser) = browser::open().await else { return };
+    let app = TestApp::spawn().await;
+    app.admin("root").await;
+    seed(&app, 45).await;
+    sign_in(&browser, &app, "root").await;
+
+    browser.goto(&app.url("/admin")).await;
+    assert_eq!(browser.path().await, "/admin/users");
+    assert!(browser.text().await.contains("Page 1 of 3 (46 users)"), "{}", browser.text().await);
+    browser.client.find(Locator::LinkText("Next")).await.expect("next").click().await.expect("clicked");
+    assert!(browser.text().await.contains("Page 2 of 3"));
+    crate::sign_in::picture(&browser, "admin-users").await;
+
+    browser.goto(&app.url("/admin/users")).await;
+    browser.fill("q", "member1").await;
+    browser.press("Filter").await;
+    assert!(browser.text().await.contains("Page 1 of 1 (10 users)"), "member10 to member19");
+    browser.goto(&app.url("/admin/users?role=editor")).await;
+    assert!(browser.text().await.contains("(5 users)"), "member00, 10, 20, 30, 40");
+    browser.goto(&app.url("/admin/users?role=Not%20A%20Role!")).await;
+    assert!(browser.text().await.contains("Role"), "a bad filter is shown beside its field");
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn an_admin_changes_roles_disables_enables_and_deletes_a_user_after_confirming() {
+    let Some(browser) = browser::open().await else { return };
+    let app = TestApp::spawn().await;
+    app.admin("root").await;
+    let alice = app.user("alice").await;
+    sign_in(&browser, &app, "root").await;
+
+    browser.goto(&app.url(&format!("/admin/users/{}", alice.id))).await;
+    browser.fill("roles", "editor, user").await;
+    browser.press("Save roles").await;
+    assert!(browser.text().await.contains("Saved."));
+    let me: serde_json::Value = app.get_me(&alice.access).await.json().await.expect("me");
+    assert_eq!(me["roles"], serde_json::json!(["editor", "user"]));
+
+    browser.press("Disable and sign out everywhere").await;
+    assert_eq!(app.get_me(&alice.access).await.status(), StatusCode::UNAUTHORIZED, "her sessions ended");
+    browser.press("Enable").await;
+    assert_eq!(app.post_login("alice", PASSWORD).await.status(), StatusCode::OK);
+
+    browser.client.find(Locator::LinkText("Delete this user")).await.expect("delete link").click().await.expect("clicked");
+    assert!(browser.text().await.contains("cannot be undone"));
+    browser.press("Delete for good").await;
+    assert!(browser.text().await.contains("The user was deleted."));
+    assert_eq!(app.post_login("alice", PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_last_admin_cannot_disable_themself_and_the_audit_log_and_keys_are_shown() {
+    let Some(browser) = browser::open().await else { return };
+    let app = TestApp::spawn().await;
+    let root = app.admin("root").await;
+    sign_in(&browser, &app, "root").await;
+
+    browser.goto(&app.url(&format!("/admin/users/{}", root.id))).await;
+    browser.press("Disable and sign out everywhere").await;
+    assert!(browser.text().await.contains("That would leave no enabled admin."));
+
+    browser.goto(&app.url("/admin/audit?type=user.registered")).await;
+    let log = browser.text().await;
+    assert!(log.contains("user.registered") && !log.contains("login.succeeded"), "{log}");
+    browser.goto(&app.url("/admin/audit?since=yesterday")).await;
+    assert!(browser.text().await.contains("RFC 3339"), "a bad filter is shown beside its field");
+    browser.goto(&app.url("/admin/keys")).await;
+    assert!(browser.text().await.contains("signs new tokens"));
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_user_who_is_not_an_admin_is_refused_and_a_demoted_admin_loses_the_console_at_once() {
+    let Some(browser) = browser::open().await else { return };
+    let app = TestApp::spawn().await;
+    let root = app.admin("root").await;
+    let second = app.admin("second").await;
+    app.user("alice").await;
+
+    sign_in(&browser, &app, "alice").await;
+    browser.goto(&app.url("/admin/users")).await;
+    assert!(browser.text().await.contains("This page is for admins."));
+
+    browser.press("Sign out").await;
+    sign_in(&browser, &app, "second").await;
+    browser.goto(&app.url("/admin/users")).await;
+    assert!(browser.text().await.contains("(3 users)"));
+    let res = app.patch(&format!("/v1/users/{}", second.id), &serde_json::json!({ "roles": ["user"] }), Some(&root.access)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    browser.goto(&app.url("/admin/users")).await;
+    assert!(browser.text().await.contains("This page is for admins."), "the role is read on every request");
+    browser.close().await;
+}
