@@ -31,6 +31,8 @@ pub fn router() -> axum::Router<AppState> {
 
 /// The admin behind a visit, or the answer for one who is not: the sign-in page without a
 /// session, a 403 page for a signed-in non-admin.
+// The error is the page to send instead, made at most once a request: boxing it buys nothing.
+#[allow(clippy::result_large_err)]
 pub(super) fn admin(state: &AppState, visit: Visit, here: &str) -> Result<(Visit, BrowserSession), Response> {
     match visit.session.clone() {
         None => Err(visit.send_to_sign_in(here)),
