@@ -5,6 +5,8 @@ mod common;
 
 pub const STORE: common::StoreKind = common::StoreKind::Sqlite;
 
+#[path = "browser/accessibility.rs"]
+mod accessibility;
 #[path = "browser/admin.rs"]
 mod admin;
 #[path = "browser/csrf.rs"]

@@ -128,3 +128,51 @@ impl Browser {
         let _ = self.driver.kill();
     }
 }
+
+/// axe-core's script: GATEHOUSE_AXE_JS, else `target/axe/package/axe.min.js` (where .ci/run
+/// unpacks `npm pack axe-core@4`); `None`, said loudly, when neither is there.
+pub fn axe_script() -> Option<String> {
+    let path = std::env::var("GATEHOUSE_AXE_JS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/axe/package/axe.min.js"));
+    match std::fs::read_to_string(&path) {
+        Ok(script) => Some(script),
+        Err(_) => {
+            assert!(std::env::var("CI").is_err(), "CI=true: axe-core must be at {}", path.display());
+            eprintln!(
+                "\n*** SKIPPED: no axe-core at {}; `mkdir -p target/axe && cd target/axe && npm pack axe-core@4 && tar xzf axe-core-*.tgz` ***\n",
+                path.display()
+            );
+            None
+        }
+    }
+}
+
+impl Browser {
+    /// The serious and critical accessibility violations axe-core finds on the open page.
+    pub async fn accessibility_violations(&self, axe: &str) -> Vec<String> {
+        self.client.execute(&format!("{axe}\nreturn true;"), vec![]).await.expect("axe-core loads");
+        let found = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; \
+                 axe.run(document, { resultTypes: ['violations'] }).then(r => done(r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length })))).catch(e => done([{ id: 'axe-error', impact: 'critical', help: String(e), nodes: 0 }]));",
+                vec![],
+            )
+            .await
+            .expect("axe-core runs");
+        found
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+            .map(|v| format!("{} ({}): {} on {} element(s)", v["id"], v["impact"], v["help"], v["nodes"]))
+            .collect()
+    }
+
+    /// Whether the open page needs horizontal scrolling at the window's width.
+    pub async fn overflows_sideways(&self) -> bool {
+        let wide = self.client.execute("return document.documentElement.scrollWidth > window.innerWidth;", vec![]).await.expect("measured");
+        wide.as_bool().unwrap_or(true)
+    }
+}

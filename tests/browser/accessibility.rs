@@ -1,0 +1,62 @@
+//! Every page passes axe-core with no serious or critical violation, and reads at 375 px
+//! wide without sideways scrolling, as at 1280 px.
+
+use fantoccini::Locator;
+
+use crate::common::browser::{self, Browser};
+use crate::common::{PASSWORD, TestApp};
+
+async fn sign_in(browser: &Browser, app: &TestApp, login: &str) {
+    browser.goto(&app.url("/login")).await;
+    browser.fill("username", login).await;
+    browser.fill("password", PASSWORD).await;
+    browser.press("Sign in").await;
+}
+
+#[tokio::test]
+async fn every_page_has_no_serious_accessibility_violation_and_fits_a_phone_screen() {
+    let Some(browser) = browser::open().await else { return };
+    let Some(axe) = browser::axe_script() else { return };
+    let app = TestApp::spawn().await;
+    let root = app.admin("root").await;
+    let mut found = Vec::new();
+
+    let mut check = async |browser: &Browser, what: &str| {
+        for (width, height) in [(1280, 900), (375, 812)] {
+            browser.client.set_window_size(width, height).await.expect("resized");
+            for violation in browser.accessibility_violations(&axe).await {
+                found.push(format!("{what} at {width} px: {violation}"));
+            }
+            if browser.overflows_sideways().await {
+                found.push(format!("{what} at {width} px scrolls sideways"));
+            }
+        }
+    };
+    for path in ["/login", "/register", "/forgot-password", "/reset-password?token=x", "/verify-email?token=x"] {
+        browser.goto(&app.url(path)).await;
+        check(&browser, path).await;
+    }
+    // A form with errors beside its fields.
+    browser.goto(&app.url("/register")).await;
+    browser.fill("username", "x").await;
+    browser.fill("password", "short").await;
+    browser.press("Sign up").await;
+    check(&browser, "sign-up with field errors").await;
+
+    sign_in(&browser, &app, "root").await;
+    check(&browser, "/account").await;
+    browser.fill("totp_password", PASSWORD).await;
+    browser.press("Turn on two-step verification").await;
+    check(&browser, "two-step setup").await;
+    for path in
+        ["/admin/users", &format!("/admin/users/{}", root.id), &format!("/admin/users/{}/delete", root.id), "/admin/audit", "/admin/keys"]
+    {
+        browser.goto(&app.url(path)).await;
+        check(&browser, path).await;
+    }
+    browser.goto(&app.url("/nothing-here")).await;
+    assert!(browser.client.find(Locator::Css("body")).await.is_ok());
+
+    assert!(found.is_empty(), "accessibility problems:\n{}", found.join("\n"));
+    browser.close().await;
+}
