@@ -9,10 +9,10 @@ pub const STORE: common::StoreKind = common::StoreKind::Sqlite;
 mod accessibility;
 #[path = "browser/admin.rs"]
 mod admin;
-#[path = "browser/csrf.rs"]
-mod csrf;
 #[path = "browser/journey.rs"]
 mod journey;
+#[path = "browser/protections.rs"]
+mod protections;
 #[path = "browser/recovery.rs"]
 mod recovery;
 #[path = "browser/sign_in.rs"]

@@ -22,7 +22,12 @@ pub async fn edge(State(state): State<AppState>, mut request: Request, next: Nex
     let timer = crate::metrics::RequestTimer::start(&request);
     let path = request.uri().path();
     let (account_data, docs) = (path.starts_with("/v1/"), path == "/docs" || path.starts_with("/docs/"));
+    let page = !account_data && !docs;
     let refused = crate::http::limits::guard(&state, &mut request).or_else(|| crate::http::overload::headers_too_large(&request));
+    // A person at a page gets a page saying to wait, with the same Retry-After.
+    let refused = refused.map(|answer| {
+        if page && answer.status() == StatusCode::TOO_MANY_REQUESTS { crate::pages::too_many_requests(&state, answer) } else { answer }
+    });
     let response = match refused {
         Some(refused) => refused,
         None => next.run(request).await,

@@ -48,6 +48,19 @@ async fn page_headers(State(state): State<AppState>, mut response: Response) -> 
     response
 }
 
+/// The page for a request over the per-address limit, keeping the refusal's status and
+/// `Retry-After`.
+pub fn too_many_requests(state: &AppState, refusal: Response) -> Response {
+    let mut context = std::collections::BTreeMap::new();
+    context.insert("title", minijinja::Value::from(state.pages.text("rate_limited_title")));
+    context.insert("message", minijinja::Value::from(state.pages.text("rate_limited")));
+    let mut page = state.pages.render(refusal.status(), "message.html", context);
+    if let Some(wait) = refusal.headers().get(header::RETRY_AFTER) {
+        page.headers_mut().insert(header::RETRY_AFTER, wait.clone());
+    }
+    page
+}
+
 /// The page for a failure of ours (the database unreachable, say): 503, try again.
 fn error_page(state: &AppState, visit: session::Visit) -> Response {
     let mut context = signin::base(state, &visit, "error_title");

@@ -1,0 +1,122 @@
+//! What protects the pages, over plain HTTP: forms refuse a post without this browser's
+//! CSRF token (or one a browser marks as coming from another site), pages forbid framing
+//! and scripts, the per-address limit answers a page, and browser sessions end at their
+//! idle and absolute timeouts.
+
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
+
+use crate::common::{PASSWORD, TestApp};
+
+/// The CSRF cookie and the token the sign-in form carries.
+async fn form_token(app: &TestApp) -> (String, String) {
+    let res = app.get("/login", None).await;
+    let cookie = res.headers()[SET_COOKIE].to_str().expect("cookie").split(';').next().expect("pair").to_string();
+    let page = res.text().await.expect("page");
+    let token = page.split("name=\"csrf\" value=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("the form's token").to_string();
+    (cookie, token)
+}
+
+async fn post_sign_in(app: &TestApp, cookie: &str, token: &str, cross_site: bool) -> reqwest::Response {
+    let body = format!("csrf={token}&username=alice&password={}", PASSWORD.replace(' ', "+"));
+    let mut req =
+        app.client.post(app.url("/login")).header(COOKIE, cookie).header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(body);
+    if cross_site {
+        req = req.header("sec-fetch-site", "cross-site");
+    }
+    req.send().await.expect("sent")
+}
+
+#[tokio::test]
+async fn a_sign_in_form_without_its_csrf_token_is_refused_and_with_it_signs_in() {
+    let app = TestApp::spawn().await;
+    app.user("alice").await;
+    let (cookie, token) = form_token(&app).await;
+    let (other_cookie, _) = form_token(&app).await;
+
+    let without = post_sign_in(&app, &cookie, "", false).await;
+    let anothers = post_sign_in(&app, &other_cookie, &token, false).await;
+    let cross_site = post_sign_in(&app, &cookie, &token, true).await;
+    let right = post_sign_in(&app, &cookie, &token, false).await;
+
+    assert_eq!(without.status(), StatusCode::FORBIDDEN);
+    assert!(without.text().await.expect("page").contains("This form has expired"));
+    assert_eq!(anothers.status(), StatusCode::FORBIDDEN, "a token is good only with its own cookie");
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
+    assert_eq!(right.status(), StatusCode::SEE_OTHER);
+    assert_eq!(right.headers()["location"], "/account");
+}
+
+#[tokio::test]
+async fn pages_forbid_framing_and_scripts() {
+    let app = TestApp::spawn().await;
+
+    for path in ["/login", "/register", "/account"] {
+        let res = app.get(path, None).await;
+        let csp = res.headers()["content-security-policy"].to_str().expect("csp").to_string();
+        assert!(
+            csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'") && !csp.contains("script-src"),
+            "{path}: {csp}"
+        );
+        assert_eq!(res.headers()["x-frame-options"], "DENY", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn sign_in_forms_over_the_per_address_limit_get_a_page_saying_to_wait() {
+    let app = TestApp::spawn_with(|c| c.rate_limit_per_ip = 2).await;
+    let (cookie, token) = form_token(&app).await;
+
+    let mut last = None;
+    for _ in 0..3 {
+        last = Some(post_sign_in(&app, &cookie, &token, false).await);
+    }
+    let refused = last.expect("three posts");
+
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert!(refused.headers()[CONTENT_TYPE].to_str().expect("type").starts_with("text/html"));
+    assert!(refused.text().await.expect("page").contains("Too many requests"));
+}
+
+/// Signs alice in through the form: the cookies of the browser session.
+async fn signed_in_cookies(app: &TestApp) -> String {
+    let (cookie, token) = form_token(app).await;
+    let res = post_sign_in(app, &cookie, &token, false).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let session = res.headers()[SET_COOKIE].to_str().expect("cookie").split(';').next().expect("pair").to_string();
+    format!("{cookie}; {session}")
+}
+
+async fn account_status(app: &TestApp, cookies: &str) -> (StatusCode, String) {
+    let res = app.client.get(app.url("/account")).header(COOKIE, cookies).send().await.expect("sent");
+    let location = res.headers().get("location").map(|l| l.to_str().expect("location").to_string()).unwrap_or_default();
+    (res.status(), location)
+}
+
+#[tokio::test]
+async fn a_browser_session_ends_after_its_idle_timeout_without_a_page() {
+    let app = TestApp::spawn_with(|c| c.pages.browser_idle_timeout = 2).await;
+    app.user("alice").await;
+    let cookies = signed_in_cookies(&app).await;
+    assert_eq!(account_status(&app, &cookies).await.0, StatusCode::OK);
+
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+
+    assert_eq!(account_status(&app, &cookies).await, (StatusCode::SEE_OTHER, "/login?return_to=%2Faccount".to_string()));
+}
+
+#[tokio::test]
+async fn a_browser_session_ends_at_its_absolute_timeout_however_active() {
+    let app = TestApp::spawn_with(|c| c.pages.browser_session_ttl = 3).await;
+    app.user("alice").await;
+    let cookies = signed_in_cookies(&app).await;
+
+    for _ in 0..4 {
+        assert_eq!(account_status(&app, &cookies).await.0, StatusCode::OK);
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+
+    assert_eq!(account_status(&app, &cookies).await.0, StatusCode::SEE_OTHER);
+}
