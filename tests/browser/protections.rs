@@ -120,3 +120,31 @@ async fn a_browser_session_ends_at_its_absolute_timeout_however_active() {
 
     assert_eq!(account_status(&app, &cookies).await.0, StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn pages_take_sentences_templates_and_branding_from_the_settings() {
+    let folder = tempfile::tempdir().expect("folder");
+    std::fs::write(folder.path().join("text.json"), r#"{ "sign_in": "Log on", "sign_in_title": "Welcome to {product}" }"#).expect("text");
+    std::fs::write(
+        folder.path().join("message.html"),
+        "{% extends \"base.html\" %}{% block content %}<h1>{{ title }}</h1><p class=\"custom\">{{ message }}</p>{% endblock %}",
+    )
+    .expect("template");
+    let dir = folder.path().to_path_buf();
+    let app = TestApp::spawn_with(|c| {
+        c.pages.page_templates = Some(dir);
+        c.pages.product_name = "Acme Login".into();
+        c.pages.accent_color = "#aa0000".into();
+    })
+    .await;
+
+    let page = app.get("/login", None).await.text().await.expect("page");
+    let css = app.get("/pages/style.css", None).await.text().await.expect("css");
+    let (cookie, _) = form_token(&app).await;
+    let refused = post_sign_in(&app, &cookie, "forged", false).await.text().await.expect("page");
+
+    assert!(page.contains("<h1>Welcome to Acme Login</h1>") && page.contains(">Log on</button>"), "{page}");
+    assert!(page.contains("Username or email"), "sentences not replaced stay built in");
+    assert!(css.contains("--accent: #aa0000"));
+    assert!(refused.contains("<p class=\"custom\">"), "a replaced template is used");
+}
