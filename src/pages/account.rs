@@ -17,7 +17,7 @@ use super::signin::{CsrfForm, base, form_expired};
 use crate::accounts::AccountError;
 use crate::app::AppState;
 use crate::audit::Audit;
-use crate::store::{AuditQuery, AuditType, BrowserSession};
+use crate::store::{AuditQuery, AuditType, BrowserSession, Session};
 
 /// Events of the security history the account page shows (the API pages through all).
 const HISTORY_SHOWN: u32 = 20;
@@ -50,6 +50,23 @@ async fn account_page(State(state): State<AppState>, visit: Visit, uri: Uri) -> 
     render(&state, visit, &session, StatusCode::OK, BTreeMap::new(), notice, None).await
 }
 
+/// Live sessions as the pages list them, the one of `current` marked.
+pub(super) fn session_rows(sessions: Vec<Session>, current: Option<uuid::Uuid>) -> Vec<serde_json::Value> {
+    sessions
+        .into_iter()
+        .map(|s| {
+            json!({
+                "id": s.id,
+                "current": Some(s.id) == current,
+                "created_at": s.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                "last_used_at": s.last_used_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                "user_agent": s.user_agent,
+                "ip": s.ip,
+            })
+        })
+        .collect()
+}
+
 /// The account page, with field errors (by the page's field names) or a sentence on top.
 pub(super) async fn render(
     state: &AppState,
@@ -67,19 +84,7 @@ pub(super) async fn render(
             return super::error_page(state, visit);
         }
     };
-    let sessions: Vec<serde_json::Value> = sessions
-        .into_iter()
-        .map(|s| {
-            json!({
-                "id": s.id,
-                "current": s.id == session.session_id,
-                "created_at": s.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-                "last_used_at": s.last_used_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-                "user_agent": s.user_agent,
-                "ip": s.ip,
-            })
-        })
-        .collect();
+    let sessions = session_rows(sessions, Some(session.session_id));
     let query = AuditQuery { page: 1, per_page: HISTORY_SHOWN, user_id: Some(session.user.id), ..AuditQuery::default() };
     let history: Vec<serde_json::Value> = match state.store.list_audit(&query).await {
         Ok(page) => page

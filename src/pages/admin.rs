@@ -9,9 +9,9 @@ use axum::http::StatusCode;
 use axum::response::{Redirect, Response};
 use axum::routing::get;
 use minijinja::Value;
-use serde_json::json;
 use uuid::Uuid;
 
+use super::Page;
 use super::session::Visit;
 use super::signin::base;
 use crate::app::AppState;
@@ -74,11 +74,8 @@ async fn users_page(
     visit: Visit,
     RawQuery(raw): RawQuery,
     Query(mut params): Query<UserListParams>,
-) -> Response {
-    let (visit, _) = match admin(&state, visit, "/admin/users") {
-        Ok(found) => found,
-        Err(answer) => return answer,
-    };
+) -> Page {
+    let (visit, _) = admin(&state, visit, "/admin/users")?;
     (params.q, params.role) = (given(params.q), given(params.role));
     let (q, role) = (params.q.clone().unwrap_or_default(), params.role.clone().unwrap_or_default());
     let mut context = base(&state, &visit, "admin_users_title");
@@ -90,7 +87,7 @@ async fn users_page(
                 Ok(page) => page,
                 Err(err) => {
                     tracing::warn!(error = %err, "could not list users for the admin console");
-                    return super::error_page(&state, visit);
+                    return Ok(super::error_page(&state, visit));
                 }
             };
             let pages = page.total.div_ceil(u64::from(query.per_page)).max(1);
@@ -116,7 +113,7 @@ async fn users_page(
         }
     };
     let page = state.pages.render(status, "admin_users.html", context);
-    visit.respond(page)
+    Ok(visit.respond(page))
 }
 
 /// The user an admin page is about, or the 404 page.
@@ -152,18 +149,7 @@ pub(super) async fn render_user(
             return super::error_page(state, visit);
         }
     };
-    let sessions: Vec<serde_json::Value> = sessions
-        .into_iter()
-        .map(|s| {
-            json!({
-                "id": s.id,
-                "created_at": s.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-                "last_used_at": s.last_used_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-                "user_agent": s.user_agent,
-                "ip": s.ip,
-            })
-        })
-        .collect();
+    let sessions = super::account::session_rows(sessions, None);
     let mut context = base(state, &visit, "admin_user_title");
     context.insert("title", Value::from(state.pages.text("admin_user_title").replace("{username}", &user.username)));
     context.insert("user", Value::from_serialize(user));
@@ -175,31 +161,19 @@ pub(super) async fn render_user(
     visit.respond(page)
 }
 
-async fn user_page(State(state): State<AppState>, visit: Visit, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Response {
-    let (visit, _) = match admin(&state, visit, &format!("/admin/users/{id}")) {
-        Ok(found) => found,
-        Err(answer) => return answer,
-    };
-    let (visit, user) = match target(&state, visit, &id).await {
-        Ok(found) => found,
-        Err(answer) => return answer,
-    };
+async fn user_page(State(state): State<AppState>, visit: Visit, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Page {
+    let (visit, _) = admin(&state, visit, &format!("/admin/users/{id}"))?;
+    let (visit, user) = target(&state, visit, &id).await?;
     let notice = (raw.as_deref() == Some("done=changed")).then(|| state.pages.text("changed"));
-    render_user(&state, visit, &user, StatusCode::OK, notice, None, BTreeMap::new()).await
+    Ok(render_user(&state, visit, &user, StatusCode::OK, notice, None, BTreeMap::new()).await)
 }
 
-async fn delete_page(State(state): State<AppState>, visit: Visit, Path(id): Path<String>) -> Response {
-    let (visit, _) = match admin(&state, visit, &format!("/admin/users/{id}/delete")) {
-        Ok(found) => found,
-        Err(answer) => return answer,
-    };
-    let (visit, user) = match target(&state, visit, &id).await {
-        Ok(found) => found,
-        Err(answer) => return answer,
-    };
+async fn delete_page(State(state): State<AppState>, visit: Visit, Path(id): Path<String>) -> Page {
+    let (visit, _) = admin(&state, visit, &format!("/admin/users/{id}/delete"))?;
+    let (visit, user) = target(&state, visit, &id).await?;
     let mut context = base(&state, &visit, "delete_title");
     context.insert("title", Value::from(state.pages.text("delete_title").replace("{username}", &user.username)));
     context.insert("user", Value::from_serialize(&user));
     let page = state.pages.render(StatusCode::OK, "admin_delete.html", context);
-    visit.respond(page)
+    Ok(visit.respond(page))
 }

@@ -12,6 +12,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::Page;
 use super::admin::{admin, message, render_user, target};
 use super::session::Visit;
 use super::signin::{CsrfForm, form_expired};
@@ -62,34 +63,22 @@ async fn outcome(state: &AppState, visit: Visit, user: &User, done: Result<(), A
     render_user(state, visit, user, StatusCode::CONFLICT, None, Some(sentence), BTreeMap::new()).await
 }
 
-async fn update(state: &AppState, visit: Visit, audit: &Audit, id: &str, csrf: &str, patch: UserPatch) -> Response {
-    let (visit, actor, user) = match checked(state, visit, id, csrf).await {
-        Ok(found) => found,
-        Err(answer) => return answer,
-    };
+async fn update(state: &AppState, visit: Visit, audit: &Audit, id: &str, csrf: &str, patch: UserPatch) -> Page {
+    let (visit, actor, user) = checked(state, visit, id, csrf).await?;
     let done = state.accounts.update_user(audit, Some(actor), user.id, patch).await.map(|_| ());
-    outcome(state, visit, &user, done).await
+    Ok(outcome(state, visit, &user, done).await)
 }
 
-async fn set_roles(
-    State(state): State<AppState>,
-    visit: Visit,
-    audit: Audit,
-    Path(id): Path<String>,
-    Form(form): Form<RolesForm>,
-) -> Response {
+async fn set_roles(State(state): State<AppState>, visit: Visit, audit: Audit, Path(id): Path<String>, Form(form): Form<RolesForm>) -> Page {
     let mut roles = Vec::new();
     for raw in form.roles.split(',').map(str::trim).filter(|r| !r.is_empty()) {
         match Role::parse(raw) {
             Ok(role) => roles.push(role),
             Err(message) => {
-                let (visit, _, user) = match checked(&state, visit, &id, &form.csrf).await {
-                    Ok(found) => found,
-                    Err(answer) => return answer,
-                };
+                let (visit, _, user) = checked(&state, visit, &id, &form.csrf).await?;
                 let errors = BTreeMap::from([("roles".to_string(), format!("{raw:?} {message}"))]);
                 let sentence = state.pages.text("fix_fields");
-                return render_user(&state, visit, &user, StatusCode::UNPROCESSABLE_ENTITY, None, Some(sentence), errors).await;
+                return Ok(render_user(&state, visit, &user, StatusCode::UNPROCESSABLE_ENTITY, None, Some(sentence), errors).await);
             }
         }
     }
@@ -97,50 +86,26 @@ async fn set_roles(
     update(&state, visit, &audit, &id, &form.csrf, UserPatch { roles: Some(roles), ..UserPatch::default() }).await
 }
 
-async fn disable(
-    State(state): State<AppState>,
-    visit: Visit,
-    audit: Audit,
-    Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
-) -> Response {
+async fn disable(State(state): State<AppState>, visit: Visit, audit: Audit, Path(id): Path<String>, Form(form): Form<CsrfForm>) -> Page {
     update(&state, visit, &audit, &id, &form.csrf, UserPatch { disabled: Some(true), ..UserPatch::default() }).await
 }
 
-async fn enable(State(state): State<AppState>, visit: Visit, audit: Audit, Path(id): Path<String>, Form(form): Form<CsrfForm>) -> Response {
+async fn enable(State(state): State<AppState>, visit: Visit, audit: Audit, Path(id): Path<String>, Form(form): Form<CsrfForm>) -> Page {
     update(&state, visit, &audit, &id, &form.csrf, UserPatch { disabled: Some(false), ..UserPatch::default() }).await
 }
 
-async fn reset_mfa(
-    State(state): State<AppState>,
-    visit: Visit,
-    audit: Audit,
-    Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
-) -> Response {
-    let (visit, actor, user) = match checked(&state, visit, &id, &form.csrf).await {
-        Ok(found) => found,
-        Err(answer) => return answer,
-    };
+async fn reset_mfa(State(state): State<AppState>, visit: Visit, audit: Audit, Path(id): Path<String>, Form(form): Form<CsrfForm>) -> Page {
+    let (visit, actor, user) = checked(&state, visit, &id, &form.csrf).await?;
     let done = state.accounts.reset_mfa(&audit, Some(actor), user.id).await.map(|_| ());
-    outcome(&state, visit, &user, done).await
+    Ok(outcome(&state, visit, &user, done).await)
 }
 
-pub async fn delete(
-    State(state): State<AppState>,
-    visit: Visit,
-    audit: Audit,
-    Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
-) -> Response {
-    let (visit, actor, user) = match checked(&state, visit, &id, &form.csrf).await {
-        Ok(found) => found,
-        Err(answer) => return answer,
-    };
-    match state.accounts.delete_user(&audit, Some(actor), user.id).await {
+pub async fn delete(State(state): State<AppState>, visit: Visit, audit: Audit, Path(id): Path<String>, Form(form): Form<CsrfForm>) -> Page {
+    let (visit, actor, user) = checked(&state, visit, &id, &form.csrf).await?;
+    Ok(match state.accounts.delete_user(&audit, Some(actor), user.id).await {
         Ok(_) => message(&state, visit, StatusCode::OK, "delete_user", "deleted"),
         Err(err) => outcome(&state, visit, &user, Err(err)).await,
-    }
+    })
 }
 
 async fn end_session(
@@ -149,11 +114,8 @@ async fn end_session(
     audit: Audit,
     Path((id, session)): Path<(String, String)>,
     Form(form): Form<CsrfForm>,
-) -> Response {
-    let (visit, actor, user) = match checked(&state, visit, &id, &form.csrf).await {
-        Ok(found) => found,
-        Err(answer) => return answer,
-    };
+) -> Page {
+    let (visit, actor, user) = checked(&state, visit, &id, &form.csrf).await?;
     if let Ok(session_id) = uuid::Uuid::parse_str(&session) {
         match state.store.revoke_session(session_id, user.id).await {
             Ok(true) => {
@@ -163,9 +125,9 @@ async fn end_session(
             Ok(false) => {}
             Err(err) => {
                 tracing::warn!(error = %err, "could not end a session from the admin console");
-                return super::error_page(&state, visit);
+                return Ok(super::error_page(&state, visit));
             }
         }
     }
-    outcome(&state, visit, &user, Ok(())).await
+    Ok(outcome(&state, visit, &user, Ok(())).await)
 }

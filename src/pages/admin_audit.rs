@@ -2,11 +2,11 @@
 
 use axum::extract::{Query, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum::routing::get;
 use minijinja::Value;
 use serde_json::json;
 
+use super::Page;
 use super::admin::{admin, filter_errors, given, page_link};
 use super::session::Visit;
 use super::signin::base;
@@ -17,16 +17,8 @@ pub fn router() -> axum::Router<AppState> {
     axum::Router::new().route("/admin/audit", get(audit_page)).route("/admin/keys", get(keys_page))
 }
 
-async fn audit_page(
-    State(state): State<AppState>,
-    visit: Visit,
-    RawQuery(raw): RawQuery,
-    Query(mut params): Query<AuditParams>,
-) -> Response {
-    let (visit, _) = match admin(&state, visit, "/admin/audit") {
-        Ok(found) => found,
-        Err(answer) => return answer,
-    };
+async fn audit_page(State(state): State<AppState>, visit: Visit, RawQuery(raw): RawQuery, Query(mut params): Query<AuditParams>) -> Page {
+    let (visit, _) = admin(&state, visit, "/admin/audit")?;
     (params.user_id, params.kind, params.since, params.until) =
         (given(params.user_id), given(params.kind), given(params.since), given(params.until));
     let filters = json!({ "user_id": params.user_id, "type": params.kind, "since": params.since, "until": params.until });
@@ -38,7 +30,7 @@ async fn audit_page(
                 Ok(page) => page,
                 Err(err) => {
                     tracing::warn!(error = %err, "could not read the audit log for the admin console");
-                    return super::error_page(&state, visit);
+                    return Ok(super::error_page(&state, visit));
                 }
             };
             let events: Vec<serde_json::Value> = page
@@ -66,19 +58,16 @@ async fn audit_page(
         }
     };
     let page = state.pages.render(status, "admin_audit.html", context);
-    visit.respond(page)
+    Ok(visit.respond(page))
 }
 
-async fn keys_page(State(state): State<AppState>, visit: Visit) -> Response {
-    let (visit, _) = match admin(&state, visit, "/admin/keys") {
-        Ok(found) => found,
-        Err(answer) => return answer,
-    };
+async fn keys_page(State(state): State<AppState>, visit: Visit) -> Page {
+    let (visit, _) = admin(&state, visit, "/admin/keys")?;
     let keys = match state.store.signing_keys().await {
         Ok(keys) => keys,
         Err(err) => {
             tracing::warn!(error = %err, "could not read the signing keys for the admin console");
-            return super::error_page(&state, visit);
+            return Ok(super::error_page(&state, visit));
         }
     };
     // Never the private half: the kid and dates only.
@@ -95,5 +84,5 @@ async fn keys_page(State(state): State<AppState>, visit: Visit) -> Response {
     let mut context = base(&state, &visit, "admin_keys_title");
     context.insert("keys", Value::from_serialize(&keys));
     let page = state.pages.render(StatusCode::OK, "admin_keys.html", context);
-    visit.respond(page)
+    Ok(visit.respond(page))
 }

@@ -27,6 +27,10 @@ use crate::app::AppState;
 
 pub use render::Pages;
 
+/// A page handler's answer; `Err` is a page sent before the handler's own (sign in first,
+/// admins only, not found, the form expired), so that `?` can stop a handler there.
+type Page = Result<Response, Response>;
+
 /// Every page route, with the pages' own security headers.
 pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()

@@ -6,13 +6,6 @@ use fantoccini::Locator;
 use crate::common::browser::{self, Browser};
 use crate::common::{PASSWORD, TestApp};
 
-async fn sign_in(browser: &Browser, app: &TestApp, login: &str) {
-    browser.goto(&app.url("/login")).await;
-    browser.fill("username", login).await;
-    browser.fill("password", PASSWORD).await;
-    browser.press("Sign in").await;
-}
-
 #[tokio::test]
 async fn every_page_has_no_serious_accessibility_violation_and_fits_a_phone_screen() {
     let Some(browser) = browser::open().await else { return };
@@ -43,7 +36,7 @@ async fn every_page_has_no_serious_accessibility_violation_and_fits_a_phone_scre
     browser.press("Sign up").await;
     check(&browser, "sign-up with field errors").await;
 
-    sign_in(&browser, &app, "root").await;
+    browser.sign_in(&app, "root", PASSWORD).await;
     check(&browser, "/account").await;
     browser.fill("totp_password", PASSWORD).await;
     browser.press("Turn on two-step verification").await;

@@ -7,15 +7,8 @@ use gatehouse::store::NewUser;
 use reqwest::StatusCode;
 use uuid::Uuid;
 
-use crate::common::browser::{self, Browser};
+use crate::common::browser;
 use crate::common::{PASSWORD, TestApp};
-
-async fn sign_in(browser: &Browser, app: &TestApp, login: &str) {
-    browser.goto(&app.url("/login")).await;
-    browser.fill("username", login).await;
-    browser.fill("password", PASSWORD).await;
-    browser.press("Sign in").await;
-}
 
 /// `count` users named member00.., straight into the store (no password hashing: they never sign in).
 async fn seed(app: &TestApp, count: usize) {
@@ -41,7 +34,7 @@ async fn an_admin_finds_users_by_search_and_role_and_pages_through_them() {
     let app = TestApp::spawn().await;
     app.admin("root").await;
     seed(&app, 45).await;
-    sign_in(&browser, &app, "root").await;
+    browser.sign_in(&app, "root", PASSWORD).await;
 
     browser.goto(&app.url("/admin")).await;
     assert_eq!(browser.path().await, "/admin/users");
@@ -67,7 +60,7 @@ async fn an_admin_changes_roles_disables_enables_and_deletes_a_user_after_confir
     let app = TestApp::spawn().await;
     app.admin("root").await;
     let alice = app.user("alice").await;
-    sign_in(&browser, &app, "root").await;
+    browser.sign_in(&app, "root", PASSWORD).await;
 
     browser.goto(&app.url(&format!("/admin/users/{}", alice.id))).await;
     browser.fill("roles", "editor, user").await;
@@ -94,7 +87,7 @@ async fn the_last_admin_cannot_disable_themself_and_the_audit_log_and_keys_are_s
     let Some(browser) = browser::open().await else { return };
     let app = TestApp::spawn().await;
     let root = app.admin("root").await;
-    sign_in(&browser, &app, "root").await;
+    browser.sign_in(&app, "root", PASSWORD).await;
 
     browser.goto(&app.url(&format!("/admin/users/{}", root.id))).await;
     browser.press("Disable and sign out everywhere").await;
@@ -118,12 +111,12 @@ async fn a_user_who_is_not_an_admin_is_refused_and_a_demoted_admin_loses_the_con
     let second = app.admin("second").await;
     app.user("alice").await;
 
-    sign_in(&browser, &app, "alice").await;
+    browser.sign_in(&app, "alice", PASSWORD).await;
     browser.goto(&app.url("/admin/users")).await;
     assert!(browser.text().await.contains("This page is for admins."));
 
     browser.press("Sign out").await;
-    sign_in(&browser, &app, "second").await;
+    browser.sign_in(&app, "second", PASSWORD).await;
     browser.goto(&app.url("/admin/users")).await;
     assert!(browser.text().await.contains("(3 users)"));
     let res = app.patch(&format!("/v1/users/{}", second.id), &serde_json::json!({ "roles": ["user"] }), Some(&root.access)).await;

@@ -6,16 +6,9 @@
 use fantoccini::Locator;
 
 use super::recovery::outbox_link;
-use crate::common::browser::{self, Browser};
+use crate::common::browser;
 use crate::common::mfa::{code_at, fresh_step};
 use crate::common::{PASSWORD, TestApp};
-
-async fn sign_in(browser: &Browser, app: &TestApp, login: &str) {
-    browser.goto(&app.url("/login")).await;
-    browser.fill("username", login).await;
-    browser.fill("password", PASSWORD).await;
-    browser.press("Sign in").await;
-}
 
 #[tokio::test]
 async fn a_person_signs_up_verifies_turns_totp_on_signs_in_with_a_code_and_turns_it_off_with_a_recovery_code() {
@@ -29,7 +22,7 @@ async fn a_person_signs_up_verifies_turns_totp_on_signs_in_with_a_code_and_turns
     browser.press("Sign up").await;
     browser.goto(&outbox_link(&app, "verify-email", 1).await).await;
     browser.press("Verify my address").await;
-    sign_in(&browser, &app, "carol").await;
+    browser.sign_in(&app, "carol", PASSWORD).await;
     assert!(browser.text().await.contains("carol@example.com (verified)"));
 
     // Two-step verification on: the key shown on the page, a code computed from it.
@@ -59,7 +52,7 @@ async fn a_person_signs_up_verifies_turns_totp_on_signs_in_with_a_code_and_turns
 
     // Signing in now takes a code: the next step's, as the last one is spent.
     browser.press("Sign out").await;
-    sign_in(&browser, &app, "carol@example.com").await;
+    browser.sign_in(&app, "carol@example.com", PASSWORD).await;
     browser.fill("code", &code_at(&key, t + 30)).await;
     browser.press("Verify").await;
     assert_eq!(browser.path().await, "/account");

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::browser::{self, Browser};
+use crate::common::browser;
 use crate::common::{PASSWORD, TestApp};
 
 const NEW_PASSWORD: &str = "a brand new passphrase 77";
@@ -33,13 +33,6 @@ pub async fn outbox_link(app: &TestApp, path: &str, count: usize) -> String {
     }
 }
 
-async fn sign_in(browser: &Browser, app: &TestApp, login: &str, password: &str) {
-    browser.goto(&app.url("/login")).await;
-    browser.fill("username", login).await;
-    browser.fill("password", password).await;
-    browser.press("Sign in").await;
-}
-
 #[tokio::test]
 async fn the_mailed_verification_link_opens_a_page_whose_button_verifies_the_address() {
     let Some(browser) = browser::open().await else { return };
@@ -54,7 +47,7 @@ async fn the_mailed_verification_link_opens_a_page_whose_button_verifies_the_add
     browser.goto(&link).await;
     browser.press("Verify my address").await;
     assert!(browser.text().await.contains("This link no longer works"), "a link works once");
-    sign_in(&browser, &app, "alice", PASSWORD).await;
+    browser.sign_in(&app, "alice", PASSWORD).await;
     assert!(browser.text().await.contains("alice@example.com (verified)"));
     browser.close().await;
 }
@@ -82,7 +75,7 @@ async fn a_forgotten_password_is_reset_through_the_mailed_link_and_every_session
     assert_eq!(browser.path().await, "/login?notice=password_reset_done");
 
     assert_eq!(app.get_me(&api_session.access).await.status(), reqwest::StatusCode::UNAUTHORIZED);
-    sign_in(&browser, &app, "alice", NEW_PASSWORD).await;
+    browser.sign_in(&app, "alice", NEW_PASSWORD).await;
     assert_eq!(browser.path().await, "/account");
     browser.close().await;
 }

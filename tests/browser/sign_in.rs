@@ -7,13 +7,6 @@ use crate::common::browser::{self, Browser};
 use crate::common::mfa::{code_at, fresh_step};
 use crate::common::{PASSWORD, TestApp};
 
-async fn sign_in(browser: &Browser, app: &TestApp, login: &str, password: &str) {
-    browser.goto(&app.url("/login")).await;
-    browser.fill("username", login).await;
-    browser.fill("password", password).await;
-    browser.press("Sign in").await;
-}
-
 /// Saves a screenshot under target/screenshots/ (and docs/screenshots/ with GATEHOUSE_SCREENSHOTS=1).
 pub async fn picture(browser: &Browser, name: &str) {
     let mut dirs = vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots")];
@@ -40,7 +33,7 @@ async fn a_visitor_signs_up_signs_in_sees_the_account_page_and_signs_out() {
     assert!(browser.text().await.contains("Your account is ready"));
     picture(&browser, "sign-in").await;
 
-    sign_in(&browser, &app, "alice@example.com", PASSWORD).await;
+    browser.sign_in(&app, "alice@example.com", PASSWORD).await;
     assert_eq!(browser.path().await, "/account");
     let page = browser.text().await;
     assert!(page.contains("alice") && page.contains("alice@example.com (not verified)"), "{page}");
@@ -60,9 +53,9 @@ async fn a_wrong_password_is_refused_beside_the_form_with_the_same_words_for_an_
     let app = TestApp::spawn().await;
     app.user("alice").await;
 
-    sign_in(&browser, &app, "alice", "not the password at all").await;
+    browser.sign_in(&app, "alice", "not the password at all").await;
     let wrong_password = browser.text().await;
-    sign_in(&browser, &app, "nobody", "not the password at all").await;
+    browser.sign_in(&app, "nobody", "not the password at all").await;
     let unknown_name = browser.text().await;
 
     assert!(wrong_password.contains("The username or password is incorrect."), "{wrong_password}");
@@ -76,7 +69,7 @@ async fn a_user_with_totp_on_signs_in_with_a_code_on_the_second_step() {
     let app = TestApp::spawn().await;
     let bob = app.mfa_user("bob").await;
 
-    sign_in(&browser, &app, "bob", PASSWORD).await;
+    browser.sign_in(&app, "bob", PASSWORD).await;
     assert!(browser.text().await.contains("authenticator app"));
     browser.fill("code", "000000").await;
     browser.press("Verify").await;
@@ -96,8 +89,8 @@ async fn a_session_signed_out_from_another_browser_ends_on_its_next_page() {
     let app = TestApp::spawn().await;
     // Registered without an API session: the account page lists the two browsers only.
     assert_eq!(app.post_register("alice", None, PASSWORD).await.status(), reqwest::StatusCode::CREATED);
-    sign_in(&laptop, &app, "alice", PASSWORD).await;
-    sign_in(&phone, &app, "alice", PASSWORD).await;
+    laptop.sign_in(&app, "alice", PASSWORD).await;
+    phone.sign_in(&app, "alice", PASSWORD).await;
     assert_eq!(phone.path().await, "/account");
 
     laptop.goto(&app.url("/account")).await;
@@ -118,7 +111,7 @@ async fn an_admin_disabling_the_user_ends_the_users_browser_session_on_its_next_
     let app = TestApp::spawn().await;
     let admin = app.admin("root").await;
     let alice = app.user("alice").await;
-    sign_in(&browser, &app, "alice", PASSWORD).await;
+    browser.sign_in(&app, "alice", PASSWORD).await;
     assert_eq!(browser.path().await, "/account");
 
     let res = app.patch(&format!("/v1/users/{}", alice.id), &json!({ "disabled": true }), Some(&admin.access)).await;
@@ -126,7 +119,7 @@ async fn an_admin_disabling_the_user_ends_the_users_browser_session_on_its_next_
 
     browser.goto(&app.url("/account")).await;
     assert_eq!(browser.path().await, "/login?return_to=%2Faccount");
-    sign_in(&browser, &app, "alice", PASSWORD).await;
+    browser.sign_in(&app, "alice", PASSWORD).await;
     assert!(browser.text().await.contains("This account is disabled."));
     browser.close().await;
 }
