@@ -27,6 +27,10 @@ pub struct PageSettings {
     #[arg(long, env = "GATEHOUSE_ACCENT_COLOR", default_value = "#2457c5", value_parser = parse_colour, global = true)]
     pub accent_color: String,
 
+    /// An image file (PNG, JPEG, WebP or SVG) the pages show as the product's logo.
+    #[arg(long, env = "GATEHOUSE_LOGO", global = true)]
+    pub logo: Option<std::path::PathBuf>,
+
     /// Folder of templates that replace the built-in pages (same file names, see
     /// `templates/pages/`; `text.json` holds every sentence the pages show).
     #[arg(long, env = "GATEHOUSE_PAGE_TEMPLATES", global = true)]

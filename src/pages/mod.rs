@@ -40,6 +40,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(security::router())
         .merge(admin::router())
         .route("/pages/style.css", axum::routing::get(render::stylesheet))
+        .route("/pages/logo", axum::routing::get(render::logo))
         .layer(axum::middleware::map_response_with_state(state.clone(), page_headers))
 }
 

@@ -42,6 +42,8 @@ pub struct Pages {
     text: BTreeMap<String, String>,
     product: String,
     css: String,
+    /// GATEHOUSE_LOGO's bytes and media type, served at /pages/logo.
+    logo: Option<(Vec<u8>, &'static str)>,
     /// The pages' Content-Security-Policy: no script, nothing from elsewhere, never framed;
     /// forms post here, and a sign-in's redirect may go on to an allowed return origin.
     pub csp: HeaderValue,
@@ -76,7 +78,8 @@ impl Pages {
         let csp = format!(
             "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
         );
-        Ok(Self { env, text, product, css, csp: HeaderValue::from_str(&csp).context("the pages' security policy")? })
+        let logo = settings.logo.as_deref().map(load_logo).transpose()?;
+        Ok(Self { env, text, product, css, logo, csp: HeaderValue::from_str(&csp).context("the pages' security policy")? })
     }
 
     /// A sentence by key (the key itself when a replaced text.json lacks it).
@@ -89,6 +92,7 @@ impl Pages {
         let mut all: BTreeMap<&str, Value> = BTreeMap::new();
         all.insert("t", Value::from_serialize(&self.text));
         all.insert("product", Value::from(self.product.as_str()));
+        all.insert("logo", Value::from(self.logo.is_some()));
         all.extend(context);
         match self.env.get_template(template).and_then(|t| t.render(Value::from_serialize(&all))) {
             Ok(html) => (status, Html(html)).into_response(),
@@ -102,6 +106,37 @@ impl Pages {
             }
         }
     }
+}
+
+/// The logo file, read once; its kind from its first bytes (an SVG by its text), so that a
+/// file that is no image stops the start instead of being served.
+fn load_logo(path: &Path) -> anyhow::Result<(Vec<u8>, &'static str)> {
+    let bytes = std::fs::read(path).with_context(|| format!("GATEHOUSE_LOGO: cannot read {}", path.display()))?;
+    anyhow::ensure!(bytes.len() <= 512 * 1024, "GATEHOUSE_LOGO: {} is over 512 KiB", path.display());
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).to_ascii_lowercase();
+    let kind = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        "image/png"
+    } else if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
+        "image/jpeg"
+    } else if bytes.len() > 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        "image/webp"
+    } else if head.contains("<svg") {
+        "image/svg+xml"
+    } else {
+        anyhow::bail!("GATEHOUSE_LOGO: {} is not a PNG, JPEG, WebP or SVG image", path.display());
+    };
+    Ok((bytes, kind))
+}
+
+/// GET /pages/logo: the configured logo; 404 without one. An SVG runs no script: the
+/// pages' policy (`default-src 'none'`) applies to it too.
+pub async fn logo(State(state): State<AppState>) -> Response {
+    let Some((bytes, kind)) = state.pages.logo.clone() else { return StatusCode::NOT_FOUND.into_response() };
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    response
 }
 
 fn replaced(dir: Option<&Path>, name: &str) -> anyhow::Result<Option<String>> {

@@ -148,3 +148,63 @@ async fn pages_take_sentences_templates_and_branding_from_the_settings() {
     assert!(css.contains("--accent: #aa0000"));
     assert!(refused.contains("<p class=\"custom\">"), "a replaced template is used");
 }
+
+#[tokio::test]
+async fn a_logo_file_is_served_and_shown_and_a_file_that_is_no_image_stops_the_start() {
+    let folder = tempfile::tempdir().expect("folder");
+    let png = folder.path().join("logo.png");
+    std::fs::write(&png, b"\x89PNG\r\n\x1a\nnot really pixels").expect("logo");
+    let text = folder.path().join("logo.txt");
+    std::fs::write(&text, "hello").expect("text");
+    let app = TestApp::spawn_with(|c| c.pages.logo = Some(png)).await;
+
+    let logo = app.get("/pages/logo", None).await;
+    assert_eq!(logo.headers()[CONTENT_TYPE], "image/png");
+    assert!(app.get("/login", None).await.text().await.expect("page").contains("<img src=\"/pages/logo\""));
+
+    let mut config = gatehouse::config::Config::for_database(format!("sqlite://{}", folder.path().join("g.db").display()));
+    config.bind = "127.0.0.1:0".parse().expect("bind");
+    config.pages.logo = Some(text);
+    let refused = gatehouse::app::Application::build(config).await.err().expect("no start with a logo that is no image");
+    assert!(format!("{refused:#}").contains("not a PNG, JPEG, WebP or SVG"), "{refused:#}");
+}
+
+#[tokio::test]
+async fn with_an_https_public_url_the_cookies_are_secure_and_host_only() {
+    let app = TestApp::spawn_with(|c| c.public_url = Some("https://id.example.test".into())).await;
+
+    let res = app.get("/login", None).await;
+    let cookie = res.headers()[SET_COOKIE].to_str().expect("cookie").to_string();
+
+    assert!(cookie.starts_with("__Host-gatehouse_csrf="), "{cookie}");
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+}
+
+#[tokio::test]
+async fn the_sign_in_page_locks_an_account_after_too_many_failures_with_the_apis_rule() {
+    let app = TestApp::spawn_with(|c| c.login_max_failures = 2).await;
+    app.user("alice").await;
+    let (cookie, token) = form_token(&app).await;
+
+    let mut answers = Vec::new();
+    for password in ["wrong one", "wrong two", "correct horse battery staple"] {
+        let body = format!("csrf={token}&username=alice&password={}", password.replace(' ', "+"));
+        let res = app
+            .client
+            .post(app.url("/login"))
+            .header(COOKIE, &cookie)
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("sent");
+        answers.push((res.status(), res.text().await.expect("page")));
+    }
+
+    assert_eq!(answers[0].0, StatusCode::UNAUTHORIZED);
+    assert_eq!(answers[2].0, StatusCode::TOO_MANY_REQUESTS, "even the right password, while locked");
+    assert!(answers[2].1.contains("Too many failed attempts"));
+}

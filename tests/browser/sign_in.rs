@@ -159,3 +159,23 @@ async fn after_sign_in_a_return_to_on_an_allowed_origin_is_followed_and_one_else
 fn serde_urlencoded_query(return_to: &str) -> String {
     reqwest::Url::parse_with_params("http://x/", [("return_to", return_to)]).expect("url").query().expect("query").to_string()
 }
+
+#[tokio::test]
+async fn the_sign_in_form_works_from_the_keyboard_alone() {
+    let Some(browser) = browser::open().await else { return };
+    let app = TestApp::spawn().await;
+    app.user("alice").await;
+    browser.goto(&app.url("/login")).await;
+
+    // The username field has the focus; Tab moves to the password; Enter submits.
+    let focused = browser.client.active_element().await.expect("a focused element");
+    assert_eq!(focused.attr("id").await.expect("id").as_deref(), Some("username"));
+    focused.send_keys("alice\u{E004}").await.expect("typed, then Tab");
+    let focused = browser.client.active_element().await.expect("a focused element");
+    assert_eq!(focused.attr("id").await.expect("id").as_deref(), Some("password"));
+    focused.send_keys(&format!("{PASSWORD}\u{E007}")).await.expect("typed, then Enter");
+    browser.client.wait().for_url(&reqwest::Url::parse(&app.url("/account")).expect("url")).await.expect("the account page");
+
+    assert!(browser.text().await.contains("Your account"));
+    browser.close().await;
+}
