@@ -58,6 +58,11 @@ pub enum Command {
         #[command(subcommand)]
         action: KeysCommand,
     },
+    /// Register and manage OpenID Connect clients (the applications that sign their users in).
+    Client {
+        #[command(subcommand)]
+        action: ClientCommand,
+    },
     /// Copy every user (with its TOTP secret and recovery codes), template, session, refresh
     /// token, signing key, server secret and audit event from the configured database into
     /// another one (for example SQLite to PostgreSQL). Failed-login counts and pending
@@ -110,6 +115,40 @@ pub enum UserCommand {
     /// Turn a user's TOTP second factor off (a lost authenticator): its secret and
     /// recovery codes are deleted; the user logs in with the password alone.
     ResetMfa { username: String },
+}
+
+#[derive(Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; prints it as JSON, with its secret this once (confidential clients).
+    Create {
+        name: String,
+        /// An exact redirect URI (repeat for several).
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// No secret: a browser or mobile app, which must use PKCE.
+        #[arg(long)]
+        public: bool,
+        /// Its users see no consent page.
+        #[arg(long)]
+        first_party: bool,
+        /// Where RP-initiated logout may return to (repeat for several).
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// A scope it may ask for (repeat; default openid, profile, email).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// `RS256` (default) or `EdDSA`.
+        #[arg(long = "id-token-alg")]
+        id_token_alg: Option<String>,
+    },
+    /// List the clients, one JSON object a line.
+    List,
+    /// Print one client (by `id` or `client_id`) as JSON.
+    Show { client: String },
+    /// Delete a client (by `id` or `client_id`).
+    Delete { client: String },
+    /// A new secret for a confidential client (by `id` or `client_id`); the old one stops working.
+    RotateSecret { client: String },
 }
 
 #[derive(Subcommand)]

@@ -1,5 +1,6 @@
 //! The subcommands: each prints a clear error and exits non-zero on failure.
 
+mod clients;
 mod copy;
 mod operate;
 mod users;
@@ -23,6 +24,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export { file } => operate::export(&config, &file).await,
         Command::User { action } => user(&config, action).await,
         Command::Keys { action } => keys(&config, action).await,
+        Command::Client { action } => clients::run(&config, store::connect(&config.database_url).await?, action).await,
         Command::Copy { to, force } => copy::copy(&config, &to, force).await,
         Command::Import { file } => import(&config, &file).await,
     }

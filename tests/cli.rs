@@ -251,3 +251,31 @@ fn backup_on_postgres_prints_the_pg_dump_command_without_the_password_and_makes_
     assert!(!stdout(&output).contains("s3cret") && !stderr(&output).contains("s3cret"), "the password is never printed");
     assert!(!scratch.dir.path().join("out.dump").exists());
 }
+
+#[test]
+fn client_create_prints_the_client_with_its_secret_once_and_list_show_rotate_delete_find_it() {
+    let scratch = Scratch::new();
+    let args =
+        ["client", "create", "Photo app", "--redirect-uri", "https://photos.example.com/cb", "--scope", "openid", "--scope", "email"];
+    let out = scratch.run(&args, "", &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let created: Value = serde_json::from_str(stdout(&out).trim()).expect("one JSON object");
+    let client_id = created["client_id"].as_str().expect("client_id").to_string();
+    let secret = created["client_secret"].as_str().expect("a secret, this once").to_string();
+    assert_eq!(created["scopes"], serde_json::json!(["openid", "email"]));
+    assert!(stderr(&out).contains("shown this once"));
+
+    let listed = stdout(&scratch.run(&["client", "list"], "", &[]));
+    assert!(listed.contains(&client_id) && !listed.contains(&secret), "{listed}");
+    let shown: Value = serde_json::from_str(stdout(&scratch.run(&["client", "show", &client_id], "", &[])).trim()).expect("JSON");
+    assert_eq!(shown["id"], created["id"]);
+    let rotated: Value =
+        serde_json::from_str(stdout(&scratch.run(&["client", "rotate-secret", &client_id], "", &[])).trim()).expect("JSON");
+    assert_ne!(rotated["client_secret"].as_str().expect("new secret"), secret);
+
+    let bad = scratch.run(&["client", "create", "x", "--redirect-uri", "http://evil.example.com/cb"], "", &[]);
+    assert!(!bad.status.success() && stderr(&bad).contains("redirect_uris[0]"), "{}", stderr(&bad));
+    let deleted = scratch.run(&["client", "delete", created["id"].as_str().expect("id")], "", &[]);
+    assert!(deleted.status.success() && stdout(&deleted).contains("deleted client"), "{}", stderr(&deleted));
+    assert!(!scratch.run(&["client", "show", &client_id], "", &[]).status.success(), "gone");
+}

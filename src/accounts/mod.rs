@@ -5,6 +5,7 @@
 //! [`AccountError`]; `http` maps those to problems, `commands` to messages.
 
 mod admin;
+mod clients;
 mod email;
 mod login;
 mod password;
@@ -15,6 +16,7 @@ mod totp;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use clients::{ClientChange, ClientRequest};
 pub use email::EmailWish;
 pub use register::{Registered, Registration};
 

@@ -1,6 +1,7 @@
 //! Values that parse once and are trusted after: a `Username` in hand is a valid one; and
 //! the rules of the template quota, the lockout and the schema version.
 
+pub mod client;
 mod email;
 pub mod lockout;
 mod login;

@@ -94,10 +94,15 @@ async fn login(
 
 /// Token responses must never be cached (RFC 6749 §5.1).
 pub(crate) fn token_response(pair: TokenPair) -> impl IntoResponse {
+    no_store_json(pair)
+}
+
+/// JSON holding a secret: no cache may keep it.
+pub(crate) fn no_store_json<T: serde::Serialize>(value: T) -> impl IntoResponse {
     let mut headers = HeaderMap::new();
     headers.insert(axum::http::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(axum::http::header::PRAGMA, HeaderValue::from_static("no-cache"));
-    (headers, Json(pair))
+    (headers, Json(value))
 }
 
 /// Rotates a refresh token: a new access token and a new refresh token.

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod caller;
+pub mod clients;
 pub mod docs;
 pub mod extract;
 pub mod fields;
@@ -38,5 +39,6 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(sessions::router())
         .merge(users::router())
         .merge(templates::router())
+        .merge(clients::router())
         .merge(audit::router())
 }

@@ -36,10 +36,14 @@ pub enum AuditType {
     KeysRotated,
     /// `gatehouse import` created accounts.
     UsersImported,
+    ClientCreated,
+    ClientUpdated,
+    ClientDeleted,
+    ClientSecretRotated,
 }
 
 impl AuditType {
-    pub const ALL: [AuditType; 20] = [
+    pub const ALL: [AuditType; 24] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -60,6 +64,10 @@ impl AuditType {
         Self::UserDeleted,
         Self::KeysRotated,
         Self::UsersImported,
+        Self::ClientCreated,
+        Self::ClientUpdated,
+        Self::ClientDeleted,
+        Self::ClientSecretRotated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -84,6 +92,10 @@ impl AuditType {
             Self::UserDeleted => "user.deleted",
             Self::KeysRotated => "keys.rotated",
             Self::UsersImported => "users.imported",
+            Self::ClientCreated => "client.created",
+            Self::ClientUpdated => "client.updated",
+            Self::ClientDeleted => "client.deleted",
+            Self::ClientSecretRotated => "client.secret_rotated",
         }
     }
 

@@ -27,12 +27,14 @@ pub enum Table {
     RefreshTokens,
     SigningKeys,
     ServerSecrets,
+    /// OpenID Connect clients, with their secrets' hashes.
+    OauthClients,
     /// The audit trail; no foreign keys, so events of deleted users come along too.
     AuditEvents,
 }
 
 impl Table {
-    pub const ALL: [Table; 9] = [
+    pub const ALL: [Table; 10] = [
         Table::Users,
         Table::TotpSecrets,
         Table::RecoveryCodes,
@@ -41,6 +43,7 @@ impl Table {
         Table::RefreshTokens,
         Table::SigningKeys,
         Table::ServerSecrets,
+        Table::OauthClients,
         Table::AuditEvents,
     ];
 
@@ -55,6 +58,7 @@ impl Table {
             Table::RefreshTokens => "refresh_tokens",
             Table::SigningKeys => "signing_keys",
             Table::ServerSecrets => "server_secrets",
+            Table::OauthClients => "oauth_clients",
             Table::AuditEvents => "audit_events",
         }
     }
@@ -158,6 +162,25 @@ pub struct ServerSecretRow {
     pub value: Vec<u8>,
 }
 
+/// An OpenID Connect client as stored (its lists as JSON text).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OauthClientRow {
+    pub id: Uuid,
+    pub client_id: String,
+    pub name: String,
+    pub secret_hash: Option<Vec<u8>>,
+    pub public: bool,
+    pub first_party: bool,
+    pub redirect_uris: String,
+    pub post_logout_redirect_uris: String,
+    pub scopes: String,
+    pub id_token_alg: String,
+    #[sqlx(try_from = "Time")]
+    pub created_at: DateTime<Utc>,
+    #[sqlx(try_from = "Time")]
+    pub updated_at: DateTime<Utc>,
+}
+
 /// An audit event as stored; `detail` is its JSON object as text.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AuditEventRow {
@@ -185,6 +208,7 @@ pub enum Rows {
     RefreshTokens(Vec<RefreshTokenRow>),
     SigningKeys(Vec<SigningKeyRecord>),
     ServerSecrets(Vec<ServerSecretRow>),
+    OauthClients(Vec<OauthClientRow>),
     AuditEvents(Vec<AuditEventRow>),
 }
 
@@ -199,6 +223,7 @@ impl Rows {
             Rows::RefreshTokens(rows) => rows.len(),
             Rows::SigningKeys(rows) => rows.len(),
             Rows::ServerSecrets(rows) => rows.len(),
+            Rows::OauthClients(rows) => rows.len(),
             Rows::AuditEvents(rows) => rows.len(),
         }
     }

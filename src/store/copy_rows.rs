@@ -19,6 +19,7 @@ fn export_sql(table: Table) -> &'static str {
         Table::RefreshTokens => "SELECT * FROM refresh_tokens ORDER BY token_hash LIMIT $1 OFFSET $2",
         Table::SigningKeys => "SELECT * FROM signing_keys ORDER BY kid LIMIT $1 OFFSET $2",
         Table::ServerSecrets => "SELECT * FROM server_secrets ORDER BY name LIMIT $1 OFFSET $2",
+        Table::OauthClients => "SELECT * FROM oauth_clients ORDER BY id LIMIT $1 OFFSET $2",
         Table::AuditEvents => {
             "SELECT id, time, type, actor_id, user_id, ip, user_agent, request_id, CAST(detail AS TEXT) AS detail \
              FROM audit_events ORDER BY id LIMIT $1 OFFSET $2"
@@ -46,6 +47,7 @@ impl Store {
                 Table::RefreshTokens => Rows::RefreshTokens(page!()),
                 Table::SigningKeys => Rows::SigningKeys(page!()),
                 Table::ServerSecrets => Rows::ServerSecrets(page!()),
+                Table::OauthClients => Rows::OauthClients(page!()),
                 Table::AuditEvents => Rows::AuditEvents(page!()),
             })
         })
@@ -179,6 +181,30 @@ impl Store {
                             .execute(&mut *tx)
                             .await
                             .map_err(classify)?;
+                    }
+                }
+                Rows::OauthClients(rows) => {
+                    for o in rows {
+                        sqlx::query(
+                            "INSERT INTO oauth_clients (id, client_id, name, secret_hash, public, first_party, redirect_uris, \
+                             post_logout_redirect_uris, scopes, id_token_alg, created_at, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                        )
+                        .bind(o.id)
+                        .bind(&o.client_id)
+                        .bind(&o.name)
+                        .bind(&o.secret_hash)
+                        .bind(o.public)
+                        .bind(o.first_party)
+                        .bind(&o.redirect_uris)
+                        .bind(&o.post_logout_redirect_uris)
+                        .bind(&o.scopes)
+                        .bind(&o.id_token_alg)
+                        .bind(Time(o.created_at))
+                        .bind(Time(o.updated_at))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(classify)?;
                     }
                 }
                 Rows::AuditEvents(rows) => {

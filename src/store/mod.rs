@@ -14,6 +14,7 @@
 mod attempts;
 mod audit;
 mod browser;
+mod clients;
 mod codec;
 pub mod copy;
 mod copy_rows;
@@ -37,6 +38,7 @@ pub use crate::domain::TemplateQuota;
 pub use attempts::LoginAttempt;
 pub use audit::{AuditEvent, AuditQuery, AuditType, NewAuditEvent, PoolStatus};
 pub use browser::BrowserSession;
+pub use clients::{Client, ClientPatch, NewClient};
 pub use copy::{Rows, Table};
 pub use export::AccountBatch;
 pub use keys::SigningKeyRecord;

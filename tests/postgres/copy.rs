@@ -56,6 +56,8 @@ async fn a_sqlite_database_copied_to_postgres_keeps_users_templates_sessions_key
     let live_refresh = pair["refresh_token"].as_str().expect("refresh token").to_string();
     let source_root = source.login("root", PASSWORD).await;
     let carol = source.mfa_user("carol").await;
+    let client = serde_json::json!({"name": "Photo app", "redirect_uris": ["https://photos.example.com/cb"], "public": false});
+    let client: Value = source.post("/v1/clients", &client, Some(&source_root.access)).await.json().await.expect("client");
     let registered_before = registered_events(&source, &source_root.access, &alice.id).await;
     assert_eq!(registered_before.len(), 1, "alice's registration is audited: {registered_before:?}");
 
@@ -96,6 +98,15 @@ async fn a_sqlite_database_copied_to_postgres_keeps_users_templates_sessions_key
     assert_eq!(moved.post_login_mfa(&token, &code_at(&carol.secret, unix_now())).await.status(), StatusCode::OK);
     let token = moved.mfa_token("carol").await;
     assert_eq!(moved.post_login_mfa(&token, &carol.recovery_codes[9]).await.status(), StatusCode::OK);
+    // The client, with its secret's hash: the same client_id and secret go on working.
+    let moved_client: Value =
+        moved.get(&format!("/v1/clients/{}", client["id"].as_str().expect("id")), Some(&root.access)).await.json().await.expect("client");
+    let mut expected = client.clone();
+    expected.as_object_mut().expect("object").remove("client_secret");
+    assert_eq!(moved_client, expected);
+    let (_, hash) =
+        moved.store().await.client_by_client_id(client["client_id"].as_str().expect("client_id")).await.expect("read").expect("found");
+    assert_eq!(hash, Some(gatehouse::auth::refresh::hash(client["client_secret"].as_str().expect("secret"))));
     // The audit trail: alice's registration, every field as recorded on SQLite.
     assert_eq!(registered_events(&moved, &root.access, &alice.id).await, registered_before);
 }
