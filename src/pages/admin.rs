@@ -27,6 +27,7 @@ pub fn router() -> axum::Router<AppState> {
         .route("/admin/users/{id}/delete", get(delete_page).post(super::admin_actions::delete))
         .merge(super::admin_actions::router())
         .merge(super::admin_audit::router())
+        .merge(super::admin_clients::router())
 }
 
 /// The admin behind a visit, or the answer for one who is not: the sign-in page without a

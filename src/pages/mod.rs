@@ -11,6 +11,7 @@ mod account;
 mod admin;
 mod admin_actions;
 mod admin_audit;
+mod admin_clients;
 mod recovery;
 mod render;
 mod return_to;

@@ -32,6 +32,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("admin_delete.html", include_str!("../../templates/pages/admin_delete.html")),
     ("admin_audit.html", include_str!("../../templates/pages/admin_audit.html")),
     ("admin_keys.html", include_str!("../../templates/pages/admin_keys.html")),
+    ("admin_clients.html", include_str!("../../templates/pages/admin_clients.html")),
+    ("admin_client_secret.html", include_str!("../../templates/pages/admin_client_secret.html")),
 ];
 const TEXT: &str = include_str!("../../templates/pages/text.json");
 const STYLE: &str = include_str!("../../templates/pages/style.css");

@@ -41,9 +41,14 @@ async fn every_page_has_no_serious_accessibility_violation_and_fits_a_phone_scre
     browser.fill("totp_password", PASSWORD).await;
     browser.press("Turn on two-step verification").await;
     check(&browser, "two-step setup").await;
-    for path in
-        ["/admin/users", &format!("/admin/users/{}", root.id), &format!("/admin/users/{}/delete", root.id), "/admin/audit", "/admin/keys"]
-    {
+    for path in [
+        "/admin/users",
+        &format!("/admin/users/{}", root.id),
+        &format!("/admin/users/{}/delete", root.id),
+        "/admin/audit",
+        "/admin/keys",
+        "/admin/clients",
+    ] {
         browser.goto(&app.url(path)).await;
         check(&browser, path).await;
     }

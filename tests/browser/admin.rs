@@ -125,3 +125,35 @@ async fn a_user_who_is_not_an_admin_is_refused_and_a_demoted_admin_loses_the_con
     assert!(browser.text().await.contains("This page is for admins."), "the role is read on every request");
     browser.close().await;
 }
+
+#[tokio::test]
+async fn an_admin_registers_an_application_sees_its_secret_once_gives_it_a_new_one_and_deletes_it() {
+    let Some(browser) = browser::open().await else { return };
+    let app = TestApp::spawn().await;
+    app.admin("root").await;
+    browser.sign_in(&app, "root", PASSWORD).await;
+
+    browser.goto(&app.url("/admin/clients")).await;
+    browser.fill("name", "Photo app").await;
+    browser.fill("redirect_uris", "https://photos.example.com/cb\nhttp://evil.example.com/cb").await;
+    browser.press("Register").await;
+    assert!(browser.text().await.contains("must use https"), "a bad redirect URI is shown beside the box");
+
+    browser.fill("redirect_uris", "https://photos.example.com/cb").await;
+    browser.press("Register").await;
+    let secret = browser.client.find(Locator::Id("client-secret")).await.expect("the secret").text().await.expect("text");
+    let client_id = browser.client.find(Locator::Id("client-id")).await.expect("the id").text().await.expect("text");
+    assert_eq!(secret.len(), 43);
+    browser.client.find(Locator::LinkText("Continue")).await.expect("continue").click().await.expect("clicked");
+    let list = browser.text().await;
+    assert!(list.contains(&client_id) && !list.contains(&secret), "the secret is not shown again");
+
+    browser.press("New secret").await;
+    let fresh = browser.client.find(Locator::Id("client-secret")).await.expect("the secret").text().await.expect("text");
+    assert_ne!(fresh, secret);
+    browser.goto(&app.url("/admin/clients")).await;
+    browser.press("Delete").await;
+    assert!(browser.text().await.contains("The client was deleted."));
+    assert!(app.store().await.clients().await.expect("clients").is_empty());
+    browser.close().await;
+}
