@@ -34,6 +34,7 @@ impl Conflict {
             Self::MfaAlreadyEnabled => "mfa_already_enabled",
             Self::MfaSetupRequired => "mfa_setup_required",
             Self::MfaNotEnabled => "mfa_not_enabled",
+            Self::PublicClient => "public_client",
         }
     }
 
@@ -48,6 +49,7 @@ impl Conflict {
             Self::MfaAlreadyEnabled => "TOTP is already on; turn it off first.",
             Self::MfaSetupRequired => "There is no TOTP setup to confirm; call setup first.",
             Self::MfaNotEnabled => "TOTP is not on.",
+            Self::PublicClient => "A public client has no secret.",
         }
     }
 }

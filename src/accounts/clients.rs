@@ -126,7 +126,7 @@ impl Accounts {
     pub async fn rotate_client_secret(&self, audit: &Audit, actor: Option<Uuid>, id: Uuid) -> Result<String, AccountError> {
         let client = self.store.client(id).await?.ok_or(AccountError::NotFound)?;
         if client.public {
-            return Err(AccountError::Invalid(vec![FieldError::new("public", "a public client has no secret")]));
+            return Err(AccountError::Store(crate::store::StoreError::Conflict(crate::store::Conflict::PublicClient)));
         }
         let secret = refresh::new_token();
         self.store.set_client_secret(id, &refresh::hash(&secret)).await.map_err(not_found)?;

@@ -247,7 +247,7 @@ async fn delete_client(State(state): State<AppState>, AdminUser(admin): AdminUse
         (status = 200, description = "The new secret, shown this once", body = ClientSecret),
         (status = 403, description = "`forbidden`: the caller is not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: no such client", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` on `public`: a public client has no secret", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`public_client`: a public client has no secret", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn new_secret(
     State(state): State<AppState>,

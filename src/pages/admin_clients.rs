@@ -124,7 +124,7 @@ async fn new_secret(State(state): State<AppState>, visit: Visit, audit: Audit, P
             let client_id = state.store.client(id).await.ok().flatten().map(|c| c.client_id).unwrap_or_default();
             Ok(secret_page(&state, visit, &client_id, &secret))
         }
-        Err(AccountError::NotFound | AccountError::Invalid(_)) => {
+        Err(AccountError::NotFound | AccountError::Store(_)) => {
             Ok(message(&state, visit, StatusCode::NOT_FOUND, "not_found_title", "not_found"))
         }
         Err(other) => {

@@ -69,6 +69,8 @@ pub enum Conflict {
     MfaSetupRequired,
     /// Turning TOTP off while it is off.
     MfaNotEnabled,
+    /// A new secret for a public client, which has none.
+    PublicClient,
 }
 
 #[derive(Debug, thiserror::Error)]
