@@ -8,7 +8,7 @@ mod users;
 use std::io::{BufRead, IsTerminal};
 
 use crate::app::Application;
-use crate::auth::keys::generate_key;
+use crate::auth::keys::{generate_key, generate_rsa_key};
 use crate::cli::{Cli, Command, KeysCommand, UserCommand};
 use crate::config::Config;
 use crate::store;
@@ -109,12 +109,17 @@ async fn keys(config: &Config, action: KeysCommand) -> anyhow::Result<()> {
             }
         }
         KeysCommand::Rotate => {
+            // Both kinds rotate together: the Ed25519 key (access tokens, EdDSA ID tokens)
+            // and the RSA key (RS256 ID tokens).
             let key = generate_key();
             let kid = key.kid.clone();
+            let rsa = tokio::task::spawn_blocking(generate_rsa_key).await??;
+            let rsa_kid = rsa.kid.clone();
             store.add_signing_key(key, true).await?;
-            let detail = serde_json::json!({ "kid": kid, "via": "cli" });
+            store.add_signing_key(rsa, true).await?;
+            let detail = serde_json::json!({ "kid": kid, "rsa_kid": rsa_kid, "via": "cli" });
             crate::audit::Audit::offline(store.clone()).record(crate::store::AuditType::KeysRotated, None, None, detail).await;
-            println!("new signing key {kid}; running instances sign with it within 60 seconds");
+            println!("new signing keys {kid} (EdDSA) and {rsa_kid} (RS256); running instances sign with them within 60 seconds");
             if config.jwt_secret.is_some() {
                 println!("note: GATEHOUSE_JWT_SECRET is set, so tokens are signed with HS256, not with this key");
             }

@@ -98,8 +98,36 @@ pub enum ApiError {
     Overloaded,
     #[error("database unavailable")]
     Unavailable,
+    /// An answer of the OpenID Connect endpoints (/oauth/*), in RFC 6749's shape.
+    #[error("oauth error {}: {}", .0.error, .0.description)]
+    OAuth(OAuthError),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+/// RFC 6749 §5.2 (and RFC 6750 §3.1 at userinfo): `{"error", "error_description"}`.
+#[derive(Debug, Clone)]
+pub struct OAuthError {
+    pub status: StatusCode,
+    pub error: &'static str,
+    pub description: String,
+}
+
+impl OAuthError {
+    /// A 400 with this error code.
+    pub fn bad(error: &'static str, description: impl Into<String>) -> ApiError {
+        ApiError::OAuth(Self { status: StatusCode::BAD_REQUEST, error, description: description.into() })
+    }
+
+    /// A 401 `invalid_client`: unknown client, wrong secret, or no authentication.
+    pub fn invalid_client(description: impl Into<String>) -> ApiError {
+        ApiError::OAuth(Self { status: StatusCode::UNAUTHORIZED, error: "invalid_client", description: description.into() })
+    }
+
+    /// A 401 `invalid_token` at userinfo.
+    pub fn invalid_token(description: impl Into<String>) -> ApiError {
+        ApiError::OAuth(Self { status: StatusCode::UNAUTHORIZED, error: "invalid_token", description: description.into() })
+    }
 }
 
 /// The problem document (RFC 9457) every error answers with.
@@ -153,6 +181,7 @@ impl ApiError {
             Self::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::OAuth(e) => e.status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -178,6 +207,7 @@ impl ApiError {
             Self::HeadersTooLarge { .. } => "headers_too_large",
             Self::Overloaded => "unavailable",
             Self::Unavailable => "unavailable",
+            Self::OAuth(e) => e.error,
             Self::Internal(_) => "internal",
         }
     }
@@ -211,6 +241,7 @@ impl ApiError {
             }
             Self::Overloaded => "The server is busy; try again in a moment.".into(),
             Self::Unavailable => "The database is unavailable; try again shortly.".into(),
+            Self::OAuth(e) => e.description.clone(),
             Self::Internal(_) => "An internal error occurred; it has been logged.".into(),
         }
     }
@@ -260,6 +291,9 @@ pub fn problem_response(status: StatusCode, problem: &Problem) -> Response {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let Self::OAuth(e) = &self {
+            return oauth_response(e);
+        }
         let mut res = problem_response(self.status(), &self.to_problem());
         let headers = res.headers_mut();
         match &self {
@@ -283,6 +317,23 @@ impl IntoResponse for ApiError {
         }
         res
     }
+}
+
+fn oauth_response(e: &OAuthError) -> Response {
+    let body = serde_json::json!({ "error": e.error, "error_description": e.description });
+    let mut res = (e.status, axum::Json(body)).into_response();
+    let headers = res.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    match e.error {
+        "invalid_client" if e.status == StatusCode::UNAUTHORIZED => {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"gatehouse\""));
+        }
+        "invalid_token" => {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
+        }
+        _ => {}
+    }
+    res
 }
 
 /// The cause of a 500, carried in response extensions so that one middleware logs it.

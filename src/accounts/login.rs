@@ -109,6 +109,11 @@ impl Accounts {
         factor: Option<mfa::Factor>,
     ) -> Result<TokenPair, AccountError> {
         self.lockout.clear(&user, Some(typed)).await?;
+        let amr = match factor {
+            None => "pwd",
+            Some(mfa::Factor::Totp) => "pwd otp mfa",
+            Some(mfa::Factor::RecoveryCode) => "pwd mfa",
+        };
         let detail = match factor {
             None => {
                 tracing::info!(user_id = %user.id, "login succeeded");
@@ -119,7 +124,7 @@ impl Accounts {
                 json!({ "mfa": factor.as_str() })
             }
         };
-        let pair = sessions::start(sessions, user, client).await?;
+        let pair = sessions::start(sessions, user, client, amr).await?;
         crate::metrics::login("success");
         audit.record(AuditType::LoginSucceeded, Some(pair.user.id), Some(pair.user.id), detail).await;
         Ok(pair)

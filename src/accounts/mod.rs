@@ -8,6 +8,8 @@ mod admin;
 mod clients;
 mod email;
 mod login;
+pub mod oauth;
+pub mod oauth_tokens;
 mod password;
 mod recovery;
 mod register;

@@ -1,5 +1,6 @@
-//! Signing keys: Ed25519 pairs kept in the database, loaded into a ring that signs with the
-//! newest and verifies with every key whose tokens may still be alive.
+//! Signing keys kept in the database: Ed25519 pairs (access tokens, and ID tokens for
+//! clients that ask for EdDSA) and RSA pairs (RS256 ID tokens), loaded into a ring that
+//! signs with the newest of each and verifies with every key whose tokens may still be alive.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,6 +16,9 @@ use sha2::{Digest, Sha256};
 use crate::store::SigningKeyRecord;
 
 pub const EDDSA: &str = "EdDSA";
+pub const RS256: &str = "RS256";
+/// RSA modulus size: 2048 bits, what RS256 verifiers everywhere take.
+const RSA_BITS: usize = 2048;
 
 /// A new Ed25519 key pair, named by its RFC 7638 thumbprint.
 pub fn generate_key() -> SigningKeyRecord {
@@ -30,10 +34,53 @@ pub fn generate_key() -> SigningKeyRecord {
     }
 }
 
+/// A new RSA key pair (PKCS#1 DER), named by its RFC 7638 thumbprint. Takes a good part
+/// of a second of CPU: call it off the async threads.
+pub fn generate_rsa_key() -> anyhow::Result<SigningKeyRecord> {
+    use rsa::pkcs1::{EncodeRsaPrivateKey, EncodeRsaPublicKey};
+    let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, RSA_BITS)?;
+    let public = private.to_public_key();
+    let (n, e) = rsa_parts(&public);
+    Ok(SigningKeyRecord {
+        kid: URL_SAFE_NO_PAD.encode(Sha256::digest(format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#).as_bytes())),
+        algorithm: RS256.to_string(),
+        private_key: private.to_pkcs1_der()?.as_bytes().to_vec(),
+        public_key: public.to_pkcs1_der()?.as_bytes().to_vec(),
+        created_at: Utc::now(),
+        retired_at: None,
+    })
+}
+
+/// The base64url modulus and exponent of a public key, as a JWK carries them.
+fn rsa_parts(public: &rsa::RsaPublicKey) -> (String, String) {
+    use rsa::traits::PublicKeyParts;
+    (URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()), URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()))
+}
+
 /// RFC 7638 JWK thumbprint of an Ed25519 public key.
 fn thumbprint(public: &[u8]) -> String {
     let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, URL_SAFE_NO_PAD.encode(public));
     URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
+}
+
+/// The JWK of a stored public key; `None` for a key this binary cannot read.
+fn jwk(key: &SigningKeyRecord) -> Option<Value> {
+    match key.algorithm.as_str() {
+        EDDSA => Some(json!({
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": URL_SAFE_NO_PAD.encode(&key.public_key),
+            "kid": key.kid,
+            "alg": EDDSA,
+            "use": "sig",
+        })),
+        RS256 => {
+            use rsa::pkcs1::DecodeRsaPublicKey;
+            let (n, e) = rsa_parts(&rsa::RsaPublicKey::from_pkcs1_der(&key.public_key).ok()?);
+            Some(json!({ "kty": "RSA", "n": n, "e": e, "kid": key.kid, "alg": RS256, "use": "sig" }))
+        }
+        _ => None,
+    }
 }
 
 /// The 48-byte PKCS#8 v1 document (RFC 8410) that the signer takes for a 32-byte seed.
@@ -47,10 +94,14 @@ pub struct ActiveKey {
     pub encoding: EncodingKey,
 }
 
-/// What one load of the keys table gives: the signer, the verifiers, the JWKS document.
+/// What one load of the keys table gives: the signers, the verifiers, the JWKS document.
 pub struct KeyRing {
+    /// The newest Ed25519 key.
     pub active: Option<ActiveKey>,
-    pub verifiers: HashMap<String, Arc<DecodingKey>>,
+    /// The newest RSA key (made the first time an RS256 ID token or the JWKS needs one).
+    pub active_rsa: Option<ActiveKey>,
+    /// Every published key by `kid`, with its algorithm.
+    pub verifiers: HashMap<String, (jsonwebtoken::Algorithm, Arc<DecodingKey>)>,
     pub jwks: Value,
 }
 
@@ -61,24 +112,27 @@ impl KeyRing {
         let horizon = now - access_ttl - Duration::seconds(60);
         let mut verifiers = HashMap::new();
         let mut jwks = Vec::new();
-        let mut active = None;
-        for key in records.iter().filter(|k| k.algorithm == EDDSA) {
+        let (mut active, mut active_rsa) = (None, None);
+        for key in records {
             if key.retired_at.is_some_and(|retired| retired < horizon) {
                 continue;
             }
-            if key.retired_at.is_none() && active.is_none() && key.private_key.len() == 32 {
-                active = Some(ActiveKey { kid: key.kid.clone(), encoding: EncodingKey::from_ed_der(&pkcs8_v1(&key.private_key)) });
-            }
-            verifiers.insert(key.kid.clone(), Arc::new(DecodingKey::from_ed_der(&key.public_key)));
-            jwks.push(json!({
-                "kty": "OKP",
-                "crv": "Ed25519",
-                "x": URL_SAFE_NO_PAD.encode(&key.public_key),
-                "kid": key.kid,
-                "alg": EDDSA,
-                "use": "sig",
-            }));
+            let Some(public) = jwk(key) else { continue };
+            let live = key.retired_at.is_none();
+            let (algorithm, decoding) = if key.algorithm == EDDSA {
+                if live && active.is_none() && key.private_key.len() == 32 {
+                    active = Some(ActiveKey { kid: key.kid.clone(), encoding: EncodingKey::from_ed_der(&pkcs8_v1(&key.private_key)) });
+                }
+                (jsonwebtoken::Algorithm::EdDSA, DecodingKey::from_ed_der(&key.public_key))
+            } else {
+                if live && active_rsa.is_none() {
+                    active_rsa = Some(ActiveKey { kid: key.kid.clone(), encoding: EncodingKey::from_rsa_der(&key.private_key) });
+                }
+                (jsonwebtoken::Algorithm::RS256, DecodingKey::from_rsa_der(&key.public_key))
+            };
+            verifiers.insert(key.kid.clone(), (algorithm, Arc::new(decoding)));
+            jwks.push(public);
         }
-        Self { active, verifiers, jwks: json!({ "keys": jwks }) }
+        Self { active, active_rsa, verifiers, jwks: json!({ "keys": jwks }) }
     }
 }

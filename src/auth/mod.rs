@@ -1,6 +1,7 @@
 //! Passwords, signing keys and access tokens, refresh tokens, sessions, the failed-login
 //! limit and the second factor: what the flows in [`crate::accounts`] build on.
 
+pub mod id_tokens;
 pub mod keys;
 pub mod legacy;
 pub mod lockout;

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use std::sync::Arc;
 
+use super::tokens::Grant;
 use super::{TokenService, refresh};
 use crate::audit::Audit;
 use crate::error::{ApiError, Result};
@@ -73,8 +74,9 @@ fn pair(
     session_id: Uuid,
     refresh_token: String,
     expires_at: chrono::DateTime<Utc>,
+    grant: Option<Grant<'_>>,
 ) -> anyhow::Result<TokenPair> {
-    let (access_token, expires_in) = state.tokens.issue(user.id, session_id, &user.username, &user.roles, expires_at)?;
+    let (access_token, expires_in) = state.tokens.issue_granted(user.id, session_id, &user.username, &user.roles, expires_at, grant)?;
     Ok(TokenPair {
         access_token,
         token_type: "Bearer",
@@ -86,8 +88,9 @@ fn pair(
     })
 }
 
-/// Starts a session for a user whose credentials were just checked.
-pub async fn start(state: &Sessions, user: User, client: ClientInfo) -> StoreResult<TokenPair> {
+/// Starts a session for a user whose credentials were just checked; `amr` names the
+/// factors (RFC 8176: `pwd`, and `otp mfa` after a TOTP code).
+pub async fn start(state: &Sessions, user: User, client: ClientInfo, amr: &str) -> StoreResult<TokenPair> {
     let refresh_token = refresh::new_token();
     let lifetime = Duration::from_std(state.refresh_ttl).map_err(anyhow::Error::from)?;
     let session = state
@@ -99,21 +102,61 @@ pub async fn start(state: &Sessions, user: User, client: ClientInfo) -> StoreRes
             user_agent: client.user_agent,
             ip: client.ip,
             refresh_hash: refresh::hash(&refresh_token),
+            amr: amr.to_string(),
+            auth_time: None,
+            grant: None,
         })
         .await?;
-    Ok(pair(state, user, session.id, refresh_token, session.expires_at)?)
+    Ok(pair(state, user, session.id, refresh_token, session.expires_at, None)?)
+}
+
+/// A session an OpenID Connect client holds for a user, from an authorization code.
+pub struct GrantedSession<'a> {
+    /// Decided when the code was spent, so that a replay of the code can name it.
+    pub id: Uuid,
+    pub client: Uuid,
+    pub grant: Grant<'a>,
+    pub amr: &'a str,
+    pub auth_time: chrono::DateTime<Utc>,
+    /// With `offline_access` the session lives GATEHOUSE_REFRESH_TTL and its refresh token
+    /// is given out; without, it ends with its first access token.
+    pub offline: bool,
+}
+
+/// Starts a client's session; the pair's refresh token is only for an `offline` session.
+pub async fn start_granted(state: &Sessions, user: User, client: ClientInfo, granted: GrantedSession<'_>) -> StoreResult<TokenPair> {
+    let refresh_token = refresh::new_token();
+    let lifetime = if granted.offline { state.refresh_ttl } else { state.tokens.access_ttl() };
+    let lifetime = Duration::from_std(lifetime).map_err(anyhow::Error::from)?;
+    let session = state
+        .store
+        .create_session(NewSession {
+            id: granted.id,
+            user_id: user.id,
+            expires_at: Utc::now() + lifetime,
+            user_agent: client.user_agent,
+            ip: client.ip,
+            refresh_hash: refresh::hash(&refresh_token),
+            amr: granted.amr.to_string(),
+            auth_time: Some(granted.auth_time),
+            grant: Some((granted.client, granted.grant.scope.to_string())),
+        })
+        .await?;
+    Ok(pair(state, user, session.id, refresh_token, session.expires_at, Some(granted.grant))?)
 }
 
 /// Exchanges a refresh token for a new pair (see the contract's "Refresh tokens").
 /// Counts each outcome (rotated, grace reuse, reuse detected); a detected reuse is audited.
-pub async fn rotate(state: &Sessions, presented: &str, audit: &Audit) -> Result<TokenPair> {
+/// `holder` is the client presenting it (its row id), `None` for the API: a session's
+/// token is taken only from its own holder, and refused before anything changes otherwise.
+pub async fn rotate(state: &Sessions, presented: &str, audit: &Audit, holder: Option<Uuid>) -> Result<TokenPair> {
     let invalid = ApiError::InvalidToken { sent: true };
     if !refresh::looks_valid(presented) {
         return Err(invalid);
     }
     let presented_hash = refresh::hash(presented);
     let mut record = state.store.refresh_record(&presented_hash).await?.ok_or(ApiError::InvalidToken { sent: true })?;
-    if !refresh::same_hash(&record.token_hash, &presented_hash) || !is_live(&record) {
+    if !refresh::same_hash(&record.token_hash, &presented_hash) || !is_live(&record) || record.grant_client != holder {
         return Err(invalid);
     }
     let successor = refresh::successor(&state.refresh_secret, presented);
@@ -164,5 +207,9 @@ async fn current_token(state: &Sessions, record: &RefreshRecord, mut candidate: 
 async fn finish(state: &Sessions, record: &RefreshRecord, refresh_token: String) -> Result<TokenPair> {
     // The user was read with the token; disabling it revokes the session, which the next
     // use of this pair sees.
-    Ok(pair(state, record.user.clone(), record.session_id, refresh_token, record.session_expires_at)?)
+    let grant = match (&record.grant_client_id, &record.grant_scope) {
+        (Some(client_id), Some(scope)) => Some(Grant { client_id, scope }),
+        _ => None,
+    };
+    Ok(pair(state, record.user.clone(), record.session_id, refresh_token, record.session_expires_at, grant)?)
 }

@@ -38,11 +38,42 @@ pub struct AccessClaims {
     pub sid: Uuid,
     pub roles: Vec<String>,
     pub username: String,
+    /// The OpenID Connect client the token was issued to; none for the API's own logins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The scopes granted to that client, space-separated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
-enum Signer {
-    Ed25519 { ring: RwLock<(Arc<KeyRing>, Instant)> },
-    Hs256 { encoding: EncodingKey, decoding: DecodingKey },
+/// A token a confidential client holds for itself (`client_credentials`): no user, no
+/// session, so the account API (which reads a `sid`) never takes it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClientClaims {
+    pub iss: String,
+    /// The client's `client_id` (RFC 9068 §2.2: the subject is the client itself).
+    pub sub: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub nbf: i64,
+    pub jti: Uuid,
+    pub client_id: String,
+    pub scope: String,
+}
+
+/// The OpenID Connect client and scope an access token is issued for.
+#[derive(Debug, Clone, Copy)]
+pub struct Grant<'a> {
+    pub client_id: &'a str,
+    pub scope: &'a str,
+}
+
+/// Access tokens are signed with the ring's Ed25519 key unless GATEHOUSE_JWT_SECRET is set;
+/// ID tokens always with the ring (a shared secret cannot be published to clients).
+struct Hs256 {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
 }
 
 /// Tokens whose signature and claims were checked, until their `exp`: an Ed25519
@@ -84,10 +115,13 @@ impl VerifiedCache {
 
 pub struct TokenService {
     verified: VerifiedCache,
-    signer: Signer,
-    store: DynStore,
+    ring: RwLock<(Arc<KeyRing>, Instant)>,
+    hs256: Option<Hs256>,
+    /// One RSA key generation at a time on this instance.
+    pub(super) rsa_generation: tokio::sync::Mutex<()>,
+    pub(super) store: DynStore,
     validation: Validation,
-    issuer: String,
+    pub(super) issuer: String,
     audience: String,
     access_ttl: Duration,
 }
@@ -113,57 +147,59 @@ impl TokenService {
         if !store.signing_keys().await?.iter().any(|k| k.retired_at.is_none()) {
             store.add_signing_key(generate_key(), false).await?;
         }
-        let (signer, algorithm) = match hs256_secret {
-            Some(secret) => (
-                Signer::Hs256 {
-                    encoding: EncodingKey::from_secret(secret.as_bytes()),
-                    decoding: DecodingKey::from_secret(secret.as_bytes()),
-                },
-                Algorithm::HS256,
-            ),
-            None => {
-                let ring = load_ring(&store, access_ttl).await?;
-                (Signer::Ed25519 { ring: RwLock::new((Arc::new(ring), Instant::now())) }, Algorithm::EdDSA)
-            }
-        };
+        let hs256 = hs256_secret.map(|secret| Hs256 {
+            encoding: EncodingKey::from_secret(secret.as_bytes()),
+            decoding: DecodingKey::from_secret(secret.as_bytes()),
+        });
+        let algorithm = if hs256.is_some() { Algorithm::HS256 } else { Algorithm::EdDSA };
+        let ring = RwLock::new((Arc::new(load_ring(&store, access_ttl).await?), Instant::now()));
         let mut validation = Validation::new(algorithm);
         validation.set_issuer(&[&issuer]);
         validation.set_audience(&[&audience]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
         validation.leeway = 60;
-        Ok(Self { verified: VerifiedCache::new(), signer, store, validation, issuer, audience, access_ttl })
+        Ok(Self {
+            verified: VerifiedCache::new(),
+            ring,
+            hs256,
+            rsa_generation: tokio::sync::Mutex::new(()),
+            store,
+            validation,
+            issuer,
+            audience,
+            access_ttl,
+        })
     }
 
     pub fn access_ttl(&self) -> Duration {
         self.access_ttl
     }
 
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
+    /// GATEHOUSE_ISSUER: `iss` of every token, and the OpenID Connect issuer.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
     /// Re-reads the keys table: another instance may have rotated.
     pub async fn reload(&self) -> StoreResult<()> {
-        if let Signer::Ed25519 { ring } = &self.signer {
-            let fresh = load_ring(&self.store, self.access_ttl).await?;
-            *ring.write().unwrap_or_else(|e| e.into_inner()) = (Arc::new(fresh), Instant::now());
-        }
+        let fresh = load_ring(&self.store, self.access_ttl).await?;
+        *self.ring.write().unwrap_or_else(|e| e.into_inner()) = (Arc::new(fresh), Instant::now());
         Ok(())
     }
 
-    fn ring(&self) -> Option<(Arc<KeyRing>, Instant)> {
-        match &self.signer {
-            Signer::Ed25519 { ring } => {
-                let guard = ring.read().unwrap_or_else(|e| e.into_inner());
-                Some((guard.0.clone(), guard.1))
-            }
-            Signer::Hs256 { .. } => None,
-        }
+    pub(super) fn ring(&self) -> (Arc<KeyRing>, Instant) {
+        let guard = self.ring.read().unwrap_or_else(|e| e.into_inner());
+        (guard.0.clone(), guard.1)
     }
 
-    /// The JWK set of public keys (empty with HS256: a shared secret is never published).
+    /// The JWK set of public keys: the Ed25519 and RSA keys, never a shared secret.
     pub fn jwks(&self) -> Value {
-        match self.ring() {
-            Some((ring, _)) => ring.jwks.clone(),
-            None => serde_json::json!({ "keys": [] }),
-        }
+        self.ring().0.jwks.clone()
     }
 
     /// Signs an access token for a session that ends at `session_end`; answers the token
@@ -176,6 +212,19 @@ impl TokenService {
         username: &str,
         roles: &[String],
         session_end: DateTime<Utc>,
+    ) -> anyhow::Result<(String, u64)> {
+        self.issue_granted(user_id, session_id, username, roles, session_end, None)
+    }
+
+    /// [`Self::issue`] for an OpenID Connect client: the token names the client and scope.
+    pub fn issue_granted(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+        username: &str,
+        roles: &[String],
+        session_end: DateTime<Utc>,
+        grant: Option<Grant<'_>>,
     ) -> anyhow::Result<(String, u64)> {
         let now = Utc::now().timestamp();
         let exp = (now + self.access_ttl.as_secs() as i64).min(session_end.timestamp());
@@ -190,22 +239,45 @@ impl TokenService {
             sid: session_id,
             roles: roles.to_vec(),
             username: username.to_string(),
+            client_id: grant.map(|g| g.client_id.to_string()),
+            scope: grant.map(|g| g.scope.to_string()),
         };
+        Ok((self.sign_access(&claims)?, (exp - now).max(0).unsigned_abs()))
+    }
+
+    /// An access token for a confidential client acting as itself; answers it and its lifetime.
+    pub fn issue_for_client(&self, client_id: &str, scope: &str) -> anyhow::Result<(String, u64)> {
+        let now = Utc::now().timestamp();
+        let ttl = self.access_ttl.as_secs() as i64;
+        let claims = ClientClaims {
+            iss: self.issuer.clone(),
+            sub: client_id.to_string(),
+            aud: self.audience.clone(),
+            exp: now + ttl,
+            iat: now,
+            nbf: now,
+            jti: Uuid::now_v7(),
+            client_id: client_id.to_string(),
+            scope: scope.to_string(),
+        };
+        Ok((self.sign_access(&claims)?, ttl.unsigned_abs()))
+    }
+
+    fn sign_access(&self, claims: &impl Serialize) -> anyhow::Result<String> {
         let mut header = Header::new(Algorithm::EdDSA);
         header.typ = Some(ACCESS_TOKEN_TYP.to_string());
-        let token = match &self.signer {
-            Signer::Hs256 { encoding, .. } => {
+        Ok(match &self.hs256 {
+            Some(hs256) => {
                 header.alg = Algorithm::HS256;
-                jsonwebtoken::encode(&header, &claims, encoding)?
+                jsonwebtoken::encode(&header, claims, &hs256.encoding)?
             }
-            Signer::Ed25519 { .. } => {
-                let (ring, _) = self.ring().expect("Ed25519 signer has a ring");
+            None => {
+                let (ring, _) = self.ring();
                 let active = ring.active.as_ref().ok_or_else(|| anyhow::anyhow!("no active signing key"))?;
                 header.kid = Some(active.kid.clone());
-                jsonwebtoken::encode(&header, &claims, &active.encoding)?
+                jsonwebtoken::encode(&header, claims, &active.encoding)?
             }
-        };
-        Ok((token, (exp - now).max(0).unsigned_abs()))
+        })
     }
 
     pub async fn verify(&self, token: &str) -> Result<Arc<AccessClaims>, TokenError> {
@@ -225,6 +297,18 @@ impl TokenService {
     }
 
     async fn verify_uncached(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        self.decode_access(token).await
+    }
+
+    /// A client's own token (`client_client_credentials`), checked like an access token.
+    pub async fn verify_client_token(&self, token: &str) -> Result<ClientClaims, TokenError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(TokenError::Refused("oversized"));
+        }
+        self.decode_access(token).await
+    }
+
+    async fn decode_access<T: serde::de::DeserializeOwned>(&self, token: &str) -> Result<T, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Refused("bad header"))?;
         if header.alg != self.validation.algorithms[0] {
             return Err(TokenError::Refused("algorithm"));
@@ -238,19 +322,22 @@ impl TokenService {
         if header.jku.is_some() || header.jwk.is_some() || header.x5u.is_some() || header.x5c.is_some() || header.crit.is_some() {
             return Err(TokenError::Refused("key or extension header"));
         }
-        let decoded = match &self.signer {
-            Signer::Hs256 { decoding, .. } => jsonwebtoken::decode::<AccessClaims>(token, decoding, &self.validation),
-            Signer::Ed25519 { .. } => {
+        let decoded = match &self.hs256 {
+            Some(hs256) => jsonwebtoken::decode::<T>(token, &hs256.decoding, &self.validation),
+            None => {
                 let kid = header.kid.as_deref().ok_or(TokenError::Refused("no kid"))?;
-                let key = self.verifier_for(kid).await?;
-                jsonwebtoken::decode::<AccessClaims>(token, &key, &self.validation)
+                let (algorithm, key) = self.verifier_for(kid).await?;
+                if algorithm != Algorithm::EdDSA {
+                    return Err(TokenError::Refused("not an access token key"));
+                }
+                jsonwebtoken::decode::<T>(token, &key, &self.validation)
             }
         };
         decoded.map(|data| data.claims).map_err(|_| TokenError::Refused("signature or claims"))
     }
 
-    async fn verifier_for(&self, kid: &str) -> Result<Arc<DecodingKey>, TokenError> {
-        let (ring, loaded_at) = self.ring().expect("Ed25519 signer has a ring");
+    pub(super) async fn verifier_for(&self, kid: &str) -> Result<(Algorithm, Arc<DecodingKey>), TokenError> {
+        let (ring, loaded_at) = self.ring();
         if let Some(key) = ring.verifiers.get(kid) {
             return Ok(key.clone());
         }
@@ -258,7 +345,7 @@ impl TokenService {
             return Err(TokenError::Refused("unknown kid"));
         }
         self.reload().await?;
-        let (ring, _) = self.ring().expect("Ed25519 signer has a ring");
+        let (ring, _) = self.ring();
         ring.verifiers.get(kid).cloned().ok_or(TokenError::Refused("unknown kid"))
     }
 }

@@ -5,6 +5,7 @@ pub mod client;
 mod email;
 pub mod lockout;
 mod login;
+pub mod oauth;
 mod password;
 mod quota;
 mod role;

@@ -121,7 +121,7 @@ the session's current refresh token, after it `token_reused`",
             body = crate::error::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 async fn refresh(State(state): State<AppState>, audit: Audit, ApiJson(req): ApiJson<RefreshRequest>) -> Result<impl IntoResponse> {
-    Ok(token_response(sessions::rotate(&state.sessions, &req.refresh_token, &audit).await?))
+    Ok(token_response(sessions::rotate(&state.sessions, &req.refresh_token, &audit, None).await?))
 }
 
 /// Ends the current session: its refresh token and access tokens stop working at once.

@@ -54,13 +54,20 @@ fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
 
 async fn verified_claims(parts: &Parts, state: &AppState) -> Result<std::sync::Arc<AccessClaims>, ApiError> {
     let token = bearer_token(parts)?;
-    state.tokens.verify(token).await.map_err(|err| match err {
+    let claims = state.tokens.verify(token).await.map_err(|err| match err {
         crate::auth::tokens::TokenError::Store(store) => ApiError::from(store),
         refused => {
             tracing::debug!(reason = %refused, "access token refused");
             ApiError::InvalidToken { sent: true }
         }
-    })
+    })?;
+    // A token an OpenID Connect client holds is for userinfo and the client's own APIs: the
+    // account API (password, email, sessions, admin) takes only the API's own logins.
+    if claims.client_id.is_some() {
+        tracing::debug!("an OpenID Connect client's access token was refused by the account API");
+        return Err(ApiError::InvalidToken { sent: true });
+    }
+    Ok(claims)
 }
 
 fn remember(parts: &mut Parts, claims: &AccessClaims) -> AuthUser {

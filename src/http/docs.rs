@@ -37,6 +37,7 @@ after it `token_reused` and the session is revoked.",
         (name = "mfa", description = "The caller's TOTP second factor: setup, confirmation, turning it off"),
         (name = "admin", description = "User management by admins: list, read, change roles, disable, delete"),
         (name = "templates", description = "The caller's own templates"),
+        (name = "openid", description = "The OpenID Connect provider's JSON endpoints (errors in RFC 6749's shape); /oauth/authorize and /oauth/logout are pages"),
         (name = "service", description = "Health, public keys, this document, the /docs page and the metrics"),
     )
 )]

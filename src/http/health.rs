@@ -49,5 +49,10 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "service",
     responses((status = 200, description = "JWK set", body = Object)))]
 async fn jwks(State(state): State<AppState>) -> Json<Value> {
+    // The RS256 key of ID tokens is made at its first use; a client fetching the JWKS is
+    // about to need it. Should that fail (the database away), the keys at hand are served.
+    if let Err(err) = state.tokens.ensure_rsa().await {
+        tracing::warn!(error = %err, "could not make the RS256 signing key");
+    }
     Json(state.tokens.jwks())
 }

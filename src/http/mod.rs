@@ -11,6 +11,7 @@ pub mod health;
 pub mod limits;
 pub mod me;
 pub mod mfa;
+pub mod oauth;
 pub mod middleware;
 mod outcomes;
 pub mod overload;
@@ -40,5 +41,6 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(users::router())
         .merge(templates::router())
         .merge(clients::router())
+        .merge(oauth::router())
         .merge(audit::router())
 }

@@ -8,10 +8,12 @@
 //! and the no-enumeration answers are the same.
 
 mod account;
+mod authorize;
 mod admin;
 mod admin_actions;
 mod admin_audit;
 mod admin_clients;
+mod logout;
 mod recovery;
 mod render;
 mod return_to;
@@ -40,6 +42,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(recovery::router())
         .merge(security::router())
         .merge(admin::router())
+        .merge(authorize::router())
         .route("/pages/style.css", axum::routing::get(render::stylesheet))
         .route("/pages/logo", axum::routing::get(render::logo))
         .layer(axum::middleware::map_response_with_state(state.clone(), page_headers))
@@ -47,7 +50,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
 
 async fn page_headers(State(state): State<AppState>, mut response: Response) -> Response {
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, state.pages.csp.clone());
+    // A page whose forms lead to an OpenID Connect client set its own (wider form-action).
+    headers.entry(header::CONTENT_SECURITY_POLICY).or_insert(state.pages.csp.clone());
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));

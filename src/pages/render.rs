@@ -34,6 +34,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("admin_keys.html", include_str!("../../templates/pages/admin_keys.html")),
     ("admin_clients.html", include_str!("../../templates/pages/admin_clients.html")),
     ("admin_client_secret.html", include_str!("../../templates/pages/admin_client_secret.html")),
+    ("consent.html", include_str!("../../templates/pages/consent.html")),
+    ("logout.html", include_str!("../../templates/pages/logout.html")),
 ];
 const TEXT: &str = include_str!("../../templates/pages/text.json");
 const STYLE: &str = include_str!("../../templates/pages/style.css");
@@ -49,6 +51,8 @@ pub struct Pages {
     /// The pages' Content-Security-Policy: no script, nothing from elsewhere, never framed;
     /// forms post here, and a sign-in's redirect may go on to an allowed return origin.
     pub csp: HeaderValue,
+    /// The `form-action` sources every page allows: 'self' and the allowed return origins.
+    form_action: String,
 }
 
 impl Pages {
@@ -77,14 +81,23 @@ impl Pages {
         let css = replaced(dir, "style.css")?.unwrap_or_else(|| STYLE.to_string()).replace("#2457c5", &settings.accent_color);
         let form_action: String =
             std::iter::once("'self'".to_string()).chain(settings.allowed_return_origins.iter().cloned()).collect::<Vec<_>>().join(" ");
-        let csp = format!(
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
-        );
+        let csp = policy(&form_action);
         let logo = settings.logo.as_deref().map(load_logo).transpose()?;
-        Ok(Self { env, text, product, css, logo, csp: HeaderValue::from_str(&csp).context("the pages' security policy")? })
+        Ok(Self { env, text, product, css, logo, csp: HeaderValue::from_str(&csp).context("the pages' security policy")?, form_action })
     }
 
     /// A sentence by key (the key itself when a replaced text.json lacks it).
+    /// The policy of a page whose forms may end (after redirects, which browsers hold to
+    /// `form-action` too) at an OpenID Connect client: its redirect URIs' origins added.
+    pub fn csp_allowing(&self, targets: &[String]) -> HeaderValue {
+        let mut sources = self.form_action.clone();
+        for target in targets.iter().filter_map(|t| form_source(t)) {
+            sources.push(' ');
+            sources.push_str(&target);
+        }
+        HeaderValue::from_str(&policy(&sources)).unwrap_or_else(|_| self.csp.clone())
+    }
+
     pub fn text(&self, key: &str) -> String {
         self.text.get(key).cloned().unwrap_or_else(|| key.to_string())
     }
@@ -112,6 +125,20 @@ impl Pages {
 
 /// The logo file, read once; its kind from its first bytes (an SVG by its text), so that a
 /// file that is no image stops the start instead of being served.
+fn policy(form_action: &str) -> String {
+    format!("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'")
+}
+
+/// A CSP source for a redirect URI: its origin, or for an app's own scheme the scheme.
+fn form_source(uri: &str) -> Option<String> {
+    let url = url::Url::parse(uri).ok()?;
+    match url.scheme() {
+        "http" | "https" => Some(url.origin().ascii_serialization()),
+        scheme if scheme.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'-')) => Some(format!("{scheme}:")),
+        _ => None,
+    }
+}
+
 fn load_logo(path: &Path) -> anyhow::Result<(Vec<u8>, &'static str)> {
     let bytes = std::fs::read(path).with_context(|| format!("GATEHOUSE_LOGO: cannot read {}", path.display()))?;
     anyhow::ensure!(bytes.len() <= 512 * 1024, "GATEHOUSE_LOGO: {} is over 512 KiB", path.display());

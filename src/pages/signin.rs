@@ -11,6 +11,7 @@ use minijinja::Value;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::authorize::with_sign_in_policy;
 use super::session::Visit;
 use crate::accounts::{AccountError, Registration};
 use crate::app::AppState;
@@ -33,6 +34,12 @@ pub struct PageQuery {
     /// A sentence key to show once (after sign-up or sign-out); only known ones are shown.
     #[serde(default)]
     notice: String,
+    /// Sign in again although signed in (an OpenID Connect client's `prompt=login` or `max_age`).
+    #[serde(default)]
+    again: String,
+    /// The name to fill in (an OpenID Connect client's `login_hint`).
+    #[serde(default)]
+    login_hint: String,
 }
 
 #[derive(Deserialize)]
@@ -98,12 +105,14 @@ pub fn form_expired(state: &AppState, visit: Visit) -> Response {
 }
 
 async fn sign_in_page(State(state): State<AppState>, visit: Visit, Query(query): Query<PageQuery>) -> Response {
-    if visit.session.is_some() {
+    if visit.session.is_some() && query.again != "1" {
         let target = super::return_to::resolve(&state, &query.return_to);
         return visit.respond(Redirect::to(&target));
     }
     let notice = ["signed_out", "welcome", "password_reset_done"].contains(&query.notice.as_str()).then(|| state.pages.text(&query.notice));
-    render_sign_in(&state, visit, StatusCode::OK, "", &query.return_to, notice, None)
+    let hint: String = query.login_hint.chars().take(254).collect();
+    let page = render_sign_in(&state, visit, StatusCode::OK, &hint, &query.return_to, notice, None);
+    with_sign_in_policy(&state, &query.return_to, page).await
 }
 
 fn render_sign_in(
@@ -129,8 +138,8 @@ async fn sign_in(State(state): State<AppState>, visit: Visit, client: ClientInfo
         return form_expired(&state, visit);
     }
     let outcome = state.accounts.login(&state.sessions, &audit, form.username.trim(), &form.password, client).await;
-    match outcome {
-        Ok(pair) => signed_in(&state, visit, pair, &form.return_to).await,
+    let page = match outcome {
+        Ok(pair) => return signed_in(&state, visit, pair, &form.return_to).await,
         Err(AccountError::MfaRequired(token)) => {
             let mut context = base(&state, &visit, "mfa_title");
             context.insert("mfa_token", Value::from(token.0.as_str()));
@@ -142,7 +151,8 @@ async fn sign_in(State(state): State<AppState>, visit: Visit, client: ClientInfo
             let (status, message) = refusal(&state, &err);
             render_sign_in(&state, visit, status, form.username.trim(), &form.return_to, None, Some(message))
         }
-    }
+    };
+    with_sign_in_policy(&state, &form.return_to, page).await
 }
 
 async fn second_step(
@@ -170,7 +180,7 @@ async fn second_step(
             context.insert("return_to", Value::from(form.return_to.as_str()));
             context.insert("error", Value::from(message));
             let page = state.pages.render(status, "mfa.html", context);
-            visit.respond(page)
+            with_sign_in_policy(&state, &form.return_to, visit.respond(page)).await
         }
     }
 }
@@ -184,6 +194,12 @@ async fn signed_in(state: &AppState, mut visit: Visit, pair: TokenPair, return_t
             return super::error_page(state, visit);
         }
     };
+    // Signing in again (an OpenID Connect client asked for it) replaces the session.
+    if let Some(old) = visit.session.take()
+        && let Err(err) = state.store.revoke_session(old.session_id, old.user.id).await
+    {
+        tracing::warn!(error = %err, "could not end the session a new sign-in replaces");
+    }
     match visit.start_session(state, session_id).await {
         Ok(()) => {
             let target = super::return_to::resolve(state, return_to);

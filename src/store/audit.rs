@@ -40,10 +40,14 @@ pub enum AuditType {
     ClientUpdated,
     ClientDeleted,
     ClientSecretRotated,
+    /// An authorization code was exchanged: a client holds tokens for the user.
+    OAuthGranted,
+    /// An authorization code came back a second time: what it gave was revoked.
+    OAuthCodeReplayed,
 }
 
 impl AuditType {
-    pub const ALL: [AuditType; 24] = [
+    pub const ALL: [AuditType; 26] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -68,6 +72,8 @@ impl AuditType {
         Self::ClientUpdated,
         Self::ClientDeleted,
         Self::ClientSecretRotated,
+        Self::OAuthGranted,
+        Self::OAuthCodeReplayed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -96,6 +102,8 @@ impl AuditType {
             Self::ClientUpdated => "client.updated",
             Self::ClientDeleted => "client.deleted",
             Self::ClientSecretRotated => "client.secret_rotated",
+            Self::OAuthGranted => "oauth.granted",
+            Self::OAuthCodeReplayed => "oauth.code_replayed",
         }
     }
 

@@ -16,6 +16,10 @@ pub struct BrowserSession {
     pub session_id: Uuid,
     #[sqlx(try_from = "Time")]
     pub last_used_at: DateTime<Utc>,
+    /// When the user signed in, and with what (RFC 8176 values, space-separated).
+    #[sqlx(try_from = "Time")]
+    pub auth_time: DateTime<Utc>,
+    pub amr: String,
     #[sqlx(flatten)]
     pub user: User,
 }
@@ -43,7 +47,7 @@ impl Store {
     /// idle since `idle_since`, and its user enabled.
     pub async fn browser_session(&self, cookie_hash: &[u8], idle_since: DateTime<Utc>) -> StoreResult<Option<BrowserSession>> {
         on_db!(&self.db, c => sqlx::query_as(concat!(
-            "SELECT s.id AS session_id, s.last_used_at, ",
+            "SELECT s.id AS session_id, s.last_used_at, COALESCE(s.auth_time, s.created_at) AS auth_time, s.amr, ",
             user_columns!(),
             " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.cookie_hash = $1 AND s.revoked_at IS NULL \
              AND s.expires_at > $2 AND s.last_used_at > $3 AND NOT u.disabled"

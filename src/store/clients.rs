@@ -197,6 +197,7 @@ impl Store {
         if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
+    /// Deletes a client, and with it (by cascade) its codes, consents and sessions.
     pub async fn delete_client(&self, id: Uuid) -> StoreResult<()> {
         let done = on_db!(&self.db, c => sqlx::query("DELETE FROM oauth_clients WHERE id = $1")
             .bind(id)
@@ -204,6 +205,7 @@ impl Store {
             .await
             .map_err(classify)?
             .rows_affected());
+        self.forget_all_live();
         if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 }

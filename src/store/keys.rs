@@ -11,7 +11,7 @@ use super::{Store, StoreResult};
 pub struct SigningKeyRecord {
     pub kid: String,
     pub algorithm: String,
-    /// The Ed25519 seed: never leaves the store except to sign.
+    /// The Ed25519 seed, or the RSA key in PKCS#1 DER: never leaves the store except to sign.
     pub private_key: Vec<u8>,
     pub public_key: Vec<u8>,
     #[sqlx(try_from = "Time")]
@@ -44,15 +44,17 @@ impl Store {
         .map_err(classify))
     }
 
-    /// Adds a signing key; with `retire_active` the current one is retired first, otherwise
-    /// the key is added only when no key is active (first start of several instances).
+    /// Adds a signing key; with `retire_active` the current one of its algorithm is retired
+    /// first, otherwise the key is added only when none of its algorithm is active (first
+    /// start of several instances).
     pub async fn add_signing_key(&self, key: SigningKeyRecord, retire_active: bool) -> StoreResult<()> {
         on_db!(&self.db, c => {
             let mut tx = c.write().await?;
             if retire_active {
                 tx.lock(Lock::SigningKeys).await?;
-                sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL")
+                sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL AND algorithm = $2")
                     .bind(Time(key.created_at))
+                    .bind(&key.algorithm)
                     .execute(&mut *tx)
                     .await
                     .map_err(classify)?;

@@ -104,7 +104,7 @@ impl LiveView {
     }
 
     /// Anything may have changed.
-    fn forget_all(&self) {
+    pub(super) fn forget_all(&self) {
         let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
         state.epoch += 1;
         state.users.clear();

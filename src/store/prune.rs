@@ -19,7 +19,8 @@ pub struct PruneCutoffs {
     pub revoked_before: DateTime<Utc>,
     /// Login-attempt counts without a lock whose window began before this.
     pub window_before: DateTime<Utc>,
-    /// Now: locks that ended, email tokens used or expired, MFA challenges expired.
+    /// Now: locks that ended, email tokens used or expired, MFA challenges and
+    /// authorization codes expired.
     pub now: DateTime<Utc>,
 }
 
@@ -30,11 +31,12 @@ pub struct Pruned {
     pub login_attempts: u64,
     pub email_tokens: u64,
     pub mfa_challenges: u64,
+    pub authorization_codes: u64,
 }
 
 impl Pruned {
     pub fn total(&self) -> u64 {
-        self.sessions + self.login_attempts + self.email_tokens + self.mfa_challenges
+        self.sessions + self.login_attempts + self.email_tokens + self.mfa_challenges + self.authorization_codes
     }
 }
 
@@ -58,6 +60,7 @@ impl Store {
             login_attempts: self.in_batches("login_attempts", "login_key", unlocked_old, &[window, now_ms]).await?,
             email_tokens: self.in_batches("email_tokens", "token_hash", "used_at IS NOT NULL OR expires_at <= $1", &[now]).await?,
             mfa_challenges: self.in_batches("mfa_challenges", "token_hash", "expires_at <= $1", &[now]).await?,
+            authorization_codes: self.in_batches("oauth_codes", "code_hash", "expires_at <= $1", &[now]).await?,
         })
     }
 

@@ -29,6 +29,12 @@ pub struct NewSession {
     pub user_agent: Option<String>,
     pub ip: Option<String>,
     pub refresh_hash: Vec<u8>,
+    /// How the user signed in (RFC 8176 values, space-separated).
+    pub amr: String,
+    /// When the user signed in, if before now (a client's session from a browser session).
+    pub auth_time: Option<DateTime<Utc>>,
+    /// The OpenID Connect client (its row id) holding the session, and its scope.
+    pub grant: Option<(Uuid, String)>,
 }
 
 /// What the store knows about a presented refresh token.
@@ -43,6 +49,10 @@ pub struct RefreshRecord {
     #[sqlx(try_from = "Time")]
     pub session_expires_at: DateTime<Utc>,
     pub session_revoked: bool,
+    /// For a client's session: the client's row id, its `client_id` and the scope granted.
+    pub grant_client: Option<Uuid>,
+    pub grant_client_id: Option<String>,
+    pub grant_scope: Option<String>,
     /// The session's user as it was read with the token: a refresh needs no second query.
     #[sqlx(flatten)]
     pub user: User,
@@ -74,8 +84,8 @@ impl Store {
         on_db!(&self.db, c => {
             let mut tx = c.write().await?;
             sqlx::query(
-                "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip) \
-                 VALUES ($1, $2, $3, $3, $4, $5, $6)",
+                "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip, amr, auth_time, client_id, scope) \
+                 VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(session.id)
             .bind(session.user_id)
@@ -83,6 +93,10 @@ impl Store {
             .bind(Time(session.expires_at))
             .bind(&session.user_agent)
             .bind(&session.ip)
+            .bind(&session.amr)
+            .bind(Time(session.auth_time.unwrap_or(now.0)))
+            .bind(session.grant.as_ref().map(|g| g.0))
+            .bind(session.grant.as_ref().map(|g| g.1.as_str()))
             .execute(&mut *tx)
             .await
             .map_err(classify)?;
@@ -182,9 +196,11 @@ impl Store {
     pub async fn refresh_record(&self, token_hash: &[u8]) -> StoreResult<Option<RefreshRecord>> {
         on_db!(&self.db, c => sqlx::query_as(concat!(
             "SELECT t.token_hash, t.session_id, t.rotated_at, s.user_id, s.expires_at AS session_expires_at, \
-             s.revoked_at IS NOT NULL AS session_revoked, ",
+             s.revoked_at IS NOT NULL AS session_revoked, s.client_id AS grant_client, oc.client_id AS grant_client_id, \
+             s.scope AS grant_scope, ",
             user_columns!(),
-            " FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id WHERE t.token_hash = $1"
+            " FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id \
+             LEFT JOIN oauth_clients oc ON oc.id = s.client_id WHERE t.token_hash = $1"
         ))
         .bind(token_hash)
         .fetch_optional(&c.pool)

@@ -1,0 +1,193 @@
+//! The browser's side of the OpenID Connect provider: /oauth/authorize (sign-in through
+//! the pages, the consent page, the code) and /oauth/logout (RP-initiated logout).
+
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use minijinja::Value;
+use serde::Deserialize;
+
+use super::session::Visit;
+use super::signin::{base, form_expired};
+use crate::accounts::oauth::{self, AuthorizeError, AuthorizeParams, Authorization};
+use crate::app::AppState;
+use crate::store::BrowserSession;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/oauth/authorize", get(authorize).post(decide))
+        .route("/oauth/logout", get(super::logout::logout_page).post(super::logout::logout))
+}
+
+/// A page saying why a request cannot go on, with no redirect.
+pub(super) fn refusal_page(state: &AppState, visit: Visit, message_key: &str) -> Response {
+    let mut context = base(state, &visit, "oauth_error_title");
+    context.insert("message", Value::from(state.pages.text(message_key)));
+    let page = state.pages.render(StatusCode::BAD_REQUEST, "message.html", context);
+    visit.respond(page)
+}
+
+fn read(state: &AppState, visit: Visit, query: &str) -> Result<(AuthorizeParams, Visit), Response> {
+    match serde_urlencoded::from_str::<AuthorizeParams>(query) {
+        Ok(params) => Ok((params, visit)),
+        Err(_) => Err(refusal_page(state, visit, "bad_authorize_request")),
+    }
+}
+
+async fn check(state: &AppState, visit: Visit, params: &AuthorizeParams) -> Result<(Authorization, Visit), Response> {
+    match oauth::check_request(&state.store, params).await {
+        Ok(request) => Ok((request, visit)),
+        Err(AuthorizeError::Page(key)) => Err(refusal_page(state, visit, key)),
+        Err(AuthorizeError::Redirect { redirect_uri, state: client_state, refusal }) => {
+            let target = oauth::error_redirect(&redirect_uri, &state.config.issuer(), client_state.as_deref(), &refusal);
+            Err(visit.respond(Redirect::to(&target)))
+        }
+        Err(AuthorizeError::Store(err)) => {
+            tracing::warn!(error = %err, "could not check an authorization request");
+            Err(super::error_page(state, visit))
+        }
+    }
+}
+
+async fn authorize(State(state): State<AppState>, visit: Visit, RawQuery(query): RawQuery) -> Response {
+    let query = query.unwrap_or_default();
+    let (params, visit) = match read(&state, visit, &query) {
+        Ok(read) => read,
+        Err(page) => return page,
+    };
+    let (request, visit) = match check(&state, visit, &params).await {
+        Ok(checked) => checked,
+        Err(page) => return page,
+    };
+    let Some(session) = visit.session.clone() else {
+        if request.prompt.none {
+            return back_with_error(&state, visit, &request, "login_required", "the user is not signed in");
+        }
+        return to_sign_in(visit, &query, false, request.login_hint.as_deref());
+    };
+    if request.prompt.login || oauth::too_old(&request, session.auth_time) {
+        if request.prompt.none {
+            return back_with_error(&state, visit, &request, "login_required", "the sign-in is older than max_age");
+        }
+        return to_sign_in(visit, &query, true, Some(&session.user.username));
+    }
+    match oauth::needs_consent(&state.store, session.user.id, &request).await {
+        Ok(false) => issue(&state, visit, &request, &session).await,
+        Ok(true) if request.prompt.none => back_with_error(&state, visit, &request, "consent_required", "the user has not allowed this client"),
+        Ok(true) => consent_page(&state, visit, &request, &session, &query),
+        Err(err) => {
+            tracing::warn!(error = %err, "could not read a consent");
+            super::error_page(&state, visit)
+        }
+    }
+}
+
+fn back_with_error(state: &AppState, visit: Visit, request: &Authorization, error: &'static str, description: &str) -> Response {
+    let refusal = crate::domain::oauth::Refusal { error, description: description.to_string() };
+    let target = oauth::error_redirect(&request.redirect_uri, &state.config.issuer(), request.state.as_deref(), &refusal);
+    visit.respond(Redirect::to(&target))
+}
+
+/// Off to the sign-in page, which comes back here. After a forced sign-in (`prompt=login`,
+/// `max_age`) the way back leaves those out: the sign-in just made satisfies them.
+fn to_sign_in(visit: Visit, query: &str, again: bool, login_hint: Option<&str>) -> Response {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+    let kept: Vec<(String, String)> = pairs
+        .into_iter()
+        .filter_map(|(name, value)| match name.as_str() {
+            "max_age" if again => None,
+            "prompt" if again => {
+                let rest: Vec<&str> = value.split(' ').filter(|v| !v.is_empty() && *v != "login").collect();
+                (!rest.is_empty()).then(|| (name, rest.join(" ")))
+            }
+            _ => Some((name, value)),
+        })
+        .collect();
+    let back = format!("/oauth/authorize?{}", serde_urlencoded::to_string(&kept).unwrap_or_default());
+    let mut sign_in = vec![("return_to", back.as_str())];
+    if again {
+        sign_in.push(("again", "1"));
+    }
+    if let Some(hint) = login_hint {
+        sign_in.push(("login_hint", hint));
+    }
+    visit.respond(Redirect::to(&format!("/login?{}", serde_urlencoded::to_string(&sign_in).unwrap_or_default())))
+}
+
+async fn issue(state: &AppState, visit: Visit, request: &Authorization, session: &BrowserSession) -> Response {
+    match oauth::issue_code(&state.store, &state.config.issuer(), request, session.user.id, session.auth_time, &session.amr).await {
+        Ok(target) => visit.respond(Redirect::to(&target)),
+        Err(err) => {
+            tracing::warn!(error = %err, "could not issue an authorization code");
+            super::error_page(state, visit)
+        }
+    }
+}
+
+fn consent_page(state: &AppState, visit: Visit, request: &Authorization, session: &BrowserSession, query: &str) -> Response {
+    let mut context = base(state, &visit, "consent_title");
+    context.insert("intro", Value::from(state.pages.text("consent_intro").replace("{client}", &request.client.name)));
+    let scopes: Vec<String> = request.scopes.iter().map(|s| state.pages.text(&format!("scope_{s}"))).collect();
+    context.insert("scopes", Value::from(scopes));
+    context.insert("username", Value::from(session.user.username.as_str()));
+    context.insert("request", Value::from(query));
+    let mut page = state.pages.render(StatusCode::OK, "consent.html", context);
+    page.headers_mut().insert(header::CONTENT_SECURITY_POLICY, state.pages.csp_allowing(&request.client.redirect_uris));
+    visit.respond(page)
+}
+
+#[derive(Deserialize)]
+struct DecisionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    request: String,
+    #[serde(default)]
+    decision: String,
+}
+
+/// The consent page's answer: the request is checked again from the start.
+async fn decide(State(state): State<AppState>, visit: Visit, Form(form): Form<DecisionForm>) -> Response {
+    if !visit.csrf_ok(&state, &form.csrf) {
+        return form_expired(&state, visit);
+    }
+    let (params, visit) = match read(&state, visit, &form.request) {
+        Ok(read) => read,
+        Err(page) => return page,
+    };
+    let (request, visit) = match check(&state, visit, &params).await {
+        Ok(checked) => checked,
+        Err(page) => return page,
+    };
+    let Some(session) = visit.session.clone() else {
+        return to_sign_in(visit, &form.request, false, None);
+    };
+    if form.decision != "allow" {
+        return back_with_error(&state, visit, &request, "access_denied", "the user denied the request");
+    }
+    if let Err(err) = state.store.grant_consent(session.user.id, request.client.id, &request.scope()).await {
+        tracing::warn!(error = %err, "could not record a consent");
+        return super::error_page(&state, visit);
+    }
+    issue(&state, visit, &request, &session).await
+}
+
+/// The policy of a sign-in page whose `return_to` is an authorization request: its forms
+/// end at the client's redirect URI, which `form-action` must allow.
+pub(super) async fn sign_in_policy(state: &AppState, return_to: &str) -> Option<HeaderValue> {
+    let query = return_to.strip_prefix("/oauth/authorize?")?;
+    let params: AuthorizeParams = serde_urlencoded::from_str(query).ok()?;
+    let (client, _) = state.store.client_by_client_id(params.client_id.as_deref()?).await.ok()??;
+    Some(state.pages.csp_allowing(&client.redirect_uris))
+}
+
+/// A sign-in page's response with [`sign_in_policy`] when it applies.
+pub(super) async fn with_sign_in_policy(state: &AppState, return_to: &str, response: Response) -> Response {
+    let mut response = response.into_response();
+    if let Some(policy) = sign_in_policy(state, return_to).await {
+        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
+    response
+}
