@@ -11,9 +11,6 @@ use crate::auth::refresh;
 use crate::domain::oauth::{self as rules, Prompt, Refusal};
 use crate::store::{Client, DynStore, NewCode, StoreError};
 
-/// How long a code lives: OAuth 2.0 Security BCP asks for "short", RFC 6749 at most 10 min.
-pub const CODE_TTL_SECS: i64 = 60;
-
 /// The query of GET /oauth/authorize, as sent.
 #[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
 pub struct AuthorizeParams {
@@ -60,7 +57,11 @@ pub enum AuthorizeError {
     /// The client or its redirect URI is unknown: a page says so, never a redirect.
     Page(&'static str),
     /// Anything else goes back to the client's redirect URI (RFC 6749 §4.1.2.1).
-    Redirect { redirect_uri: String, state: Option<String>, refusal: Refusal },
+    Redirect {
+        redirect_uri: String,
+        state: Option<String>,
+        refusal: Refusal,
+    },
     Store(StoreError),
 }
 
@@ -152,10 +153,12 @@ pub fn too_old(request: &Authorization, auth_time: DateTime<Utc>) -> bool {
     request.max_age.is_some_and(|max| (Utc::now() - auth_time).num_seconds() > max)
 }
 
-/// Issues a code for a signed-in user and answers where the browser goes with it.
+/// Issues a code for a signed-in user, living `ttl_secs` (GATEHOUSE_OAUTH_CODE_TTL, at most
+/// 60), and answers where the browser goes with it.
 pub async fn issue_code(
     store: &DynStore,
     issuer: &str,
+    ttl_secs: u64,
     request: &Authorization,
     user_id: Uuid,
     auth_time: DateTime<Utc>,
@@ -173,7 +176,7 @@ pub async fn issue_code(
             code_challenge: request.code_challenge.clone(),
             auth_time,
             amr: amr.to_string(),
-            expires_at: Utc::now() + Duration::seconds(CODE_TTL_SECS),
+            expires_at: Utc::now() + Duration::seconds(ttl_secs.min(60) as i64),
         })
         .await?;
     Ok(redirect_to(&request.redirect_uri, issuer, request.state.as_deref(), &[("code", &code)]))

@@ -106,7 +106,9 @@ pub async fn exchange_code(
                 sessions.store.revoke_session(session, user_id).await?;
             }
             tracing::warn!(client_id = %client.client_id, "an authorization code was presented twice; its session was revoked");
-            audit.record(AuditType::OAuthCodeReplayed, None, Some(user_id), json!({ "client_id": client.client_id, "session_id": session })).await;
+            audit
+                .record(AuditType::OAuthCodeReplayed, None, Some(user_id), json!({ "client_id": client.client_id, "session_id": session }))
+                .await;
             return Err(invalid_grant("the code is unknown, used or expired"));
         }
     };
@@ -131,8 +133,18 @@ pub async fn exchange_code(
     let grant = Grant { client_id: &client.client_id, scope: &record.scope };
     let granted = GrantedSession { id: session_id, client: client.id, grant, amr: &record.amr, auth_time: record.auth_time, offline };
     let pair = sessions::start_granted(sessions, user.clone(), info, granted).await?;
-    audit.record(AuditType::OAuthGranted, Some(user.id), Some(user.id), json!({ "client_id": client.client_id, "scope": record.scope })).await;
-    let id_token = IdToken { client, user: &user, session_id, scope: &record.scope, nonce: record.nonce.as_deref(), auth_time: record.auth_time, amr: &record.amr };
+    audit
+        .record(AuditType::OAuthGranted, Some(user.id), Some(user.id), json!({ "client_id": client.client_id, "scope": record.scope }))
+        .await;
+    let id_token = IdToken {
+        client,
+        user: &user,
+        session_id,
+        scope: &record.scope,
+        nonce: record.nonce.as_deref(),
+        auth_time: record.auth_time,
+        amr: &record.amr,
+    };
     respond(sessions, pair, offline, &record.scope, Some(id_token)).await
 }
 
@@ -147,7 +159,13 @@ struct IdToken<'a> {
     amr: &'a str,
 }
 
-async fn respond(sessions: &Sessions, pair: TokenPair, offline: bool, scope: &str, id: Option<IdToken<'_>>) -> Result<OAuthTokens, ApiError> {
+async fn respond(
+    sessions: &Sessions,
+    pair: TokenPair,
+    offline: bool,
+    scope: &str,
+    id: Option<IdToken<'_>>,
+) -> Result<OAuthTokens, ApiError> {
     let id_token = match id {
         Some(id) => {
             let alg = id.client.id_token_signed_response_alg.as_str();
@@ -183,7 +201,13 @@ async fn respond(sessions: &Sessions, pair: TokenPair, offline: bool, scope: &st
 
 /// `refresh_token`: today's rotation with reuse detection, for the client that holds it;
 /// a `scope` may narrow nothing and widen nothing (it must be what was granted, or absent).
-pub async fn refresh(sessions: &Sessions, audit: &Audit, client: &Client, token: &str, scope: Option<&str>) -> Result<OAuthTokens, ApiError> {
+pub async fn refresh(
+    sessions: &Sessions,
+    audit: &Audit,
+    client: &Client,
+    token: &str,
+    scope: Option<&str>,
+) -> Result<OAuthTokens, ApiError> {
     let pair = sessions::rotate(sessions, token, audit, Some(client.id)).await.map_err(|err| match err {
         ApiError::InvalidToken { .. } | ApiError::TokenReused => invalid_grant("the refresh token is unknown, revoked or used"),
         other => other,
@@ -197,7 +221,8 @@ pub async fn refresh(sessions: &Sessions, audit: &Audit, client: &Client, token:
         }
     }
     let user = pair.user.clone();
-    let id_token = IdToken { client, user: &user, session_id, scope: &grant.scope, nonce: None, auth_time: grant.auth_time, amr: &grant.amr };
+    let id_token =
+        IdToken { client, user: &user, session_id, scope: &grant.scope, nonce: None, auth_time: grant.auth_time, amr: &grant.amr };
     respond(sessions, pair, true, &grant.scope, Some(id_token)).await
 }
 
@@ -234,7 +259,8 @@ pub async fn introspect(sessions: &Sessions, client: &Client, token: &str) -> Re
     let inactive = json!({ "active": false });
     if refresh::looks_valid(token) {
         let Some(record) = sessions.store.refresh_record(&refresh::hash(token)).await? else { return Ok(inactive) };
-        let live = record.rotated_at.is_none() && !record.session_revoked && !record.user.disabled && record.session_expires_at > Utc::now();
+        let live =
+            record.rotated_at.is_none() && !record.session_revoked && !record.user.disabled && record.session_expires_at > Utc::now();
         if !live || record.grant_client != Some(client.id) {
             return Ok(inactive);
         }

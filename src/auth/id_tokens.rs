@@ -59,7 +59,8 @@ impl ProfileClaims {
 /// The left half of the access token's hash, for `at_hash`: SHA-256 for RS256, SHA-512 for
 /// EdDSA over Ed25519 (its hash, as OpenID Connect's registry of EdDSA says).
 pub fn at_hash(access_token: &str, alg: &str) -> String {
-    let digest = if alg == EDDSA { Sha512::digest(access_token.as_bytes()).to_vec() } else { Sha256::digest(access_token.as_bytes()).to_vec() };
+    let digest =
+        if alg == EDDSA { Sha512::digest(access_token.as_bytes()).to_vec() } else { Sha256::digest(access_token.as_bytes()).to_vec() };
     URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
 }
 

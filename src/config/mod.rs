@@ -111,6 +111,10 @@ pub struct Config {
     #[arg(long, env = "GATEHOUSE_MFA_TOKEN_TTL", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
     pub mfa_token_ttl: u64,
 
+    /// Seconds an OpenID Connect authorization code stays valid (at most 60).
+    #[arg(long, env = "GATEHOUSE_OAUTH_CODE_TTL", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=60), global = true)]
+    pub oauth_code_ttl: u64,
+
     /// SQLite only: `full` syncs every commit to disk (survives power loss); `normal` syncs
     /// at WAL checkpoints (survives any process crash, may lose the last commits on power loss).
     #[arg(long, env = "GATEHOUSE_SQLITE_SYNCHRONOUS", value_enum, default_value = "full", global = true)]

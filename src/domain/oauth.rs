@@ -43,7 +43,9 @@ pub fn code_challenge(challenge: Option<&str>, method: Option<&str>, public_clie
         (None, Some(_)) => Err(refuse("invalid_request", "code_challenge_method without code_challenge")),
         (Some(_), Some(m)) if m != "S256" => Err(refuse("invalid_request", "code_challenge_method must be S256")),
         (Some(_), None) => Err(refuse("invalid_request", "code_challenge_method must be S256 (plain is not supported)")),
-        (Some(c), Some(_)) if !pkce_chars(c) => Err(refuse("invalid_request", "code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~")),
+        (Some(c), Some(_)) if !pkce_chars(c) => {
+            Err(refuse("invalid_request", "code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~"))
+        }
         (Some(c), Some(_)) => Ok(Some(c.to_string())),
     }
 }
@@ -91,14 +93,19 @@ pub fn prompt(raw: Option<&str>) -> Result<Prompt, Refusal> {
 pub fn max_age(raw: Option<&str>) -> Result<Option<i64>, Refusal> {
     match raw {
         None => Ok(None),
-        Some(value) => value.parse::<u32>().map(|s| Some(i64::from(s))).map_err(|_| refuse("invalid_request", "max_age must be a whole number of seconds")),
+        Some(value) => value
+            .parse::<u32>()
+            .map(|s| Some(i64::from(s)))
+            .map_err(|_| refuse("invalid_request", "max_age must be a whole number of seconds")),
     }
 }
 
 /// `state`, `nonce` and `login_hint`: kept as sent, at most 512 characters.
 pub fn short_param(name: &str, value: Option<&str>) -> Result<Option<String>, Refusal> {
     match value {
-        Some(v) if v.chars().count() > MAX_PARAM_CHARS => Err(refuse("invalid_request", format!("{name} is longer than {MAX_PARAM_CHARS} characters"))),
+        Some(v) if v.chars().count() > MAX_PARAM_CHARS => {
+            Err(refuse("invalid_request", format!("{name} is longer than {MAX_PARAM_CHARS} characters")))
+        }
         other => Ok(other.map(str::to_string)),
     }
 }

@@ -164,11 +164,20 @@ fn no_store(body: impl IntoResponse) -> Response {
         (status = 400, description = "`invalid_request`, `invalid_grant`, `unsupported_grant_type`, `unauthorized_client`, `invalid_scope`", body = Object),
         (status = 401, description = "`invalid_client`", body = Object),
     ))]
-async fn token(State(state): State<AppState>, audit: Audit, info: ClientInfo, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn token(
+    State(state): State<AppState>,
+    audit: Audit,
+    info: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let form = OAuthForm::read(&headers, &body)?;
     let grant_type = form.required("grant_type")?;
     if !["authorization_code", "refresh_token", "client_credentials"].contains(&grant_type) {
-        return Err(OAuthError::bad("unsupported_grant_type", "grant_type must be authorization_code, refresh_token or client_credentials"));
+        return Err(OAuthError::bad(
+            "unsupported_grant_type",
+            "grant_type must be authorization_code, refresh_token or client_credentials",
+        ));
     }
     let client = grants::authenticate(&state.sessions, &form.auth).await?;
     let tokens = match grant_type {

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::session::Visit;
 use super::signin::{base, form_expired};
-use crate::accounts::oauth::{self, AuthorizeError, AuthorizeParams, Authorization};
+use crate::accounts::oauth::{self, Authorization, AuthorizeError, AuthorizeParams};
 use crate::app::AppState;
 use crate::store::BrowserSession;
 
@@ -75,7 +75,9 @@ async fn authorize(State(state): State<AppState>, visit: Visit, RawQuery(query):
     }
     match oauth::needs_consent(&state.store, session.user.id, &request).await {
         Ok(false) => issue(&state, visit, &request, &session).await,
-        Ok(true) if request.prompt.none => back_with_error(&state, visit, &request, "consent_required", "the user has not allowed this client"),
+        Ok(true) if request.prompt.none => {
+            back_with_error(&state, visit, &request, "consent_required", "the user has not allowed this client")
+        }
         Ok(true) => consent_page(&state, visit, &request, &session, &query),
         Err(err) => {
             tracing::warn!(error = %err, "could not read a consent");
@@ -117,7 +119,17 @@ fn to_sign_in(visit: Visit, query: &str, again: bool, login_hint: Option<&str>) 
 }
 
 async fn issue(state: &AppState, visit: Visit, request: &Authorization, session: &BrowserSession) -> Response {
-    match oauth::issue_code(&state.store, &state.config.issuer(), request, session.user.id, session.auth_time, &session.amr).await {
+    match oauth::issue_code(
+        &state.store,
+        &state.config.issuer(),
+        state.config.oauth_code_ttl,
+        request,
+        session.user.id,
+        session.auth_time,
+        &session.amr,
+    )
+    .await
+    {
         Ok(target) => visit.respond(Redirect::to(&target)),
         Err(err) => {
             tracing::warn!(error = %err, "could not issue an authorization code");

@@ -2,10 +2,10 @@
 //! `id_token_hint` the browser session and the client's session end at once; without one,
 //! a page asks first, so that a link on another site cannot sign anyone out.
 
+use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{Redirect, Response};
-use axum::Form;
 use minijinja::Value;
 use serde::Deserialize;
 use serde_json::json;

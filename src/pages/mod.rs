@@ -8,11 +8,11 @@
 //! and the no-enumeration answers are the same.
 
 mod account;
-mod authorize;
 mod admin;
 mod admin_actions;
 mod admin_audit;
 mod admin_clients;
+mod authorize;
 mod logout;
 mod recovery;
 mod render;

@@ -126,7 +126,9 @@ impl Pages {
 /// The logo file, read once; its kind from its first bytes (an SVG by its text), so that a
 /// file that is no image stops the start instead of being served.
 fn policy(form_action: &str) -> String {
-    format!("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'")
+    format!(
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+    )
 }
 
 /// A CSP source for a redirect URI: its origin, or for an app's own scheme the scheme.

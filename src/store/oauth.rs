@@ -45,7 +45,10 @@ pub enum CodeClaim {
     /// Its first use: the code is spent now, and `session` is the id its tokens get.
     First(CodeRecord),
     /// It was used before: the session its first use started (now to be revoked).
-    Replayed { session: Option<Uuid>, user_id: Uuid },
+    Replayed {
+        session: Option<Uuid>,
+        user_id: Uuid,
+    },
     Unknown,
 }
 

@@ -9,6 +9,7 @@ pub mod browser;
 pub mod crash;
 pub mod live;
 pub mod mfa;
+pub mod oidc;
 pub mod postgres;
 pub mod smtp;
 

@@ -26,6 +26,8 @@ mod me;
 mod metrics;
 mod mfa_login;
 mod mfa_setup;
+mod oidc;
+mod oidc_consent;
 mod openapi;
 mod password_reset;
 mod pruning;
