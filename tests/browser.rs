@@ -11,6 +11,10 @@ mod accessibility;
 mod admin;
 #[path = "browser/journey.rs"]
 mod journey;
+#[path = "browser/oidc.rs"]
+mod oidc;
+#[path = "browser/oidc_node.rs"]
+mod oidc_node;
 #[path = "browser/protections.rs"]
 mod protections;
 #[path = "browser/recovery.rs"]

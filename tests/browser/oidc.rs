@@ -1,0 +1,145 @@
+//! "Sign in with Gatehouse" driven by clients nobody here wrote: the Flask example of
+//! examples/flask (authlib) signs people in through the real browser, consent and TOTP
+//! included, verifies the ID token (signature, nonce, at_hash), reads userinfo, refreshes,
+//! protects its API with Gatehouse's access tokens, and logs out (RP-initiated).
+//!
+//! The example runs on a Python with authlib and Flask: GATEHOUSE_OIDC_PYTHON, else
+//! `target/oidc-venv/bin/python` (what .ci/run makes). Without one the test says so and
+//! skips; under CI=true that is a failure.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::common::browser::{self, Browser};
+use crate::common::mfa::{code_at, fresh_step};
+use crate::common::oidc::Rp;
+use crate::common::{PASSWORD, TestApp};
+
+/// A Python that has the example's requirements, or `None` after saying why.
+pub fn python() -> Option<PathBuf> {
+    let candidate = std::env::var_os("GATEHOUSE_OIDC_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/oidc-venv/bin/python"));
+    let ready = Command::new(&candidate).args(["-c", "import authlib, flask, requests"]).output().is_ok_and(|o| o.status.success());
+    if ready {
+        return Some(candidate);
+    }
+    assert!(std::env::var("CI").is_err(), "CI=true: {} must have authlib, flask and requests (.ci/run makes it)", candidate.display());
+    eprintln!("\n*** SKIPPED: no Python with authlib and Flask at {}; see examples/flask/README.md ***\n", candidate.display());
+    None
+}
+
+/// The example app, running until dropped.
+pub struct Example {
+    child: Child,
+    pub base: String,
+}
+
+impl Drop for Example {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Example {
+    pub async fn start(python: &PathBuf, app: &TestApp, rp: &Rp, port: u16) -> Self {
+        let child = Command::new(python)
+            .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/flask/app.py"))
+            .env("PORT", port.to_string())
+            .env("GATEHOUSE_URL", &app.base)
+            .env("CLIENT_ID", &rp.client_id)
+            .env("CLIENT_SECRET", rp.secret.as_deref().expect("a confidential client"))
+            .env("GATEHOUSE_AUDIENCE", app.state.config.audience.as_str())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the example starts");
+        let example = Self { child, base: format!("http://127.0.0.1:{port}") };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while reqwest::get(&example.base).await.is_err() {
+            assert!(Instant::now() < deadline, "the Flask example did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        example
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("address").port()
+}
+
+async fn body_text(browser: &Browser) -> String {
+    browser.client.find(fantoccini::Locator::Css("body")).await.expect("a body").text().await.expect("its text")
+}
+
+async fn wait_for_text(browser: &Browser, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = body_text(browser).await;
+        if text.contains(needle) {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "never saw {needle:?}; the page says: {text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_flask_example_signs_people_in_through_the_browser_with_consent_and_totp_refreshes_calls_its_api_and_logs_out() {
+    let Some(browser) = browser::open().await else { return };
+    let Some(python) = python() else { return };
+    let app = TestApp::spawn().await;
+    let admin = app.admin("root").await;
+    let port = free_port();
+    let home = format!("http://127.0.0.1:{port}/");
+    let rp = app
+        .register_rp(&admin, false, json!({ "redirect_uris": [format!("http://127.0.0.1:{port}/callback")], "post_logout_redirect_uris": [home] }))
+        .await;
+    let example = Example::start(&python, &app, &rp, port).await;
+    let alice = app.user("alice").await;
+
+    // Sign in: the example sends the browser to the sign-in page, then the consent page.
+    browser.goto(&format!("{}/login", example.base)).await;
+    assert!(browser.path().await.starts_with("/login?return_to=%2Foauth%2Fauthorize"));
+    browser.fill("username", "alice").await;
+    browser.fill("password", PASSWORD).await;
+    browser.press("Sign in").await;
+    assert!(body_text(&browser).await.contains("Relying party wants to use your"), "the consent page");
+    browser.press("Allow").await;
+    let text = wait_for_text(&browser, "Signed in as alice").await;
+    assert!(text.contains(&format!("Photos API: {}", alice.id)), "the access token verified against the JWKS: {text}");
+
+    // A refresh through authlib, and the API with and without a valid token.
+    browser.goto(&format!("{}/refresh", example.base)).await;
+    wait_for_text(&browser, "Signed in as alice").await;
+    let http = reqwest::Client::new();
+    let res = http.get(format!("{}/api/photos", example.base)).bearer_auth("not-a-token").send().await.expect("api");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let own = app.token_call("/oauth/token", &rp, &[("grant_type", "client_credentials")]).await;
+    let own: serde_json::Value = own.json().await.expect("tokens");
+    let res = http.get(format!("{}/api/photos", example.base)).bearer_auth(own["access_token"].as_str().expect("token")).send().await.expect("api");
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // RP-initiated logout ends the Gatehouse session too.
+    browser.goto(&format!("{}/logout", example.base)).await;
+    wait_for_text(&browser, "Sign in with Gatehouse").await;
+    browser.goto(&app.url("/account")).await;
+    assert!(browser.path().await.starts_with("/login"), "signed out of Gatehouse");
+
+    // With TOTP on, the sign-in takes a code; the consent of alice is not bob's.
+    let bob = app.mfa_user("bob").await;
+    browser.goto(&format!("{}/login", example.base)).await;
+    browser.fill("username", "bob").await;
+    browser.fill("password", PASSWORD).await;
+    browser.press("Sign in").await;
+    browser.fill("code", &code_at(&bob.secret, fresh_step().await)).await;
+    browser.press("Verify").await;
+    browser.press("Allow").await;
+    wait_for_text(&browser, "Signed in as bob").await;
+    browser.close().await;
+}
