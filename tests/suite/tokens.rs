@@ -148,10 +148,12 @@ async fn an_hs256_token_signed_with_the_public_key_is_refused() {
     let kid = jwt.header["kid"].as_str().expect("kid").to_string();
     let keys = jwks(&app).await;
     let public = public_key(&keys, &kid).to_bytes();
-    let x = keys["keys"][0]["x"].as_str().expect("x").to_string();
+    let list = keys["keys"].as_array().expect("keys");
+    let x = list.iter().find(|k| k["kid"] == kid.as_str()).expect("the access token's key")["x"].as_str().expect("x").to_string();
+    let n = list.iter().find(|k| k["kty"] == "RSA").expect("the ID tokens' RSA key")["n"].as_str().expect("n").to_string();
     let header = json!({ "alg": "HS256", "typ": "at+jwt", "kid": kid });
 
-    for secret in [&public[..], x.as_bytes()] {
+    for secret in [&public[..], x.as_bytes(), n.as_bytes()] {
         let forged = hs256_token(secret, &header, &jwt.claims);
 
         assert_refused(&app, &forged).await;
@@ -282,22 +284,26 @@ async fn the_legacy_x_access_token_header_is_accepted() {
 }
 
 #[tokio::test]
-async fn the_jwks_publishes_only_public_ed25519_keys() {
+async fn the_jwks_publishes_only_public_keys_an_ed25519_one_and_an_rsa_one_for_id_tokens() {
     let app = TestApp::spawn().await;
 
     let keys = jwks(&app).await;
 
     let list = keys["keys"].as_array().expect("keys");
-    assert_eq!(list.len(), 1);
-    let key = &list[0];
-    assert_eq!(key["alg"], "EdDSA");
-    assert_eq!(key["use"], "sig");
-    assert!(key["kid"].is_string());
-    assert!(key.get("d").is_none(), "never the private half");
+    let algs: Vec<&str> = list.iter().map(|k| k["alg"].as_str().expect("alg")).collect();
+    assert_eq!(algs.len(), 2);
+    assert!(algs.contains(&"EdDSA") && algs.contains(&"RS256"), "{algs:?}");
+    for key in list {
+        assert_eq!(key["use"], "sig");
+        assert!(key["kid"].is_string());
+        for private in ["d", "p", "q", "dp", "dq", "qi"] {
+            assert!(key.get(private).is_none(), "never the private half");
+        }
+    }
 }
 
 #[tokio::test]
-async fn with_a_shared_secret_tokens_are_hs256_and_the_jwks_is_empty() {
+async fn with_a_shared_secret_access_tokens_are_hs256_and_the_jwks_holds_only_the_id_token_keys() {
     let secret = "0123456789abcdef0123456789abcdef-hs256";
     let app = TestApp::spawn_with(|c| c.jwt_secret = Some(gatehouse::config::Secret::new(secret).expect("long enough"))).await;
     let alice = app.user("alice").await;
@@ -309,7 +315,9 @@ async fn with_a_shared_secret_tokens_are_hs256_and_the_jwks_is_empty() {
     assert!(mac.verify_slice(&jwt.signature).is_ok(), "signed with the secret's UTF-8 bytes");
     assert_eq!(jwt.header["alg"], "HS256");
     assert_eq!(jwt.header["typ"], "at+jwt");
-    assert_eq!(jwks(&app).await, json!({ "keys": [] }));
+    let published = jwks(&app).await;
+    assert!(published["keys"].as_array().expect("keys").iter().all(|k| k["kty"] != "oct"), "a shared secret is never published");
+    assert!(!published.to_string().contains(secret));
     assert_eq!(app.get_me(&alice.access).await.status(), StatusCode::OK);
     let refreshed: Value = app.post_refresh(&alice.refresh).await.json().await.expect("json");
     assert_eq!(app.get_me(refreshed["access_token"].as_str().expect("access")).await.status(), StatusCode::OK);
@@ -357,7 +365,8 @@ async fn after_a_key_rotation_old_tokens_verify_the_jwks_holds_both_and_new_toke
     app.state.tokens.reload().await.expect("reloaded");
 
     let keys = jwks(&app).await;
-    let kids: Vec<&str> = keys["keys"].as_array().expect("keys").iter().map(|k| k["kid"].as_str().expect("kid")).collect();
+    let kids: Vec<&str> =
+        keys["keys"].as_array().expect("keys").iter().filter(|k| k["alg"] == "EdDSA").map(|k| k["kid"].as_str().expect("kid")).collect();
     assert_eq!(kids.len(), 2);
     assert!(kids.contains(&old_kid.as_str()) && kids.contains(&new_kid.as_str()));
     assert_eq!(app.get_me(&alice.access).await.status(), StatusCode::OK, "old tokens still verify");
