@@ -105,7 +105,7 @@ fn user_create_refuses_a_weak_password_or_a_taken_name_with_a_message() {
 }
 
 #[test]
-fn keys_rotate_adds_an_active_key_and_keys_list_shows_the_retired_one() {
+fn keys_rotate_adds_an_active_key_of_each_kind_and_keys_list_shows_the_retired_ones() {
     let scratch = Scratch::new();
 
     let first = scratch.run(&["keys", "rotate"], "", &[]);
@@ -116,10 +116,12 @@ fn keys_rotate_adds_an_active_key_and_keys_list_shows_the_retired_one() {
     assert!(list.status.success(), "{}", stderr(&list));
     let listing = stdout(&list);
     let rows: Vec<&str> = listing.lines().skip(1).filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(rows.len(), 2, "{listing}");
-    assert_eq!(rows.iter().filter(|r| r.contains("active")).count(), 1, "{listing}");
-    assert_eq!(rows.iter().filter(|r| r.contains("retired")).count(), 1, "{listing}");
-    assert!(rows.iter().all(|r| r.contains("EdDSA")));
+    assert_eq!(rows.len(), 4, "an Ed25519 and an RSA key each time: {listing}");
+    for alg in ["EdDSA", "RS256"] {
+        let of_alg: Vec<&&str> = rows.iter().filter(|r| r.contains(alg)).collect();
+        assert_eq!(of_alg.iter().filter(|r| r.contains("active")).count(), 1, "{listing}");
+        assert_eq!(of_alg.iter().filter(|r| r.contains("retired")).count(), 1, "{listing}");
+    }
 }
 
 #[tokio::test]
@@ -207,7 +209,7 @@ fn a_setting_in_a_dot_env_file_is_read_and_its_bad_value_refused() {
 }
 
 #[tokio::test]
-async fn keys_rotate_records_a_keys_rotated_audit_event_with_the_new_kid() {
+async fn keys_rotate_replaces_the_ed25519_and_the_rsa_key_together_and_records_both_kids() {
     let scratch = Scratch::new();
     assert!(scratch.run(&["migrate"], "", &[]).status.success());
 
@@ -220,8 +222,19 @@ async fn keys_rotate_records_a_keys_rotated_audit_event_with_the_new_kid() {
     let events = store.list_audit(&query).await.expect("audit").items;
     assert_eq!(events.len(), 1);
     let kid = events[0].detail["kid"].as_str().expect("kid");
-    assert!(stdout(&rotated).contains(kid), "{}", stdout(&rotated));
+    let rsa_kid = events[0].detail["rsa_kid"].as_str().expect("rsa_kid");
+    assert!(stdout(&rotated).contains(kid) && stdout(&rotated).contains(rsa_kid), "{}", stdout(&rotated));
     assert_eq!(events[0].actor_id, None);
+    let keys = store.signing_keys().await.expect("keys");
+    let active: Vec<(&str, &str)> =
+        keys.iter().filter(|k| k.retired_at.is_none()).map(|k| (k.algorithm.as_str(), k.kid.as_str())).collect();
+    assert!(active.contains(&("EdDSA", kid)) && active.contains(&("RS256", rsa_kid)), "{active:?}");
+
+    // A second rotation retires both: one active key per algorithm.
+    assert!(scratch.run(&["keys", "rotate"], "", &[]).status.success());
+    let keys = store.signing_keys().await.expect("keys");
+    assert_eq!(keys.iter().filter(|k| k.retired_at.is_none()).count(), 2);
+    assert!(keys.iter().any(|k| k.kid == rsa_kid && k.retired_at.is_some()));
 }
 
 #[test]

@@ -98,7 +98,11 @@ async fn the_flask_example_signs_people_in_through_the_browser_with_consent_and_
     let port = free_port();
     let home = format!("http://127.0.0.1:{port}/");
     let rp = app
-        .register_rp(&admin, false, json!({ "redirect_uris": [format!("http://127.0.0.1:{port}/callback")], "post_logout_redirect_uris": [home] }))
+        .register_rp(
+            &admin,
+            false,
+            json!({ "redirect_uris": [format!("http://127.0.0.1:{port}/callback")], "post_logout_redirect_uris": [home] }),
+        )
         .await;
     let example = Example::start(&python, &app, &rp, port).await;
     let alice = app.user("alice").await;
@@ -122,7 +126,12 @@ async fn the_flask_example_signs_people_in_through_the_browser_with_consent_and_
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let own = app.token_call("/oauth/token", &rp, &[("grant_type", "client_credentials")]).await;
     let own: serde_json::Value = own.json().await.expect("tokens");
-    let res = http.get(format!("{}/api/photos", example.base)).bearer_auth(own["access_token"].as_str().expect("token")).send().await.expect("api");
+    let res = http
+        .get(format!("{}/api/photos", example.base))
+        .bearer_auth(own["access_token"].as_str().expect("token"))
+        .send()
+        .await
+        .expect("api");
     assert_eq!(res.status(), StatusCode::OK);
 
     // RP-initiated logout ends the Gatehouse session too.

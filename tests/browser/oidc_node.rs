@@ -38,10 +38,14 @@ async fn nodes_openid_client_signs_a_person_in_through_the_browser_checks_the_id
     let admin = app.admin("root").await;
     let port = free_port();
     let rp = app
-        .register_rp(&admin, true, json!({
-            "redirect_uris": [format!("http://127.0.0.1:{port}/cb")],
-            "post_logout_redirect_uris": [format!("http://127.0.0.1:{port}/bye")],
-        }))
+        .register_rp(
+            &admin,
+            true,
+            json!({
+                "redirect_uris": [format!("http://127.0.0.1:{port}/cb")],
+                "post_logout_redirect_uris": [format!("http://127.0.0.1:{port}/bye")],
+            }),
+        )
         .await;
     let alice = app.user("alice").await;
     let mut child = Command::new("node")
