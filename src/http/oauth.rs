@@ -72,9 +72,8 @@ async fn discovery(State(state): State<AppState>) -> Json<Value> {
 #[derive(Deserialize, ToSchema)]
 #[allow(dead_code)] // Documents the form for the OpenAPI document; the body is read as pairs.
 struct TokenForm {
-    /// `authorization_code`, `refresh_token` or `client_credentials`.
     #[schema(example = "authorization_code")]
-    grant_type: String,
+    grant_type: GrantType,
     code: Option<String>,
     redirect_uri: Option<String>,
     code_verifier: Option<String>,
@@ -85,6 +84,15 @@ struct TokenForm {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // As TokenForm.
+enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+}
+
+#[derive(Deserialize, ToSchema)]
 #[allow(dead_code)] // As TokenForm.
 struct TokenOnlyForm {
     token: String,
@@ -92,6 +100,20 @@ struct TokenOnlyForm {
     client_id: Option<String>,
     client_secret: Option<String>,
 }
+
+/// The parameters these endpoints read.
+const KNOWN_FIELDS: [&str; 10] = [
+    "grant_type",
+    "code",
+    "redirect_uri",
+    "code_verifier",
+    "refresh_token",
+    "scope",
+    "client_id",
+    "client_secret",
+    "token",
+    "token_type_hint",
+];
 
 /// The form's fields, and how the client authenticated.
 struct OAuthForm {
@@ -112,7 +134,8 @@ impl OAuthForm {
             serde_urlencoded::from_bytes(body).map_err(|_| OAuthError::bad("invalid_request", "the body is not a valid form"))?;
         let mut fields = HashMap::new();
         for (name, value) in pairs {
-            if fields.insert(name.clone(), value).is_some() {
+            // A parameter of ours sent twice is refused (RFC 6749 §3.2); others are ignored.
+            if fields.insert(name.clone(), value).is_some() && KNOWN_FIELDS.contains(&name.as_str()) {
                 return Err(OAuthError::bad("invalid_request", format!("{name} is repeated")));
             }
         }

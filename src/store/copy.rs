@@ -23,27 +23,31 @@ pub enum Table {
     TotpSecrets,
     RecoveryCodes,
     Templates,
+    /// OpenID Connect clients, with their secrets' hashes (before the sessions they hold).
+    OauthClients,
+    /// What users allowed OpenID Connect clients. (Authorization codes live a minute and
+    /// stay behind: a sign-in in flight simply starts again.)
+    OauthConsents,
     Sessions,
     RefreshTokens,
     SigningKeys,
     ServerSecrets,
-    /// OpenID Connect clients, with their secrets' hashes.
-    OauthClients,
     /// The audit trail; no foreign keys, so events of deleted users come along too.
     AuditEvents,
 }
 
 impl Table {
-    pub const ALL: [Table; 10] = [
+    pub const ALL: [Table; 11] = [
         Table::Users,
         Table::TotpSecrets,
         Table::RecoveryCodes,
         Table::Templates,
+        Table::OauthClients,
+        Table::OauthConsents,
         Table::Sessions,
         Table::RefreshTokens,
         Table::SigningKeys,
         Table::ServerSecrets,
-        Table::OauthClients,
         Table::AuditEvents,
     ];
 
@@ -59,6 +63,7 @@ impl Table {
             Table::SigningKeys => "signing_keys",
             Table::ServerSecrets => "server_secrets",
             Table::OauthClients => "oauth_clients",
+            Table::OauthConsents => "oauth_consents",
             Table::AuditEvents => "audit_events",
         }
     }
@@ -144,6 +149,12 @@ pub struct SessionRow {
     pub revoked_at: Option<DateTime<Utc>>,
     pub user_agent: Option<String>,
     pub ip: Option<String>,
+    pub amr: String,
+    #[sqlx(try_from = "MaybeTime")]
+    pub auth_time: Option<DateTime<Utc>>,
+    /// The OpenID Connect client holding the session, and its scope.
+    pub client_id: Option<Uuid>,
+    pub scope: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -181,6 +192,15 @@ pub struct OauthClientRow {
     pub updated_at: DateTime<Utc>,
 }
 
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OauthConsentRow {
+    pub user_id: Uuid,
+    pub client_id: Uuid,
+    pub scope: String,
+    #[sqlx(try_from = "Time")]
+    pub granted_at: DateTime<Utc>,
+}
+
 /// An audit event as stored; `detail` is its JSON object as text.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AuditEventRow {
@@ -209,6 +229,7 @@ pub enum Rows {
     SigningKeys(Vec<SigningKeyRecord>),
     ServerSecrets(Vec<ServerSecretRow>),
     OauthClients(Vec<OauthClientRow>),
+    OauthConsents(Vec<OauthConsentRow>),
     AuditEvents(Vec<AuditEventRow>),
 }
 
@@ -224,6 +245,7 @@ impl Rows {
             Rows::SigningKeys(rows) => rows.len(),
             Rows::ServerSecrets(rows) => rows.len(),
             Rows::OauthClients(rows) => rows.len(),
+            Rows::OauthConsents(rows) => rows.len(),
             Rows::AuditEvents(rows) => rows.len(),
         }
     }

@@ -20,6 +20,7 @@ fn export_sql(table: Table) -> &'static str {
         Table::SigningKeys => "SELECT * FROM signing_keys ORDER BY kid LIMIT $1 OFFSET $2",
         Table::ServerSecrets => "SELECT * FROM server_secrets ORDER BY name LIMIT $1 OFFSET $2",
         Table::OauthClients => "SELECT * FROM oauth_clients ORDER BY id LIMIT $1 OFFSET $2",
+        Table::OauthConsents => "SELECT * FROM oauth_consents ORDER BY user_id, client_id LIMIT $1 OFFSET $2",
         Table::AuditEvents => {
             "SELECT id, time, type, actor_id, user_id, ip, user_agent, request_id, CAST(detail AS TEXT) AS detail \
              FROM audit_events ORDER BY id LIMIT $1 OFFSET $2"
@@ -48,6 +49,7 @@ impl Store {
                 Table::SigningKeys => Rows::SigningKeys(page!()),
                 Table::ServerSecrets => Rows::ServerSecrets(page!()),
                 Table::OauthClients => Rows::OauthClients(page!()),
+                Table::OauthConsents => Rows::OauthConsents(page!()),
                 Table::AuditEvents => Rows::AuditEvents(page!()),
             })
         })
@@ -128,8 +130,8 @@ impl Store {
                 Rows::Sessions(rows) => {
                     for s in rows {
                         sqlx::query(
-                            "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                            "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip, \
+                             amr, auth_time, client_id, scope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                         )
                         .bind(s.id)
                         .bind(s.user_id)
@@ -139,6 +141,10 @@ impl Store {
                         .bind(s.revoked_at.map(Time))
                         .bind(&s.user_agent)
                         .bind(&s.ip)
+                        .bind(&s.amr)
+                        .bind(s.auth_time.map(Time))
+                        .bind(s.client_id)
+                        .bind(&s.scope)
                         .execute(&mut *tx)
                         .await
                         .map_err(classify)?;
@@ -178,6 +184,18 @@ impl Store {
                         sqlx::query("INSERT INTO server_secrets (name, value) VALUES ($1, $2)")
                             .bind(&s.name)
                             .bind(&s.value)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(classify)?;
+                    }
+                }
+                Rows::OauthConsents(rows) => {
+                    for o in rows {
+                        sqlx::query("INSERT INTO oauth_consents (user_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4)")
+                            .bind(o.user_id)
+                            .bind(o.client_id)
+                            .bind(&o.scope)
+                            .bind(Time(o.granted_at))
                             .execute(&mut *tx)
                             .await
                             .map_err(classify)?;

@@ -9,6 +9,7 @@ use tokio::io::AsyncWriteExt as _;
 use tokio::process::Command;
 
 use crate::common::mfa::{code_at, unix_now};
+use crate::common::oidc::{REDIRECT_URI, Rp, authorize_path, pkce, query_param};
 use crate::common::postgres;
 use crate::common::{PASSWORD, TestApp, assert_problem};
 
@@ -58,6 +59,9 @@ async fn a_sqlite_database_copied_to_postgres_keeps_users_templates_sessions_key
     let carol = source.mfa_user("carol").await;
     let client = serde_json::json!({"name": "Photo app", "redirect_uris": ["https://photos.example.com/cb"], "public": false});
     let client: Value = source.post("/v1/clients", &client, Some(&source_root.access)).await.json().await.expect("client");
+    // An OpenID Connect client's session (with a refresh token) and alice's consent to it.
+    let rp = source.register_rp(&source_root, false, serde_json::json!({})).await;
+    let (rp_tokens, rp_path) = oidc_grant(&source, &rp).await;
     let registered_before = registered_events(&source, &source_root.access, &alice.id).await;
     assert_eq!(registered_before.len(), 1, "alice's registration is audited: {registered_before:?}");
 
@@ -73,6 +77,14 @@ async fn a_sqlite_database_copied_to_postgres_keeps_users_templates_sessions_key
 
     let issuer = source.issuer.clone();
     let moved = TestApp::spawn_on(&target, |c| c.issuer = Some(issuer)).await;
+    // The client's session and alice's consent came along.
+    let refresh = rp_tokens["refresh_token"].as_str().expect("refresh");
+    let res = moved.token_call("/oauth/token", &rp, &[("grant_type", "refresh_token"), ("refresh_token", refresh)]).await;
+    assert_eq!(res.status(), StatusCode::OK, "the client's refresh token works after the move");
+    let agent = moved.agent();
+    agent.sign_in("alice").await;
+    let (_, landed, _) = agent.follow(&rp_path).await;
+    assert!(query_param(&landed, "code").is_some(), "the consent is remembered: {landed}");
     // The old refresh token goes on, and so does the access token signed before the move.
     let res = moved.post_refresh(&live_refresh).await;
     assert_eq!(res.status(), StatusCode::OK, "refresh after the move");
@@ -112,6 +124,20 @@ async fn a_sqlite_database_copied_to_postgres_keeps_users_templates_sessions_key
 }
 
 /// The `user.registered` events about `user_id`, read through the admin view.
+/// alice signs in to `rp` and allows it; answers its tokens and the authorization request.
+async fn oidc_grant(app: &TestApp, rp: &Rp) -> (Value, String) {
+    let agent = app.agent();
+    agent.sign_in("alice").await;
+    let (verifier, challenge) = pkce();
+    let path = authorize_path(rp, &challenge, "openid offline_access", &[]);
+    let (_, _, page) = agent.follow(&path).await;
+    let res = agent.submit_on(&page, "/oauth/authorize", &[("request", &path["/oauth/authorize?".len()..]), ("decision", "allow")]).await;
+    let code = query_param(res.headers()["location"].to_str().expect("location"), "code").expect("code");
+    let form = [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT_URI), ("code_verifier", &verifier)];
+    let tokens: Value = app.token_call("/oauth/token", rp, &form).await.json().await.expect("tokens");
+    (tokens, path)
+}
+
 async fn registered_events(app: &TestApp, admin: &str, user_id: &str) -> Vec<Value> {
     let res = app.get_query("/v1/audit", &[("user_id", user_id), ("type", "user.registered")], Some(admin)).await;
     assert_eq!(res.status(), StatusCode::OK);
