@@ -52,6 +52,17 @@ async fn every_page_has_no_serious_accessibility_violation_and_fits_a_phone_scre
         browser.goto(&app.url(path)).await;
         check(&browser, path).await;
     }
+    // The OpenID Connect pages: consent, a refused request, the logout question.
+    let rp = app.register_rp(&root, true, serde_json::json!({})).await;
+    let (_, challenge) = crate::common::oidc::pkce();
+    for path in [
+        crate::common::oidc::authorize_path(&rp, &challenge, "openid profile email offline_access", &[]),
+        "/oauth/authorize?client_id=nobody".to_string(),
+        "/oauth/logout".to_string(),
+    ] {
+        browser.goto(&app.url(&path)).await;
+        check(&browser, &path).await;
+    }
     browser.goto(&app.url("/nothing-here")).await;
     assert!(browser.client.find(Locator::Css("body")).await.is_ok());
 
