@@ -29,15 +29,13 @@ pub(super) fn refusal_page(state: &AppState, visit: Visit, message_key: &str) ->
     visit.respond(page)
 }
 
-fn read(state: &AppState, visit: Visit, query: &str) -> Result<(AuthorizeParams, Visit), Response> {
-    match serde_urlencoded::from_str::<AuthorizeParams>(query) {
-        Ok(params) => Ok((params, visit)),
-        Err(_) => Err(refusal_page(state, visit, "bad_authorize_request")),
-    }
-}
-
-async fn check(state: &AppState, visit: Visit, params: &AuthorizeParams) -> Result<(Authorization, Visit), Response> {
-    match oauth::check_request(&state.store, params).await {
+/// Reads and checks an authorization request's query; `Err` is the page or redirect that
+/// answers a bad one.
+async fn check(state: &AppState, visit: Visit, query: &str) -> Result<(Authorization, Visit), Response> {
+    let Ok(params) = serde_urlencoded::from_str::<AuthorizeParams>(query) else {
+        return Err(refusal_page(state, visit, "bad_authorize_request"));
+    };
+    match oauth::check_request(&state.store, &params).await {
         Ok(request) => Ok((request, visit)),
         Err(AuthorizeError::Page(key)) => Err(refusal_page(state, visit, key)),
         Err(AuthorizeError::Redirect { redirect_uri, state: client_state, refusal }) => {
@@ -53,11 +51,7 @@ async fn check(state: &AppState, visit: Visit, params: &AuthorizeParams) -> Resu
 
 async fn authorize(State(state): State<AppState>, visit: Visit, RawQuery(query): RawQuery) -> Response {
     let query = query.unwrap_or_default();
-    let (params, visit) = match read(&state, visit, &query) {
-        Ok(read) => read,
-        Err(page) => return page,
-    };
-    let (request, visit) = match check(&state, visit, &params).await {
+    let (request, visit) = match check(&state, visit, &query).await {
         Ok(checked) => checked,
         Err(page) => return page,
     };
@@ -165,11 +159,7 @@ async fn decide(State(state): State<AppState>, visit: Visit, Form(form): Form<De
     if !visit.csrf_ok(&state, &form.csrf) {
         return form_expired(&state, visit);
     }
-    let (params, visit) = match read(&state, visit, &form.request) {
-        Ok(read) => read,
-        Err(page) => return page,
-    };
-    let (request, visit) = match check(&state, visit, &params).await {
+    let (request, visit) = match check(&state, visit, &form.request).await {
         Ok(checked) => checked,
         Err(page) => return page,
     };

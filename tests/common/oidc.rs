@@ -151,3 +151,17 @@ pub fn authorize_path(rp: &Rp, challenge: &str, scope: &str, extra: &[(&str, &st
     }
     format!("/oauth/authorize?{}", serde_urlencoded::to_string(&params).expect("query"))
 }
+
+impl TestApp {
+    /// `agent` (signed in) runs an authorization request of `rp` (which must need no
+    /// consent) and exchanges the code: the token response.
+    pub async fn granted_tokens(&self, agent: &Agent, rp: &Rp, scope: &str) -> Value {
+        let (verifier, challenge) = pkce();
+        let (_, landed, _) = agent.follow(&authorize_path(rp, &challenge, scope, &[])).await;
+        let code = query_param(&landed, "code").expect("a code");
+        let form = [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT_URI), ("code_verifier", &verifier)];
+        let res = self.token_call("/oauth/token", rp, &form).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.expect("tokens")
+    }
+}

@@ -64,8 +64,14 @@ async fn discovery_names_the_issuer_and_every_endpoint_and_the_jwks_holds_an_rsa
     assert_eq!(meta["id_token_signing_alg_values_supported"], json!(["RS256", "EdDSA"]));
     let jwks: Value = app.get("/.well-known/jwks.json", None).await.json().await.expect("JWKS");
     let kinds: Vec<&str> = jwks["keys"].as_array().expect("keys").iter().map(|k| k["kty"].as_str().expect("kty")).collect();
+    assert_eq!(kinds.len(), 2);
     assert!(kinds.contains(&"RSA") && kinds.contains(&"OKP"), "{kinds:?}");
-    assert!(!jwks.to_string().contains("\"d\""), "no private parts");
+    for key in jwks["keys"].as_array().expect("keys") {
+        assert_eq!(key["use"], "sig");
+        for private in ["d", "p", "q", "dp", "dq", "qi"] {
+            assert!(key.get(private).is_none(), "never a private part: {key}");
+        }
+    }
 }
 
 #[tokio::test]

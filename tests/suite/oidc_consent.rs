@@ -102,11 +102,7 @@ async fn revoking_a_refresh_token_ends_the_clients_session_and_its_access_token(
     app.user("alice").await;
     let agent = app.agent();
     agent.sign_in("alice").await;
-    let (verifier, challenge) = pkce();
-    let (_, landed, _) = agent.follow(&authorize_path(&rp, &challenge, "openid offline_access", &[])).await;
-    let code = query_param(&landed, "code").expect("code");
-    let form = [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT_URI), ("code_verifier", &verifier)];
-    let tokens: Value = app.token_call("/oauth/token", &rp, &form).await.json().await.expect("tokens");
+    let tokens = app.granted_tokens(&agent, &rp, "openid offline_access").await;
     let (access, refresh) = (tokens["access_token"].as_str().expect("access"), tokens["refresh_token"].as_str().expect("refresh"));
     let active: Value = app.token_call("/oauth/introspect", &rp, &[("token", refresh)]).await.json().await.expect("introspection");
     assert_eq!(active["active"], true);
@@ -128,11 +124,7 @@ async fn logout_with_an_id_token_hint_ends_the_browser_and_client_sessions_and_r
     app.user("alice").await;
     let agent = app.agent();
     agent.sign_in("alice").await;
-    let (verifier, challenge) = pkce();
-    let (_, landed, _) = agent.follow(&authorize_path(&rp, &challenge, "openid", &[])).await;
-    let code = query_param(&landed, "code").expect("code");
-    let form = [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT_URI), ("code_verifier", &verifier)];
-    let tokens: Value = app.token_call("/oauth/token", &rp, &form).await.json().await.expect("tokens");
+    let tokens = app.granted_tokens(&agent, &rp, "openid").await;
     let (access, id_token) = (tokens["access_token"].as_str().expect("access"), tokens["id_token"].as_str().expect("id"));
 
     let foreign = format!(

@@ -284,25 +284,6 @@ async fn the_legacy_x_access_token_header_is_accepted() {
 }
 
 #[tokio::test]
-async fn the_jwks_publishes_only_public_keys_an_ed25519_one_and_an_rsa_one_for_id_tokens() {
-    let app = TestApp::spawn().await;
-
-    let keys = jwks(&app).await;
-
-    let list = keys["keys"].as_array().expect("keys");
-    let algs: Vec<&str> = list.iter().map(|k| k["alg"].as_str().expect("alg")).collect();
-    assert_eq!(algs.len(), 2);
-    assert!(algs.contains(&"EdDSA") && algs.contains(&"RS256"), "{algs:?}");
-    for key in list {
-        assert_eq!(key["use"], "sig");
-        assert!(key["kid"].is_string());
-        for private in ["d", "p", "q", "dp", "dq", "qi"] {
-            assert!(key.get(private).is_none(), "never the private half");
-        }
-    }
-}
-
-#[tokio::test]
 async fn with_a_shared_secret_access_tokens_are_hs256_and_the_jwks_holds_only_the_id_token_keys() {
     let secret = "0123456789abcdef0123456789abcdef-hs256";
     let app = TestApp::spawn_with(|c| c.jwt_secret = Some(gatehouse::config::Secret::new(secret).expect("long enough"))).await;
