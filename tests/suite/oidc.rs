@@ -215,3 +215,50 @@ async fn an_unknown_client_or_redirect_uri_gets_a_page_and_other_errors_go_back_
         assert_eq!(query_param(&landed, "iss").as_deref(), Some(app.issuer.as_str()));
     }
 }
+
+#[tokio::test]
+async fn a_client_registered_for_eddsa_gets_ed25519_signed_id_tokens_with_a_sha512_at_hash() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("root").await;
+    let rp = app.register_rp(&admin, true, json!({ "first_party": true, "id_token_signed_response_alg": "EdDSA" })).await;
+    let user = app.user("alice").await;
+    let agent = app.agent();
+    agent.sign_in("alice").await;
+
+    let tokens = app.granted_tokens(&agent, &rp, "openid").await;
+
+    let id_token = tokens["id_token"].as_str().expect("id_token");
+    assert_eq!(jsonwebtoken::decode_header(id_token).expect("header").alg, Algorithm::EdDSA);
+    let claims = verified_id_token(&app, id_token, &rp.client_id).await;
+    assert_eq!(claims["sub"], user.id.as_str());
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let digest = sha2::Sha512::digest(tokens["access_token"].as_str().expect("access").as_bytes());
+    assert_eq!(claims["at_hash"], base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..32]));
+}
+
+#[tokio::test]
+async fn a_login_hint_fills_in_the_sign_in_page_and_a_totp_sign_in_shows_in_amr() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("root").await;
+    let rp = app.register_rp(&admin, true, json!({ "first_party": true })).await;
+    let (_, challenge) = pkce();
+    let agent = app.agent();
+
+    let (_, _, page) = agent.follow(&authorize_path(&rp, &challenge, "openid", &[("login_hint", "carol")])).await;
+    assert!(page.contains("value=\"carol\""), "the name is filled in");
+
+    let carol = app.mfa_user("carol").await;
+    let res = agent.submit("/login", "/login", &[("username", "carol"), ("password", crate::common::PASSWORD), ("return_to", "")]).await;
+    let page = res.text().await.expect("the second step");
+    let needle = "name=\"mfa_token\" value=\"";
+    let token_start = page.find(needle).expect("the step's token") + needle.len();
+    let mfa_token = page[token_start..].split('"').next().expect("token").to_string();
+    let code = crate::common::mfa::code_at(&carol.secret, crate::common::mfa::fresh_step().await);
+    let res = agent.submit_on(&page, "/login/mfa", &[("mfa_token", &mfa_token), ("code", &code), ("return_to", "")]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let tokens = app.granted_tokens(&agent, &rp, "openid").await;
+
+    let claims = verified_id_token(&app, tokens["id_token"].as_str().expect("id_token"), &rp.client_id).await;
+    assert_eq!(claims["amr"], json!(["pwd", "otp", "mfa"]));
+}
