@@ -231,11 +231,27 @@ async fn userinfo_get(State(state): State<AppState>, headers: HeaderMap) -> Resu
     Ok(no_store(Json(grants::userinfo(&state.sessions, bearer(&headers)?).await?)))
 }
 
-/// As GET.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)] // As TokenForm.
+struct UserinfoForm {
+    /// The access token, when no Authorization header carries it (RFC 6750 §2.2).
+    access_token: Option<String>,
+}
+
+/// As GET; the token may also come as the form field `access_token`.
 #[utoipa::path(post, path = "/oauth/userinfo", tag = "openid", security(("bearer" = [])),
+    request_body(content = inline(UserinfoForm), content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "as GET", body = Object), (status = 401, description = "`invalid_token`", body = Object)))]
-async fn userinfo_post(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    Ok(no_store(Json(grants::userinfo(&state.sessions, bearer(&headers)?).await?)))
+async fn userinfo_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let from_form;
+    let token = if headers.contains_key(header::AUTHORIZATION) {
+        bearer(&headers)?
+    } else {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+        from_form = pairs.into_iter().find(|(name, _)| name == "access_token").map(|(_, value)| value);
+        from_form.as_deref().ok_or_else(|| OAuthError::invalid_token("a bearer access token is required"))?
+    };
+    Ok(no_store(Json(grants::userinfo(&state.sessions, token).await?)))
 }
 
 /// Token revocation (RFC 7009): ends the session behind a token the client holds; 200 for

@@ -1,11 +1,11 @@
 //! The browser's side of the OpenID Connect provider: /oauth/authorize (sign-in through
 //! the pages, the consent page, the code) and /oauth/logout (RP-initiated logout).
 
+use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::{Form, Router};
 use minijinja::Value;
 use serde::Deserialize;
 
@@ -50,7 +50,12 @@ async fn check(state: &AppState, visit: Visit, query: &str) -> Result<(Authoriza
 }
 
 async fn authorize(State(state): State<AppState>, visit: Visit, RawQuery(query): RawQuery) -> Response {
-    let query = query.unwrap_or_default();
+    authorize_request(state, visit, query.unwrap_or_default()).await
+}
+
+/// An authorization request, from the query of a GET or the form of a POST (OpenID
+/// Connect Core §3.1.2.1 allows both).
+async fn authorize_request(state: AppState, visit: Visit, query: String) -> Response {
     let (request, visit) = match check(&state, visit, &query).await {
         Ok(checked) => checked,
         Err(page) => return page,
@@ -154,8 +159,15 @@ struct DecisionForm {
     decision: String,
 }
 
-/// The consent page's answer: the request is checked again from the start.
-async fn decide(State(state): State<AppState>, visit: Visit, Form(form): Form<DecisionForm>) -> Response {
+/// The consent page's answer (the request is checked again from the start), or an
+/// authorization request sent as a form.
+async fn decide(State(state): State<AppState>, visit: Visit, body: String) -> Response {
+    let Ok(form) = serde_urlencoded::from_str::<DecisionForm>(&body) else {
+        return refusal_page(&state, visit, "bad_authorize_request");
+    };
+    if form.decision.is_empty() && form.request.is_empty() {
+        return authorize_request(state, visit, body).await;
+    }
     if !visit.csrf_ok(&state, &form.csrf) {
         return form_expired(&state, visit);
     }

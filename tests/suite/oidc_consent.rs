@@ -160,3 +160,68 @@ async fn logout_without_a_hint_asks_the_user_first() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert!(agent.get("/account").await.headers()["location"].to_str().expect("location").starts_with("/login"));
 }
+
+#[tokio::test]
+async fn client_secret_post_userinfo_by_post_and_an_authorization_request_sent_as_a_form_all_work() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("root").await;
+    let rp = app.register_rp(&admin, false, json!({ "first_party": true })).await;
+    app.user("alice").await;
+    let agent = app.agent();
+    agent.sign_in("alice").await;
+    let (verifier, challenge) = pkce();
+
+    // The authorization request as a POSTed form.
+    let query = authorize_path(&rp, &challenge, "openid profile", &[]);
+    let form: Vec<(String, String)> = serde_urlencoded::from_str(&query["/oauth/authorize?".len()..]).expect("form");
+    let res = agent.http.post(agent.url("/oauth/authorize")).form(&form).send().await.expect("posted");
+    let code = query_param(res.headers()["location"].to_str().expect("location"), "code").expect("a code");
+
+    // client_secret_post: the secret in the form, no Authorization header.
+    let secret = rp.secret.clone().expect("secret");
+    let fields = [
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", REDIRECT_URI),
+        ("code_verifier", &verifier),
+        ("client_id", &rp.client_id),
+        ("client_secret", &secret),
+    ];
+    let res = app.client.post(app.url("/oauth/token")).form(&fields).send().await.expect("token");
+    assert_eq!(res.status(), StatusCode::OK);
+    let tokens: Value = res.json().await.expect("tokens");
+    let access = tokens["access_token"].as_str().expect("access");
+
+    let by_header = app.client.post(app.url("/oauth/userinfo")).bearer_auth(access).send().await.expect("userinfo");
+    let by_form = app.client.post(app.url("/oauth/userinfo")).form(&[("access_token", access)]).send().await.expect("userinfo");
+    let by_header: Value = by_header.json().await.expect("claims");
+    assert_eq!(by_header["preferred_username"], "alice");
+    assert_eq!(by_form.json::<Value>().await.expect("claims"), by_header);
+}
+
+#[tokio::test]
+async fn logout_with_a_tampered_id_token_hint_signs_nobody_out_without_asking() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("root").await;
+    let rp = app.register_rp(&admin, false, json!({ "first_party": true })).await;
+    app.user("alice").await;
+    let agent = app.agent();
+    agent.sign_in("alice").await;
+    let tokens = app.granted_tokens(&agent, &rp, "openid").await;
+    let mut hint = tokens["id_token"].as_str().expect("id_token").to_string();
+    let last = hint.pop().expect("a character");
+    hint.push(if last == 'A' { 'B' } else { 'A' });
+
+    let query = serde_urlencoded::to_string([
+        ("id_token_hint", hint.as_str()),
+        ("client_id", rp.client_id.as_str()),
+        ("post_logout_redirect_uri", LOGOUT_URI),
+    ])
+    .expect("q");
+    let res = agent.get(&format!("/oauth/logout?{query}")).await;
+
+    assert_eq!(res.status(), StatusCode::OK, "the user is asked");
+    assert_eq!(agent.get("/account").await.status(), StatusCode::OK, "still signed in");
+    let access = tokens["access_token"].as_str().expect("access");
+    assert_eq!(app.get("/oauth/userinfo", Some(access)).await.status(), StatusCode::OK, "the client's session lives");
+}
