@@ -24,6 +24,7 @@ pub const REFRESHES: &str = "gatehouse_refreshes_total";
 pub const REGISTRATIONS: &str = "gatehouse_registrations_total";
 pub const RATE_LIMITED: &str = "gatehouse_rate_limited_total";
 pub const MAILS: &str = "gatehouse_mails_total";
+pub const OAUTH_TOKENS: &str = "gatehouse_oauth_tokens_total";
 pub const PASSWORD_HASH_DURATION: &str = "gatehouse_password_hash_duration_seconds";
 pub const PASSWORD_HASH_WAITING: &str = "gatehouse_password_hash_waiting";
 pub const PASSWORD_HASH_RUNNING: &str = "gatehouse_password_hash_running";
@@ -70,6 +71,7 @@ fn describe() {
     describe_counter!(REGISTRATIONS, "Accounts registered");
     describe_counter!(RATE_LIMITED, "Requests refused with 429, by kind");
     describe_counter!(MAILS, "Mail delivery attempts, by outcome: sent, retry, dropped");
+    describe_counter!(OAUTH_TOKENS, "OpenID Connect token requests, by grant and outcome (issued or the OAuth error)");
     describe_histogram!(PASSWORD_HASH_DURATION, Unit::Seconds, "Time to hash or verify a password, by operation");
     describe_gauge!(PASSWORD_HASH_WAITING, "Password hashes waiting for a free slot");
     describe_gauge!(PASSWORD_HASH_RUNNING, "Password hashes computing now (at most one per slot)");
@@ -166,6 +168,12 @@ pub fn login(outcome: &'static str) {
 /// Refresh outcomes: `rotated`, `grace_reuse`, `reuse_detected`.
 pub fn refresh(outcome: &'static str) {
     counter!(REFRESHES, "outcome" => outcome).increment(1);
+}
+
+/// A token request: `grant` and `outcome` come from closed sets (the grant types, `issued`
+/// and RFC 6749's error codes), so no caller can add series.
+pub fn oauth_token(grant: &'static str, outcome: &'static str) {
+    counter!(OAUTH_TOKENS, "grant" => grant, "outcome" => outcome).increment(1);
 }
 
 pub fn registered() {

@@ -196,22 +196,34 @@ async fn token(
 ) -> Result<Response, ApiError> {
     let form = OAuthForm::read(&headers, &body)?;
     let grant_type = form.required("grant_type")?;
-    if !["authorization_code", "refresh_token", "client_credentials"].contains(&grant_type) {
+    let Some(grant) = GRANT_TYPES.into_iter().find(|g| *g == grant_type) else {
         return Err(OAuthError::bad(
             "unsupported_grant_type",
             "grant_type must be authorization_code, refresh_token or client_credentials",
         ));
-    }
+    };
+    let answer = grant_tokens(&state, &audit, info, &form, grant).await;
+    let outcome = match &answer {
+        Ok(_) => "issued",
+        Err(ApiError::OAuth(e)) => e.error,
+        Err(_) => "failed",
+    };
+    crate::metrics::oauth_token(grant, outcome);
+    Ok(no_store(Json(answer?)))
+}
+
+const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
+
+async fn grant_tokens(state: &AppState, audit: &Audit, info: ClientInfo, form: &OAuthForm, grant: &str) -> Result<OAuthTokens, ApiError> {
     let client = grants::authenticate(&state.sessions, &form.auth).await?;
-    let tokens = match grant_type {
+    match grant {
         "authorization_code" => {
             let code = form.required("code")?;
-            grants::exchange_code(&state.sessions, &audit, &client, code, form.get("redirect_uri"), form.get("code_verifier"), info).await?
+            grants::exchange_code(&state.sessions, audit, &client, code, form.get("redirect_uri"), form.get("code_verifier"), info).await
         }
-        "refresh_token" => grants::refresh(&state.sessions, &audit, &client, form.required("refresh_token")?, form.get("scope")).await?,
-        _ => grants::client_credentials(&state.sessions, &client)?,
-    };
-    Ok(no_store(Json(tokens)))
+        "refresh_token" => grants::refresh(&state.sessions, audit, &client, form.required("refresh_token")?, form.get("scope")).await,
+        _ => grants::client_credentials(&state.sessions, &client),
+    }
 }
 
 fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {

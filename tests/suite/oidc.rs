@@ -165,6 +165,12 @@ async fn a_pkce_mismatch_a_wrong_redirect_uri_a_wrong_secret_and_another_clients
     assert!(res.headers()["www-authenticate"].to_str().expect("header").starts_with("Basic"));
     oauth_error(res, StatusCode::UNAUTHORIZED, "invalid_client").await;
     oauth_error(exchange(&app, &other, &code, &verifier).await, StatusCode::BAD_REQUEST, "invalid_grant").await;
+
+    let metrics = app.get("/metrics", None).await.text().await.expect("metrics");
+    for outcome in ["invalid_grant", "invalid_client"] {
+        let series = format!("gatehouse_oauth_tokens_total{{grant=\"authorization_code\",outcome=\"{outcome}\"}}");
+        assert!(metrics.contains(&series), "{series} counted");
+    }
 }
 
 #[tokio::test]
