@@ -260,5 +260,8 @@ fn user_list_and_keys_list_print_one_json_object_a_line_with_json() {
     assert_eq!(users[0]["roles"], serde_json::json!(["admin", "user"]));
     assert!(users.iter().all(|u| u.get("password_hash").is_none()), "never a hash");
     assert!(!keys.is_empty() && keys.iter().all(|k| k["kid"].is_string() && k.get("private_key").is_none()), "{keys:?}");
-    assert_eq!(keys.iter().filter(|k| k["state"] == "active").count(), 1, "{keys:?}");
+    for alg in ["EdDSA", "RS256"] {
+        let active = keys.iter().filter(|k| k["state"] == "active" && k["algorithm"] == alg).count();
+        assert_eq!(active, 1, "one active key of each kind: {keys:?}");
+    }
 }

@@ -71,7 +71,18 @@ impl TokenService {
         if self.ring().0.active_rsa.is_some() {
             return Ok(());
         }
-        let _one_at_a_time = self.rsa_generation.lock().await;
+        let mut last_failure = self.rsa_generation.lock().await;
+        if let Some(failed) = *last_failure
+            && failed.elapsed() < super::tokens::RELOAD_ON_UNKNOWN_KID_EVERY
+        {
+            anyhow::bail!("the RS256 key could not be made a moment ago");
+        }
+        let made = self.make_rsa().await;
+        *last_failure = made.is_err().then(std::time::Instant::now);
+        made
+    }
+
+    async fn make_rsa(&self) -> anyhow::Result<()> {
         self.reload().await?;
         if self.ring().0.active_rsa.is_some() {
             return Ok(());

@@ -21,7 +21,7 @@ pub const MAX_TOKEN_BYTES: usize = 4096;
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 /// A token with an unknown `kid` reloads the keys at most this often (a new key made by
 /// another instance), so that forged `kid`s cannot hammer the database.
-const RELOAD_ON_UNKNOWN_KID_EVERY: Duration = Duration::from_secs(2);
+pub(super) const RELOAD_ON_UNKNOWN_KID_EVERY: Duration = Duration::from_secs(2);
 /// Verified tokens remembered, over all shards: a few MiB at most.
 const VERIFIED_CAPACITY: usize = 4096;
 const VERIFIED_SHARDS: usize = 16;
@@ -117,8 +117,9 @@ pub struct TokenService {
     verified: VerifiedCache,
     ring: RwLock<(Arc<KeyRing>, Instant)>,
     hs256: Option<Hs256>,
-    /// One RSA key generation at a time on this instance.
-    pub(super) rsa_generation: tokio::sync::Mutex<()>,
+    /// One RSA key generation at a time on this instance, and when the last one failed
+    /// (the database away): no new try for a while, so an outage is not hammered.
+    pub(super) rsa_generation: tokio::sync::Mutex<Option<Instant>>,
     pub(super) store: DynStore,
     validation: Validation,
     pub(super) issuer: String,
@@ -163,7 +164,7 @@ impl TokenService {
             verified: VerifiedCache::new(),
             ring,
             hs256,
-            rsa_generation: tokio::sync::Mutex::new(()),
+            rsa_generation: tokio::sync::Mutex::new(None),
             store,
             validation,
             issuer,
