@@ -90,7 +90,8 @@ impl AppState {
         let pages = Arc::new(crate::pages::Pages::load(&config.pages)?);
         let mailer = Arc::new(crate::mail::Mailer::new(&config, store.clone())?);
         let hasher = PasswordHasher::for_this_machine();
-        let accounts = Accounts::new(&config, store.clone(), hasher, mailer.clone());
+        let passkeys = crate::auth::passkeys::from_config(&config)?;
+        let accounts = Accounts::new(&config, store.clone(), hasher, mailer.clone()).with_passkeys(passkeys);
         let tokens = Arc::new(tokens);
         let sessions = Sessions {
             store: store.clone(),

@@ -35,6 +35,7 @@ impl Conflict {
             Self::MfaSetupRequired => "mfa_setup_required",
             Self::MfaNotEnabled => "mfa_not_enabled",
             Self::PublicClient => "public_client",
+            Self::PasskeyTaken => "passkey_taken",
         }
     }
 
@@ -50,6 +51,7 @@ impl Conflict {
             Self::MfaSetupRequired => "There is no TOTP setup to confirm; call setup first.",
             Self::MfaNotEnabled => "TOTP is not on.",
             Self::PublicClient => "A public client has no secret.",
+            Self::PasskeyTaken => "This passkey is registered already.",
         }
     }
 }

@@ -82,6 +82,25 @@ impl Accounts {
         let Some(factor) = mfa::verify_code(&self.store, user.id, code).await? else {
             return Err(refuse(audit, Some(user.id), "invalid_credentials", "invalid_mfa_code", AccountError::InvalidCredentials).await);
         };
+        self.complete_second_step(sessions, audit, mfa_token, client, factor).await
+    }
+
+    /// The second factor passed: the challenge is used up (once, whichever instance or
+    /// factor tries first) and the login completes.
+    pub(super) async fn complete_second_step(
+        &self,
+        sessions: &Sessions,
+        audit: &Audit,
+        mfa_token: &str,
+        client: ClientInfo,
+        factor: mfa::Factor,
+    ) -> Result<TokenPair, AccountError> {
+        let token_hash = refresh::hash(mfa_token);
+        let challenge = self.store.mfa_challenge(&token_hash).await?.ok_or(AccountError::InvalidCredentials)?;
+        let user = self.store.user_by_id(challenge.user_id).await?.ok_or(AccountError::InvalidCredentials)?;
+        if user.disabled {
+            return Err(refuse(audit, Some(user.id), "disabled", "account_disabled", AccountError::Disabled).await);
+        }
         if !self.store.consume_mfa_challenge(&token_hash).await? {
             return Err(AccountError::InvalidCredentials);
         }
@@ -90,7 +109,7 @@ impl Accounts {
     }
 
     /// A locked attempt is counted (`locked` login, `login_lockout` 429) and audited.
-    async fn admit_login(&self, audit: &Audit, user: Option<uuid::Uuid>, attempt: crate::store::LoginAttempt) -> Result<(), AccountError> {
+    pub(super) async fn admit_login(&self, audit: &Audit, user: Option<uuid::Uuid>, attempt: crate::store::LoginAttempt) -> Result<(), AccountError> {
         let admitted = admit(attempt);
         if let Err(AccountError::Locked { retry_after_secs }) = admitted {
             crate::audit::login_locked(audit, user, retry_after_secs).await;
@@ -113,6 +132,7 @@ impl Accounts {
             None => "pwd",
             Some(mfa::Factor::Totp) => "pwd otp mfa",
             Some(mfa::Factor::RecoveryCode) => "pwd mfa",
+            Some(mfa::Factor::Passkey) => "pwd hwk mfa",
         };
         let detail = match factor {
             None => {
@@ -132,7 +152,7 @@ impl Accounts {
 }
 
 /// A refused login: counted under `outcome`, audited as `login.failed` with `reason`.
-async fn refuse(audit: &Audit, user: Option<uuid::Uuid>, outcome: &'static str, reason: &str, error: AccountError) -> AccountError {
+pub(super) async fn refuse(audit: &Audit, user: Option<uuid::Uuid>, outcome: &'static str, reason: &str, error: AccountError) -> AccountError {
     crate::metrics::login(outcome);
     audit.record(AuditType::LoginFailed, None, user, json!({ "reason": reason })).await;
     error

@@ -1,5 +1,5 @@
 //! The flows that HTTP and the command line both run: registration, password login and its
-//! second step, password change and reset, email change, and the admin's changes to an account (roles,
+//! second step, passkeys, password change and reset, email change, and the admin's changes to an account (roles,
 //! disabled, email, deletion, MFA reset). Each takes the [`Accounts`] it runs on and an
 //! [`Audit`] recorder, records its audit events and metrics, and answers an outcome or an
 //! [`AccountError`]; `http` maps those to problems, `commands` to messages.
@@ -10,6 +10,7 @@ mod email;
 mod login;
 pub mod oauth;
 pub mod oauth_tokens;
+mod passkeys;
 mod password;
 mod recovery;
 mod register;
@@ -20,6 +21,7 @@ use std::time::Duration;
 
 pub use clients::{ClientChange, ClientRequest};
 pub use email::EmailWish;
+pub use passkeys::{Ceremony, NAME_MAX as PASSKEY_NAME_MAX, passkey_name, read_credential};
 pub use register::{Registered, Registration};
 
 use crate::auth::PasswordHasher;
@@ -43,6 +45,9 @@ pub struct Accounts {
     pub require_verified_email: bool,
     /// GATEHOUSE_MFA_TOKEN_TTL.
     pub mfa_token_ttl: Duration,
+    /// The passkeys' relying party; `None` while passkeys are off (and for the command line,
+    /// which runs no ceremony).
+    pub passkeys: Option<Arc<crate::auth::passkeys::RelyingParty>>,
 }
 
 impl Accounts {
@@ -55,7 +60,14 @@ impl Accounts {
             store,
             hasher,
             mailer,
+            passkeys: None,
         }
+    }
+
+    /// The same flows with passkeys on.
+    pub fn with_passkeys(mut self, party: Option<crate::auth::passkeys::RelyingParty>) -> Self {
+        self.passkeys = party.map(Arc::new);
+        self
     }
 
     /// Reserves one check of a signed-in account's secret; `Locked` once it failed too often.

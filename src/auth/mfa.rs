@@ -17,6 +17,7 @@ use crate::store::{DynStore, NewMfaChallenge, StoreResult};
 pub enum Factor {
     Totp,
     RecoveryCode,
+    Passkey,
 }
 
 impl Factor {
@@ -24,6 +25,7 @@ impl Factor {
         match self {
             Self::Totp => "totp",
             Self::RecoveryCode => "recovery_code",
+            Self::Passkey => "passkey",
         }
     }
 }

@@ -1,11 +1,12 @@
 //! Passwords, signing keys and access tokens, refresh tokens, sessions, the failed-login
-//! limit and the second factor: what the flows in [`crate::accounts`] build on.
+//! limit, the second factor and the passkeys' relying party: what the flows in [`crate::accounts`] build on.
 
 pub mod id_tokens;
 pub mod keys;
 pub mod legacy;
 pub mod lockout;
 pub mod mfa;
+pub mod passkeys;
 pub mod password;
 pub mod refresh;
 pub mod sessions;

@@ -8,6 +8,17 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+/// Whether passkeys are offered (GATEHOUSE_PASSKEYS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PasskeyMode {
+    /// On when the public URL can carry them (a domain name, https or localhost), else off
+    /// with a warning at start.
+    Auto,
+    /// On; the server refuses to start when the public URL cannot carry them.
+    On,
+    Off,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
@@ -114,6 +125,11 @@ pub struct Config {
     /// Seconds an OpenID Connect authorization code stays valid (at most 60).
     #[arg(long, env = "GATEHOUSE_OAUTH_CODE_TTL", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=60), global = true)]
     pub oauth_code_ttl: u64,
+
+    /// Passkeys (WebAuthn): `auto`, `on` or `off`. Their relying party is the public URL's
+    /// host, which must be a domain name (not an IP address), over https or on localhost.
+    #[arg(long, env = "GATEHOUSE_PASSKEYS", value_enum, default_value = "auto", global = true)]
+    pub passkeys: PasskeyMode,
 
     /// SQLite only: `full` syncs every commit to disk (survives power loss); `normal` syncs
     /// at WAL checkpoints (survives any process crash, may lose the last commits on power loss).

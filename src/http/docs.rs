@@ -35,6 +35,8 @@ after it `token_reused` and the session is revoked.",
         (name = "recovery", description = "Email verification and password reset by mailed one-time links"),
         (name = "me", description = "The caller's own account and sessions"),
         (name = "mfa", description = "The caller's TOTP second factor: setup, confirmation, turning it off"),
+        (name = "passkeys", description = "Passkeys (WebAuthn): adding, listing, renaming and deleting them; signing in with one \
+(no username, two factors) or using one as the second step of a password login"),
         (name = "admin", description = "User management by admins: list, read, change roles, disable, delete"),
         (name = "templates", description = "The caller's own templates"),
         (name = "openid", description = "The OpenID Connect provider's JSON endpoints (errors in RFC 6749's shape); /oauth/authorize and /oauth/logout are pages"),

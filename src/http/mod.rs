@@ -16,6 +16,7 @@ pub mod oauth;
 mod outcomes;
 pub mod overload;
 pub mod paging;
+pub mod passkeys;
 pub mod recovery;
 pub mod schemas;
 pub mod sessions;
@@ -37,6 +38,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(me::router())
         .merge(recovery::router())
         .merge(mfa::router())
+        .merge(passkeys::router())
         .merge(sessions::router())
         .merge(users::router())
         .merge(templates::router())

@@ -90,19 +90,33 @@ impl Mailer {
     /// Tells `to` (an old address) what happened to the account's address: `change` says it
     /// in one or two sentences.
     pub async fn send_change_notice(&self, user: &User, to: &str, change: &str) -> bool {
-        let rendered = self.templates.render(Kind::EmailChanged, &[("username", &user.username), ("change", change)]);
+        self.send_notice(Kind::EmailChanged, user, to, change).await
+    }
+
+    /// Tells the account's verified address that a way to sign in was added or removed;
+    /// false when it has none.
+    pub async fn send_security_notice(&self, user: &User, change: &str) -> bool {
+        match user.email.as_deref().filter(|_| user.email_verified) {
+            Some(to) => self.send_notice(Kind::SecurityNotice, user, to, change).await,
+            None => false,
+        }
+    }
+
+    async fn send_notice(&self, kind: Kind, user: &User, to: &str, change: &str) -> bool {
+        let rendered = self.templates.render(kind, &[("username", &user.username), ("change", change)]);
         let queued = match self.build(to, rendered) {
             Ok(mail) => self.store.queue_mail(mail).await.map_err(anyhow::Error::from),
             Err(err) => Err(err),
         };
+        let name = kind.name();
         match queued {
             Ok(()) => {
-                tracing::info!(user_id = %user.id, mail = "email_changed", "mail queued");
+                tracing::info!(user_id = %user.id, mail = name, "mail queued");
                 self.queued.notify_one();
                 true
             }
             Err(err) => {
-                tracing::warn!(user_id = %user.id, error = %err, mail = "email_changed", "could not queue a mail");
+                tracing::warn!(user_id = %user.id, error = %err, mail = name, "could not queue a mail");
                 false
             }
         }

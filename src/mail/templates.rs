@@ -13,14 +13,17 @@ pub enum Kind {
     ResetPassword,
     /// A notice to the old address that the account's address is changing.
     EmailChanged,
+    /// A notice to the verified address that a sign-in method was added or removed.
+    SecurityNotice,
 }
 
 impl Kind {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Self::VerifyEmail => "verify_email",
             Self::ResetPassword => "reset_password",
             Self::EmailChanged => "email_changed",
+            Self::SecurityNotice => "security_notice",
         }
     }
 }
@@ -45,6 +48,7 @@ pub struct Templates {
     verify_email: Parts,
     reset_password: Parts,
     email_changed: Parts,
+    security_notice: Parts,
 }
 
 impl Templates {
@@ -89,6 +93,12 @@ impl Templates {
                 include_str!("../../templates/mail/email_changed.txt"),
                 include_str!("../../templates/mail/email_changed.html"),
             )?,
+            security_notice: parts(
+                Kind::SecurityNotice,
+                include_str!("../../templates/mail/security_notice.subject"),
+                include_str!("../../templates/mail/security_notice.txt"),
+                include_str!("../../templates/mail/security_notice.html"),
+            )?,
         })
     }
 
@@ -98,6 +108,7 @@ impl Templates {
             Kind::VerifyEmail => &self.verify_email,
             Kind::ResetPassword => &self.reset_password,
             Kind::EmailChanged => &self.email_changed,
+            Kind::SecurityNotice => &self.security_notice,
         };
         Rendered {
             // A subject is one header line: no line breaks from a value.

@@ -1,4 +1,4 @@
-//! The account page: profile, password change, live sessions with "sign out this one" and
+//! The account page: profile, password change, passkeys (their forms in `passkeys`), live sessions with "sign out this one" and
 //! "sign out everywhere else".
 
 use std::collections::BTreeMap;
@@ -23,7 +23,7 @@ use crate::store::{AuditQuery, AuditType, BrowserSession, Session};
 const HISTORY_SHOWN: u32 = 20;
 
 /// What `/account?done=KEY` may announce.
-const DONE: &[&str] = &["password_changed", "session_ended", "others_ended", "email_pending", "email_removed", "totp_turned_off"];
+const DONE: &[&str] = &["password_changed", "session_ended", "others_ended", "email_pending", "email_removed", "totp_turned_off", "passkey_added", "passkey_renamed", "passkey_removed"];
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -101,8 +101,17 @@ pub(super) async fn render(
             return super::error_page(state, visit);
         }
     };
+    let passkeys = match state.accounts.passkeys(session.user.id).await {
+        Ok(passkeys) => super::passkeys::rows(passkeys),
+        Err(err) => {
+            tracing::warn!(error = %err, "could not list passkeys for the account page");
+            return super::error_page(state, visit);
+        }
+    };
     let mut context = base(state, &visit, "account_title");
     context.insert("user", Value::from_serialize(&session.user));
+    context.insert("passkeys_on", Value::from(state.accounts.passkeys_on()));
+    context.insert("passkeys", Value::from_serialize(&passkeys));
     context.insert("history", Value::from_serialize(&history));
     context.insert("sessions", Value::from_serialize(&sessions));
     context.insert("errors", Value::from_serialize(&errors));

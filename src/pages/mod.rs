@@ -1,8 +1,8 @@
 //! The pages people use, served by the same binary: sign-in (with the second step),
 //! sign-up and the account page. Server-rendered HTML from minijinja templates compiled in
 //! from `templates/pages/` (each replaceable by a file of the same name in
-//! GATEHOUSE_PAGE_TEMPLATES), one stylesheet, no script: every flow works with JavaScript
-//! off. Browser sessions and CSRF tokens are in [`session`].
+//! GATEHOUSE_PAGE_TEMPLATES), one stylesheet, and one script for passkeys only (WebAuthn needs one): every other
+//! flow works with JavaScript off. Browser sessions and CSRF tokens are in [`session`].
 //!
 //! Pages run the same flows as the API (`crate::accounts`), so lockout, per-address limits
 //! and the no-enumeration answers are the same.
@@ -14,6 +14,7 @@ mod admin_audit;
 mod admin_clients;
 mod authorize;
 mod logout;
+mod passkeys;
 mod recovery;
 mod render;
 mod return_to;
@@ -43,6 +44,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(security::router())
         .merge(admin::router())
         .merge(authorize::router())
+        .merge(passkeys::router())
         .route("/pages/style.css", axum::routing::get(render::stylesheet))
         .route("/pages/logo", axum::routing::get(render::logo))
         .layer(axum::middleware::map_response_with_state(state.clone(), page_headers))

@@ -48,7 +48,7 @@ pub struct Pages {
     css: String,
     /// GATEHOUSE_LOGO's bytes and media type, served at /pages/logo.
     logo: Option<(Vec<u8>, &'static str)>,
-    /// The pages' Content-Security-Policy: no script, nothing from elsewhere, never framed;
+    /// The pages' Content-Security-Policy: only our own script (passkeys), nothing from elsewhere, never framed;
     /// forms post here, and a sign-in's redirect may go on to an allowed return origin.
     pub csp: HeaderValue,
     /// The `form-action` sources every page allows: 'self' and the allowed return origins.
@@ -127,7 +127,7 @@ impl Pages {
 /// file that is no image stops the start instead of being served.
 fn policy(form_action: &str) -> String {
     format!(
-        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
     )
 }
 

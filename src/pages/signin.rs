@@ -115,7 +115,7 @@ async fn sign_in_page(State(state): State<AppState>, visit: Visit, Query(query):
     with_sign_in_policy(&state, &query.return_to, page).await
 }
 
-fn render_sign_in(
+pub(super) fn render_sign_in(
     state: &AppState,
     visit: Visit,
     status: StatusCode,
@@ -129,6 +129,7 @@ fn render_sign_in(
     context.insert("return_to", Value::from(return_to));
     context.insert("notice", Value::from(notice));
     context.insert("error", Value::from(error));
+    context.insert("passkeys", Value::from(state.accounts.passkeys_on()));
     let page = state.pages.render(status, "login.html", context);
     visit.respond(page)
 }
@@ -140,13 +141,7 @@ async fn sign_in(State(state): State<AppState>, visit: Visit, client: ClientInfo
     let outcome = state.accounts.login(&state.sessions, &audit, form.username.trim(), &form.password, client).await;
     let page = match outcome {
         Ok(pair) => return signed_in(&state, visit, pair, &form.return_to).await,
-        Err(AccountError::MfaRequired(token)) => {
-            let mut context = base(&state, &visit, "mfa_title");
-            context.insert("mfa_token", Value::from(token.0.as_str()));
-            context.insert("return_to", Value::from(form.return_to.as_str()));
-            let page = state.pages.render(StatusCode::OK, "mfa.html", context);
-            visit.respond(page)
-        }
+        Err(AccountError::MfaRequired(token)) => second_step_page(&state, visit, StatusCode::OK, &token.0, &form.return_to, None).await,
         Err(err) => {
             let (status, message) = refusal(&state, &err);
             render_sign_in(&state, visit, status, form.username.trim(), &form.return_to, None, Some(message))
@@ -175,18 +170,33 @@ async fn second_step(
                 AccountError::InvalidCredentials => (StatusCode::UNAUTHORIZED, state.pages.text("wrong_code")),
                 other => refusal(&state, &other),
             };
-            let mut context = base(&state, &visit, "mfa_title");
-            context.insert("mfa_token", Value::from(form.mfa_token.as_str()));
-            context.insert("return_to", Value::from(form.return_to.as_str()));
-            context.insert("error", Value::from(message));
-            let page = state.pages.render(status, "mfa.html", context);
-            with_sign_in_policy(&state, &form.return_to, visit.respond(page)).await
+            let page = second_step_page(&state, visit, status, &form.mfa_token, &form.return_to, Some(message)).await;
+            with_sign_in_policy(&state, &form.return_to, page).await
         }
     }
 }
 
+/// The second step's page: a code, or one of the account's passkeys when it has any.
+pub(super) async fn second_step_page(
+    state: &AppState,
+    visit: Visit,
+    status: StatusCode,
+    mfa_token: &str,
+    return_to: &str,
+    error: Option<String>,
+) -> Response {
+    let passkeys = state.accounts.passkeys_on() && state.accounts.second_step_has_passkeys(mfa_token).await;
+    let mut context = base(state, &visit, "mfa_title");
+    context.insert("mfa_token", Value::from(mfa_token));
+    context.insert("return_to", Value::from(return_to));
+    context.insert("error", Value::from(error));
+    context.insert("passkeys", Value::from(passkeys));
+    let page = state.pages.render(status, "mfa.html", context);
+    visit.respond(page)
+}
+
 /// The flows made a session: a cookie names it, and the browser goes where it asked to.
-async fn signed_in(state: &AppState, mut visit: Visit, pair: TokenPair, return_to: &str) -> Response {
+pub(super) async fn signed_in(state: &AppState, mut visit: Visit, pair: TokenPair, return_to: &str) -> Response {
     let session_id = match state.tokens.verify(&pair.access_token).await {
         Ok(claims) => claims.sid,
         Err(err) => {
@@ -214,7 +224,7 @@ async fn signed_in(state: &AppState, mut visit: Visit, pair: TokenPair, return_t
 
 /// The status and sentence for a refused sign-in: one answer for an unknown name and a
 /// wrong password, as the API gives.
-fn refusal(state: &AppState, err: &AccountError) -> (StatusCode, String) {
+pub(super) fn refusal(state: &AppState, err: &AccountError) -> (StatusCode, String) {
     match err {
         AccountError::InvalidCredentials | AccountError::InvalidToken => (StatusCode::UNAUTHORIZED, state.pages.text("wrong_credentials")),
         AccountError::Locked { retry_after_secs } => {
@@ -223,6 +233,7 @@ fn refusal(state: &AppState, err: &AccountError) -> (StatusCode, String) {
         }
         AccountError::Disabled => (StatusCode::FORBIDDEN, state.pages.text("disabled")),
         AccountError::EmailUnverified => (StatusCode::FORBIDDEN, state.pages.text("email_unverified")),
+        AccountError::NotFound => (StatusCode::NOT_FOUND, state.pages.text("not_found")),
         other => {
             tracing::warn!(error = %other, "a sign-in failed");
             (StatusCode::SERVICE_UNAVAILABLE, state.pages.text("error"))

@@ -44,10 +44,12 @@ pub enum AuditType {
     OAuthGranted,
     /// An authorization code came back a second time: what it gave was revoked.
     OAuthCodeReplayed,
+    PasskeyAdded,
+    PasskeyRemoved,
 }
 
 impl AuditType {
-    pub const ALL: [AuditType; 26] = [
+    pub const ALL: [AuditType; 28] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -74,6 +76,8 @@ impl AuditType {
         Self::ClientSecretRotated,
         Self::OAuthGranted,
         Self::OAuthCodeReplayed,
+        Self::PasskeyAdded,
+        Self::PasskeyRemoved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -104,6 +108,8 @@ impl AuditType {
             Self::ClientSecretRotated => "client.secret_rotated",
             Self::OAuthGranted => "oauth.granted",
             Self::OAuthCodeReplayed => "oauth.code_replayed",
+            Self::PasskeyAdded => "passkey.added",
+            Self::PasskeyRemoved => "passkey.removed",
         }
     }
 

@@ -357,10 +357,12 @@ pub(crate) fn classify(err: sqlx::Error) -> StoreError {
                     Some("users_username_key") => Some(Conflict::UsernameTaken),
                     Some("users_email_key") => Some(Conflict::EmailTaken),
                     Some("templates_owner_name_key") => Some(Conflict::NameTaken),
+                    Some("passkeys_credential_id_key") => Some(Conflict::PasskeyTaken),
                     Some(_) => None,
                     None if message.contains("users.username_key") => Some(Conflict::UsernameTaken),
                     None if message.contains("users.email_key") => Some(Conflict::EmailTaken),
                     None if message.contains("templates.owner_id, templates.name") => Some(Conflict::NameTaken),
+                    None if message.contains("passkeys.credential_id") => Some(Conflict::PasskeyTaken),
                     None => None,
                 };
                 if let Some(conflict) = conflict {

@@ -7,7 +7,7 @@
 //! [`users_admin`] (the admin list and changes that keep an enabled admin), [`attempts`]
 //! (the lockout rule), [`sessions`] (sessions and rotated refresh tokens), [`templates`],
 //! [`keys`] (signing keys, server secrets), [`audit`], [`recovery`] (email tokens and the
-//! mail queue), [`mfa`] (TOTP), [`oauth`] (OpenID Connect codes, consents and clients' sessions), [`copy`] and [`copy_rows`] (`gatehouse copy`), [`live`]
+//! mail queue), [`mfa`] (TOTP), [`passkeys`] (passkeys and their ceremonies), [`oauth`] (OpenID Connect codes, consents and clients' sessions), [`copy`] and [`copy_rows`] (`gatehouse copy`), [`live`]
 //! (live sessions held in memory, and what keeps them true), and [`totals`] (remembered
 //! totals and page positions of large user lists).
 
@@ -24,6 +24,7 @@ mod keys;
 mod live;
 mod mfa;
 mod oauth;
+mod passkeys;
 mod prune;
 mod recovery;
 pub mod schema;
@@ -45,6 +46,7 @@ pub use export::AccountBatch;
 pub use keys::SigningKeyRecord;
 pub use mfa::{MfaChallenge, NewMfaChallenge, TotpRecord};
 pub use oauth::{CodeClaim, CodeRecord, NewCode, SessionGrant};
+pub use passkeys::{PasskeyRecord, PasskeyUse};
 pub use prune::{PruneCutoffs, Pruned};
 pub use recovery::{MailQuota, NewEmailToken, NewMail, QueuedMail, TokenPurpose};
 pub use sessions::{NewSession, RefreshRecord, Session};
@@ -73,6 +75,8 @@ pub enum Conflict {
     MfaNotEnabled,
     /// A new secret for a public client, which has none.
     PublicClient,
+    /// A passkey whose credential is registered already (to this or another account).
+    PasskeyTaken,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -19,8 +19,8 @@ pub struct PruneCutoffs {
     pub revoked_before: DateTime<Utc>,
     /// Login-attempt counts without a lock whose window began before this.
     pub window_before: DateTime<Utc>,
-    /// Now: locks that ended, email tokens used or expired, MFA challenges and
-    /// authorization codes expired.
+    /// Now: locks that ended, email tokens used or expired, MFA challenges,
+    /// authorization codes and passkey ceremonies expired.
     pub now: DateTime<Utc>,
 }
 
@@ -32,11 +32,12 @@ pub struct Pruned {
     pub email_tokens: u64,
     pub mfa_challenges: u64,
     pub authorization_codes: u64,
+    pub passkey_ceremonies: u64,
 }
 
 impl Pruned {
     pub fn total(&self) -> u64 {
-        self.sessions + self.login_attempts + self.email_tokens + self.mfa_challenges + self.authorization_codes
+        self.sessions + self.login_attempts + self.email_tokens + self.mfa_challenges + self.authorization_codes + self.passkey_ceremonies
     }
 }
 
@@ -61,6 +62,7 @@ impl Store {
             email_tokens: self.in_batches("email_tokens", "token_hash", "used_at IS NOT NULL OR expires_at <= $1", &[now]).await?,
             mfa_challenges: self.in_batches("mfa_challenges", "token_hash", "expires_at <= $1", &[now]).await?,
             authorization_codes: self.in_batches("oauth_codes", "code_hash", "expires_at <= $1", &[now]).await?,
+            passkey_ceremonies: self.in_batches("webauthn_ceremonies", "id", "expires_at <= $1", &[now]).await?,
         })
     }
 

@@ -48,14 +48,18 @@ async fn a_sign_in_form_without_its_csrf_token_is_refused_and_with_it_signs_in()
 }
 
 #[tokio::test]
-async fn pages_forbid_framing_and_scripts() {
+async fn pages_forbid_framing_and_every_script_but_their_own() {
     let app = TestApp::spawn().await;
 
     for path in ["/login", "/register", "/account"] {
         let res = app.get(path, None).await;
         let csp = res.headers()["content-security-policy"].to_str().expect("csp").to_string();
         assert!(
-            csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'") && !csp.contains("script-src"),
+            csp.contains("frame-ancestors 'none'")
+                && csp.contains("default-src 'none'")
+                && csp.contains("script-src 'self';")
+                && !csp.contains("unsafe")
+                && !csp.contains("http"),
             "{path}: {csp}"
         );
         assert_eq!(res.headers()["x-frame-options"], "DENY", "{path}");
