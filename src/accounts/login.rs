@@ -109,7 +109,12 @@ impl Accounts {
     }
 
     /// A locked attempt is counted (`locked` login, `login_lockout` 429) and audited.
-    pub(super) async fn admit_login(&self, audit: &Audit, user: Option<uuid::Uuid>, attempt: crate::store::LoginAttempt) -> Result<(), AccountError> {
+    pub(super) async fn admit_login(
+        &self,
+        audit: &Audit,
+        user: Option<uuid::Uuid>,
+        attempt: crate::store::LoginAttempt,
+    ) -> Result<(), AccountError> {
         let admitted = admit(attempt);
         if let Err(AccountError::Locked { retry_after_secs }) = admitted {
             crate::audit::login_locked(audit, user, retry_after_secs).await;
@@ -152,7 +157,13 @@ impl Accounts {
 }
 
 /// A refused login: counted under `outcome`, audited as `login.failed` with `reason`.
-pub(super) async fn refuse(audit: &Audit, user: Option<uuid::Uuid>, outcome: &'static str, reason: &str, error: AccountError) -> AccountError {
+pub(super) async fn refuse(
+    audit: &Audit,
+    user: Option<uuid::Uuid>,
+    outcome: &'static str,
+    reason: &str,
+    error: AccountError,
+) -> AccountError {
     crate::metrics::login(outcome);
     audit.record(AuditType::LoginFailed, None, user, json!({ "reason": reason })).await;
     error

@@ -263,12 +263,22 @@ impl Accounts {
         let pair = sessions::start(sessions, user, client, amr).await?;
         crate::metrics::login("success");
         tracing::info!(user_id = %pair.user.id, "login succeeded with a passkey");
-        audit.record(AuditType::LoginSucceeded, Some(pair.user.id), Some(pair.user.id), json!({ "method": "passkey", "passkey_id": record.id })).await;
+        audit
+            .record(
+                AuditType::LoginSucceeded,
+                Some(pair.user.id),
+                Some(pair.user.id),
+                json!({ "method": "passkey", "passkey_id": record.id }),
+            )
+            .await;
         Ok(pair)
     }
 
     /// Begins the second step of a password login with one of the user's passkeys.
-    pub async fn begin_passkey_second_step(&self, mfa_token: &str) -> Result<Ceremony<webauthn_rs::prelude::RequestChallengeResponse>, AccountError> {
+    pub async fn begin_passkey_second_step(
+        &self,
+        mfa_token: &str,
+    ) -> Result<Ceremony<webauthn_rs::prelude::RequestChallengeResponse>, AccountError> {
         let party = self.relying_party()?;
         let user_id = self.challenged_user(mfa_token).await?;
         let mut passkeys = Vec::new();
@@ -338,7 +348,8 @@ impl Accounts {
     /// Keeps the counter and backup state an authentication reported.
     async fn record_use(&self, record: &PasskeyRecord, passkey: &mut Passkey, result: &AuthenticationResult) -> Result<(), AccountError> {
         passkey.update_credential(result);
-        let used = PasskeyUse { credential: encode(passkey)?, sign_count: i64::from(result.counter()), backup_state: result.backup_state() };
+        let used =
+            PasskeyUse { credential: encode(passkey)?, sign_count: i64::from(result.counter()), backup_state: result.backup_state() };
         Ok(self.store.record_passkey_use(record.id, &used).await?)
     }
 }

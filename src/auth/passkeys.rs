@@ -3,11 +3,11 @@
 //! (discoverable credentials, user verification required).
 
 use url::{Host, Url};
-use webauthn_rs_proto::ResidentKeyRequirement;
 use webauthn_rs::prelude::{
     CreationChallengeResponse, CredentialID, DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration,
     RequestChallengeResponse, Webauthn, WebauthnBuilder,
 };
+use webauthn_rs_proto::ResidentKeyRequirement;
 
 pub use webauthn_rs::prelude::{AuthenticationResult, PublicKeyCredential, RegisterPublicKeyCredential, WebauthnError};
 
@@ -60,7 +60,9 @@ impl RelyingParty {
             None => return Err(format!("GATEHOUSE_PUBLIC_URL {public_url} has no host")),
         };
         if origin.scheme() != "https" && id != "localhost" {
-            return Err(format!("GATEHOUSE_PUBLIC_URL {public_url} is not https; browsers offer passkeys over https only (and on localhost)"));
+            return Err(format!(
+                "GATEHOUSE_PUBLIC_URL {public_url} is not https; browsers offer passkeys over https only (and on localhost)"
+            ));
         }
         let webauthn = WebauthnBuilder::new(&id, &origin)
             .and_then(|b| b.rp_name(name).timeout(std::time::Duration::from_secs(CEREMONY_SECS)).build())
@@ -85,7 +87,11 @@ impl RelyingParty {
         Ok((options, state))
     }
 
-    pub fn finish_registration(&self, credential: &RegisterPublicKeyCredential, state: &PasskeyRegistration) -> Result<Passkey, WebauthnError> {
+    pub fn finish_registration(
+        &self,
+        credential: &RegisterPublicKeyCredential,
+        state: &PasskeyRegistration,
+    ) -> Result<Passkey, WebauthnError> {
         self.webauthn.finish_passkey_registration(credential, state)
     }
 
@@ -116,7 +122,11 @@ impl RelyingParty {
         self.webauthn.start_passkey_authentication(passkeys)
     }
 
-    pub fn finish_second_step(&self, credential: &PublicKeyCredential, state: &PasskeyAuthentication) -> Result<AuthenticationResult, WebauthnError> {
+    pub fn finish_second_step(
+        &self,
+        credential: &PublicKeyCredential,
+        state: &PasskeyAuthentication,
+    ) -> Result<AuthenticationResult, WebauthnError> {
         self.webauthn.finish_passkey_authentication(credential, state)
     }
 }

@@ -156,7 +156,11 @@ async fn list_own(State(state): State<AppState>, user: AuthUser) -> Result<Json<
         (status = 422, description = "`validation_failed` on `password` (it counts toward the account's lockout)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`: too many failures on this account or requests from this address", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn begin_registration(State(state): State<AppState>, user: AuthUser, ApiJson(req): ApiJson<PasswordCheck>) -> Result<impl IntoResponse> {
+async fn begin_registration(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(req): ApiJson<PasswordCheck>,
+) -> Result<impl IntoResponse> {
     ceremony(state.accounts.begin_passkey_registration(user.user_id, &req.password).await?)
 }
 
@@ -234,7 +238,12 @@ an answer for another origin or challenge", body = Problem, content_type = "appl
         (status = 403, description = "`account_disabled`; `email_unverified`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` on `credential`: not a credential in JSON", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn finish_sign_in(State(state): State<AppState>, client: ClientInfo, audit: Audit, ApiJson(req): ApiJson<FinishSignIn>) -> Result<impl IntoResponse> {
+async fn finish_sign_in(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    audit: Audit,
+    ApiJson(req): ApiJson<FinishSignIn>,
+) -> Result<impl IntoResponse> {
     let credential = read_credential(req.credential)?;
     let pair = state.accounts.finish_passkey_sign_in(&state.sessions, &audit, req.ceremony_id, &credential, client).await?;
     Ok(super::auth::token_response(pair))
@@ -267,7 +276,8 @@ async fn finish_second_step(
     ApiJson(req): ApiJson<FinishSecondStep>,
 ) -> Result<impl IntoResponse> {
     let credential = read_credential(req.credential)?;
-    let pair = state.accounts.finish_passkey_second_step(&state.sessions, &audit, &req.mfa_token, req.ceremony_id, &credential, client).await?;
+    let pair =
+        state.accounts.finish_passkey_second_step(&state.sessions, &audit, &req.mfa_token, req.ceremony_id, &credential, client).await?;
     Ok(super::auth::token_response(pair))
 }
 

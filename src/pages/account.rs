@@ -23,7 +23,17 @@ use crate::store::{AuditQuery, AuditType, BrowserSession, Session};
 const HISTORY_SHOWN: u32 = 20;
 
 /// What `/account?done=KEY` may announce.
-const DONE: &[&str] = &["password_changed", "session_ended", "others_ended", "email_pending", "email_removed", "totp_turned_off", "passkey_added", "passkey_renamed", "passkey_removed"];
+const DONE: &[&str] = &[
+    "password_changed",
+    "session_ended",
+    "others_ended",
+    "email_pending",
+    "email_removed",
+    "totp_turned_off",
+    "passkey_added",
+    "passkey_renamed",
+    "passkey_removed",
+];
 
 pub fn router() -> Router<AppState> {
     Router::new()

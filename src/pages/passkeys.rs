@@ -124,7 +124,13 @@ async fn begin_sign_in(State(state): State<AppState>, visit: Visit, Form(form): 
     to_script(&state, visit, begun)
 }
 
-async fn finish_sign_in(State(state): State<AppState>, visit: Visit, client: ClientInfo, audit: Audit, Form(form): Form<PasskeyForm>) -> Response {
+async fn finish_sign_in(
+    State(state): State<AppState>,
+    visit: Visit,
+    client: ClientInfo,
+    audit: Audit,
+    Form(form): Form<PasskeyForm>,
+) -> Response {
     if !visit.csrf_ok(&state, &form.csrf) {
         return form_expired(&state, visit);
     }
@@ -232,7 +238,8 @@ async fn rename(State(state): State<AppState>, visit: Visit, Form(form): Form<Pa
     match state.accounts.rename_passkey(session.user.id, id, &form.name).await {
         Ok(()) => visit.respond(Redirect::to("/account?done=passkey_renamed")),
         Err(AccountError::Invalid(fields)) => {
-            let message = fields.into_iter().map(|f| format!("{} {}", state.pages.text("passkey_name"), f.message)).collect::<Vec<_>>().join("; ");
+            let message =
+                fields.into_iter().map(|f| format!("{} {}", state.pages.text("passkey_name"), f.message)).collect::<Vec<_>>().join("; ");
             super::account::render(&state, visit, &session, StatusCode::UNPROCESSABLE_ENTITY, BTreeMap::new(), None, Some(message)).await
         }
         Err(err) => {

@@ -125,7 +125,14 @@ impl Store {
     }
 
     /// Keeps a ceremony's state until `expires_at`.
-    pub async fn begin_ceremony(&self, id: Uuid, purpose: &str, user_id: Option<Uuid>, state: &str, expires_at: DateTime<Utc>) -> StoreResult<()> {
+    pub async fn begin_ceremony(
+        &self,
+        id: Uuid,
+        purpose: &str,
+        user_id: Option<Uuid>,
+        state: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
         on_db!(&self.db, c => {
             sqlx::query("INSERT INTO webauthn_ceremonies (id, purpose, user_id, state, expires_at) VALUES ($1, $2, $3, $4, $5)")
                 .bind(id)

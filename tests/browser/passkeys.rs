@@ -1,0 +1,185 @@
+//! Passkeys in a real browser with Chromium's virtual authenticator: added on the account
+//! page, signing in without a username, as the second step, deleted; ceremonies across
+//! instances on both stores; answers for another origin or sent twice refused.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use super::recovery::outbox_link;
+use crate::common::browser::{self, Browser};
+use crate::common::mfa::{code_at, fresh_step};
+use crate::common::passkeys::{on_localhost, passkey_app};
+use crate::common::{PASSWORD, StoreKind, TestApp, assert_problem, postgres};
+
+/// Registers `username` with an address and verifies it (the notices go to verified ones).
+async fn verified_user(app: &TestApp, username: &str) -> crate::common::TestUser {
+    let res = app.post_register(username, Some(&format!("{username}@example.com")), PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let link = outbox_link(app, "verify-email", 1).await;
+    let token = link.split("token=").nth(1).expect("a token").trim();
+    assert_eq!(app.post("/v1/auth/email/verify", &json!({ "token": token }), None).await.status(), StatusCode::NO_CONTENT);
+    app.login(username, PASSWORD).await
+}
+
+/// The mails in the outbox whose text holds `needle`.
+fn mails_saying(app: &TestApp, needle: &str) -> usize {
+    let outbox = app.state.config.mail_outbox.clone();
+    std::fs::read_dir(outbox)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| std::fs::read_to_string(e.path()).is_ok_and(|t| t.contains(needle)))
+        .count()
+}
+
+async fn sign_in_with_password(browser: &Browser, app: &TestApp, login: &str) {
+    browser.goto(&app.page("/login")).await;
+    browser.fill("username", login).await;
+    browser.fill("password", PASSWORD).await;
+    browser.press("Sign in").await;
+}
+
+async fn audit_types(app: &TestApp, admin: &str) -> Vec<String> {
+    let res = app.get("/v1/audit?per_page=100", Some(admin)).await;
+    let body: Value = res.json().await.expect("audit");
+    body["items"].as_array().expect("items").iter().map(|e| format!("{} {}", e["type"], e["detail"])).collect()
+}
+
+#[tokio::test]
+async fn a_person_adds_a_passkey_signs_in_with_it_without_a_username_uses_it_as_second_step_and_once_deleted_it_is_refused() {
+    let Some(browser) = browser::open().await else { return };
+    let app = passkey_app().await;
+    let admin = app.admin("root").await;
+    let alice = verified_user(&app, "alice").await;
+    let authenticator = browser.add_authenticator().await;
+    let autofill = browser.autofill_off().await;
+
+    // Added on the account page, after the password.
+    sign_in_with_password(&browser, &app, "alice").await;
+    assert_eq!(browser.path().await, "/account");
+    browser.fill("passkey_name", "Laptop").await;
+    browser.fill("password", PASSWORD).await;
+    browser.click_and_wait("passkey-add").await;
+    assert_eq!(browser.path().await, "/account?done=passkey_added");
+    let page = browser.text().await;
+    assert!(page.contains("Laptop") && page.contains("passkey on one device"), "{page}");
+    let stored = browser.stored_credentials(&authenticator).await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0]["isResidentCredential"], true, "a discoverable credential");
+    assert_eq!(mails_saying(&app, "named \"Laptop\" was added"), 1, "the verified address is told");
+    let listed: Value = app.get("/v1/auth/passkeys", Some(&alice.access)).await.json().await.expect("list");
+    assert_eq!(listed["items"][0]["name"], "Laptop");
+    assert_eq!(listed["items"][0]["authenticator"], "device");
+
+    // Signed out, then in again with the passkey alone: no name typed.
+    browser.press("Sign out").await;
+    assert_eq!(browser.path().await, "/login?notice=signed_out");
+    browser.click_and_wait("passkey-sign-in").await;
+    assert_eq!(browser.path().await, "/account", "{}", browser.text().await);
+    assert!(browser.text().await.contains("alice@example.com"));
+
+    // With TOTP on, a password sign-in may take the passkey as its second step.
+    let secret = app.setup_totp(&alice.access).await["secret"].as_str().expect("secret").to_string();
+    let t = fresh_step().await;
+    assert_eq!(app.confirm_totp(&alice.access, &code_at(&secret, t)).await.status(), StatusCode::OK);
+    browser.press("Sign out").await;
+    sign_in_with_password(&browser, &app, "alice").await;
+    assert!(browser.text().await.contains("Or use one of your passkeys"), "the second step offers the passkey");
+    browser.click_and_wait("passkey-second-step").await;
+    assert_eq!(browser.path().await, "/account", "{}", browser.text().await);
+
+    // The browser's autofill on the sign-in page: the virtual authenticator picks the
+    // passkey as a person would, and the sign-in counts as two factors (no TOTP step).
+    browser.autofill_on(&autofill).await;
+    browser.press("Sign out").await;
+    browser.wait_for_path("/account").await;
+
+    // Deleted with the password: it signs nobody in any more, by autofill or by button.
+    let id = listed["items"][0]["id"].as_str().expect("id").to_string();
+    browser.fill(&format!("delete-{id}"), PASSWORD).await;
+    browser.press("Delete").await;
+    assert_eq!(browser.path().await, "/account?done=passkey_removed");
+    assert_eq!(mails_saying(&app, "named \"Laptop\" was removed"), 1);
+    browser.press("Sign out").await;
+    browser.wait_for_path("/login/passkey").await;
+    assert!(browser.text().await.contains("That passkey was not accepted"), "{}", browser.text().await);
+    browser.click_and_wait("passkey-sign-in").await;
+    assert!(browser.text().await.contains("That passkey was not accepted"), "{}", browser.text().await);
+    assert_eq!(browser.path().await, "/login/passkey");
+
+    let events = audit_types(&app, &admin.access).await;
+    for expected in ["\"passkey.added\"", "\"passkey.removed\"", "\"passkey\",\"passkey_id\"", "\"mfa\":\"passkey\""] {
+        assert!(events.iter().any(|e| e.contains(expected)), "{expected} in {events:?}");
+    }
+    browser.close().await;
+}
+
+/// A ceremony begun on one instance and finished on another; an answer sent twice and an
+/// answer made for another origin are refused.
+async fn ceremonies_cross_instances(kind: StoreKind) {
+    let Some(browser) = browser::open().await else { return };
+    let first = match kind {
+        StoreKind::Sqlite => passkey_app().await,
+        StoreKind::Postgres => {
+            TestApp::spawn_on(&postgres::shared().create_database().await, |c| {
+                on_localhost(c);
+            })
+            .await
+        }
+    };
+    // Behind the same name: the first one's public URL.
+    let public_url = first.state.config.public_url();
+    let second = TestApp::spawn_sharing(&first, |c| c.public_url = Some(public_url)).await;
+    let elsewhere = TestApp::spawn_sharing(&first, |c| {
+        on_localhost(c);
+    })
+    .await;
+    browser.add_authenticator().await;
+    browser.goto(&first.page("/login")).await;
+
+    let alice = first.user("alice").await;
+    let begun: Value = second
+        .post("/v1/auth/passkeys/register/begin", &json!({ "password": PASSWORD }), Some(&alice.access))
+        .await
+        .json()
+        .await
+        .expect("options");
+    let credential = browser.ceremony("create", &begun["options"]).await;
+    let finish = json!({ "ceremony_id": begun["ceremony_id"], "name": "Phone", "credential": credential });
+    let res = first.post("/v1/auth/passkeys/register/finish", &finish, Some(&alice.access)).await;
+    assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap_or_default());
+    assert_problem(
+        first.post("/v1/auth/passkeys/register/finish", &finish, Some(&alice.access)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+
+    let begun: Value = first.post("/v1/auth/passkeys/login/begin", &json!({}), None).await.json().await.expect("options");
+    let answer = browser.ceremony("get", &begun["options"]).await;
+    let finish = json!({ "ceremony_id": begun["ceremony_id"], "credential": answer });
+    let res = second.post("/v1/auth/passkeys/login/finish", &finish, None).await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap_or_default());
+    let pair: Value = res.json().await.expect("tokens");
+    assert_eq!(first.get_me(pair["access_token"].as_str().expect("token")).await.status(), StatusCode::OK);
+    assert_problem(first.post("/v1/auth/passkeys/login/finish", &finish, None).await, StatusCode::UNAUTHORIZED, "invalid_credentials")
+        .await;
+
+    // The page's origin is the first one's; the instance that began expects its own.
+    let begun: Value = elsewhere.post("/v1/auth/passkeys/login/begin", &json!({}), None).await.json().await.expect("options");
+    let answer = browser.ceremony("get", &begun["options"]).await;
+    let finish = json!({ "ceremony_id": begun["ceremony_id"], "credential": answer });
+    assert_problem(elsewhere.post("/v1/auth/passkeys/login/finish", &finish, None).await, StatusCode::UNAUTHORIZED, "invalid_credentials")
+        .await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn on_sqlite_a_ceremony_begun_on_one_instance_finishes_on_another_and_replayed_or_foreign_answers_are_refused() {
+    ceremonies_cross_instances(StoreKind::Sqlite).await;
+}
+
+#[tokio::test]
+async fn on_postgres_a_ceremony_begun_on_one_instance_finishes_on_another_and_replayed_or_foreign_answers_are_refused() {
+    ceremonies_cross_instances(StoreKind::Postgres).await;
+}
