@@ -28,6 +28,9 @@ pub enum Table {
     /// What users allowed OpenID Connect clients. (Authorization codes live a minute and
     /// stay behind: a sign-in in flight simply starts again.)
     OauthConsents,
+    /// Passkeys, with their counters and backup flags. (Ceremonies live minutes and stay
+    /// behind, like authorization codes.)
+    Passkeys,
     Sessions,
     RefreshTokens,
     SigningKeys,
@@ -37,13 +40,14 @@ pub enum Table {
 }
 
 impl Table {
-    pub const ALL: [Table; 11] = [
+    pub const ALL: [Table; 12] = [
         Table::Users,
         Table::TotpSecrets,
         Table::RecoveryCodes,
         Table::Templates,
         Table::OauthClients,
         Table::OauthConsents,
+        Table::Passkeys,
         Table::Sessions,
         Table::RefreshTokens,
         Table::SigningKeys,
@@ -64,6 +68,7 @@ impl Table {
             Table::ServerSecrets => "server_secrets",
             Table::OauthClients => "oauth_clients",
             Table::OauthConsents => "oauth_consents",
+            Table::Passkeys => "passkeys",
             Table::AuditEvents => "audit_events",
         }
     }
@@ -230,6 +235,7 @@ pub enum Rows {
     ServerSecrets(Vec<ServerSecretRow>),
     OauthClients(Vec<OauthClientRow>),
     OauthConsents(Vec<OauthConsentRow>),
+    Passkeys(Vec<super::PasskeyRecord>),
     AuditEvents(Vec<AuditEventRow>),
 }
 
@@ -246,6 +252,7 @@ impl Rows {
             Rows::ServerSecrets(rows) => rows.len(),
             Rows::OauthClients(rows) => rows.len(),
             Rows::OauthConsents(rows) => rows.len(),
+            Rows::Passkeys(rows) => rows.len(),
             Rows::AuditEvents(rows) => rows.len(),
         }
     }

@@ -7,6 +7,7 @@ use sqlx::types::Json;
 use super::codec::{Time, roles_column};
 use super::copy::{Rows, Table};
 use super::db::{classify, on_db};
+use super::passkeys::passkey_columns;
 use super::{Store, StoreResult};
 
 fn export_sql(table: Table) -> &'static str {
@@ -21,6 +22,7 @@ fn export_sql(table: Table) -> &'static str {
         Table::ServerSecrets => "SELECT * FROM server_secrets ORDER BY name LIMIT $1 OFFSET $2",
         Table::OauthClients => "SELECT * FROM oauth_clients ORDER BY id LIMIT $1 OFFSET $2",
         Table::OauthConsents => "SELECT * FROM oauth_consents ORDER BY user_id, client_id LIMIT $1 OFFSET $2",
+        Table::Passkeys => concat!("SELECT ", passkey_columns!(), " FROM passkeys ORDER BY id LIMIT $1 OFFSET $2"),
         Table::AuditEvents => {
             "SELECT id, time, type, actor_id, user_id, ip, user_agent, request_id, CAST(detail AS TEXT) AS detail \
              FROM audit_events ORDER BY id LIMIT $1 OFFSET $2"
@@ -50,6 +52,7 @@ impl Store {
                 Table::ServerSecrets => Rows::ServerSecrets(page!()),
                 Table::OauthClients => Rows::OauthClients(page!()),
                 Table::OauthConsents => Rows::OauthConsents(page!()),
+                Table::Passkeys => Rows::Passkeys(page!()),
                 Table::AuditEvents => Rows::AuditEvents(page!()),
             })
         })
@@ -199,6 +202,11 @@ impl Store {
                             .execute(&mut *tx)
                             .await
                             .map_err(classify)?;
+                    }
+                }
+                Rows::Passkeys(rows) => {
+                    for p in rows {
+                        super::passkeys::bind_passkey(sqlx::query(super::passkeys::INSERT), p).execute(&mut *tx).await.map_err(classify)?;
                     }
                 }
                 Rows::OauthClients(rows) => {

@@ -38,38 +38,56 @@ pub struct PasskeyUse {
     pub backup_state: bool,
 }
 
-macro_rules! columns {
+macro_rules! passkey_columns {
     () => {
         "id, user_id, credential_id, name, authenticator, credential, sign_count, backup_eligible, backup_state, created_at, last_used_at"
     };
+}
+pub(super) use passkey_columns;
+
+/// Adds a passkey row (a new one, or one `gatehouse copy` carries), bound by [`bind_passkey`].
+pub(super) const INSERT: &str =
+    concat!("INSERT INTO passkeys (", passkey_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)");
+
+/// Binds a passkey's columns in [`passkey_columns`]' order.
+pub(super) fn bind_passkey<'q, DB: sqlx::Database>(
+    query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>,
+    p: &'q PasskeyRecord,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
+where
+    Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Time: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<Time>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    query
+        .bind(p.id)
+        .bind(p.user_id)
+        .bind(&p.credential_id)
+        .bind(&p.name)
+        .bind(&p.authenticator)
+        .bind(&p.credential)
+        .bind(p.sign_count)
+        .bind(p.backup_eligible)
+        .bind(p.backup_state)
+        .bind(Time(p.created_at))
+        .bind(p.last_used_at.map(Time))
 }
 
 impl Store {
     /// Adds a passkey; `Conflict(PasskeyTaken)` when its credential id is registered already.
     pub async fn insert_passkey(&self, passkey: &PasskeyRecord) -> StoreResult<()> {
         on_db!(&self.db, c => {
-            sqlx::query(concat!("INSERT INTO passkeys (", columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"))
-                .bind(passkey.id)
-                .bind(passkey.user_id)
-                .bind(&passkey.credential_id)
-                .bind(&passkey.name)
-                .bind(&passkey.authenticator)
-                .bind(&passkey.credential)
-                .bind(passkey.sign_count)
-                .bind(passkey.backup_eligible)
-                .bind(passkey.backup_state)
-                .bind(Time(passkey.created_at))
-                .bind(passkey.last_used_at.map(Time))
-                .execute(&c.pool)
-                .await
-                .map_err(classify)?;
+            bind_passkey(sqlx::query(INSERT), passkey).execute(&c.pool).await.map_err(classify)?;
         });
         Ok(())
     }
 
     /// A user's passkeys, oldest first.
     pub async fn passkeys_of(&self, user_id: Uuid) -> StoreResult<Vec<PasskeyRecord>> {
-        on_db!(&self.db, c => sqlx::query_as(concat!("SELECT ", columns!(), " FROM passkeys WHERE user_id = $1 ORDER BY created_at, id"))
+        on_db!(&self.db, c => sqlx::query_as(concat!("SELECT ", passkey_columns!(), " FROM passkeys WHERE user_id = $1 ORDER BY created_at, id"))
             .bind(user_id)
             .fetch_all(&c.pool)
             .await
@@ -78,7 +96,7 @@ impl Store {
 
     /// The passkey a credential id names, whoever holds it.
     pub async fn passkey_by_credential(&self, credential_id: &str) -> StoreResult<Option<PasskeyRecord>> {
-        on_db!(&self.db, c => sqlx::query_as(concat!("SELECT ", columns!(), " FROM passkeys WHERE credential_id = $1"))
+        on_db!(&self.db, c => sqlx::query_as(concat!("SELECT ", passkey_columns!(), " FROM passkeys WHERE credential_id = $1"))
             .bind(credential_id)
             .fetch_optional(&c.pool)
             .await
@@ -116,7 +134,7 @@ impl Store {
 
     /// Deletes one of the user's passkeys: the deleted record, or `None` when there was none.
     pub async fn delete_passkey(&self, user_id: Uuid, id: Uuid) -> StoreResult<Option<PasskeyRecord>> {
-        on_db!(&self.db, c => sqlx::query_as(concat!("DELETE FROM passkeys WHERE id = $1 AND user_id = $2 RETURNING ", columns!()))
+        on_db!(&self.db, c => sqlx::query_as(concat!("DELETE FROM passkeys WHERE id = $1 AND user_id = $2 RETURNING ", passkey_columns!()))
             .bind(id)
             .bind(user_id)
             .fetch_optional(&c.pool)

@@ -62,6 +62,21 @@ async fn a_sqlite_database_copied_to_postgres_keeps_users_templates_sessions_key
     // An OpenID Connect client's session (with a refresh token) and alice's consent to it.
     let rp = source.register_rp(&source_root, false, serde_json::json!({})).await;
     let (rp_tokens, rp_path) = oidc_grant(&source, &rp).await;
+    // A passkey, as a registration leaves it, with its counter and backup flags.
+    let passkey = gatehouse::store::PasskeyRecord {
+        id: uuid::Uuid::now_v7(),
+        user_id: alice.id.parse().expect("a user id"),
+        credential_id: "Y3JlZGVudGlhbA".into(),
+        name: "Laptop".into(),
+        authenticator: "synced".into(),
+        credential: "{}".into(),
+        sign_count: 7,
+        backup_eligible: true,
+        backup_state: true,
+        created_at: chrono::Utc::now(),
+        last_used_at: None,
+    };
+    source.state.store.insert_passkey(&passkey).await.expect("a passkey");
     let registered_before = registered_events(&source, &source_root.access, &alice.id).await;
     assert_eq!(registered_before.len(), 1, "alice's registration is audited: {registered_before:?}");
 
@@ -119,6 +134,14 @@ async fn a_sqlite_database_copied_to_postgres_keeps_users_templates_sessions_key
     let (_, hash) =
         moved.store().await.client_by_client_id(client["client_id"].as_str().expect("client_id")).await.expect("read").expect("found");
     assert_eq!(hash, Some(gatehouse::auth::refresh::hash(client["client_secret"].as_str().expect("secret"))));
+    // alice's passkey came along.
+    let listed: Value = moved.get(&format!("/v1/users/{}/passkeys", alice.id), Some(&root.access)).await.json().await.expect("passkeys");
+    let item = &listed["items"][0];
+    assert_eq!(
+        (item["id"].as_str(), item["name"].as_str(), item["sign_count"].as_i64()),
+        (Some(passkey.id.to_string().as_str()), Some("Laptop"), Some(7))
+    );
+    assert_eq!((item["authenticator"].as_str(), item["backup_state"].as_bool()), (Some("synced"), Some(true)));
     // The audit trail: alice's registration, every field as recorded on SQLite.
     assert_eq!(registered_events(&moved, &root.access, &alice.id).await, registered_before);
 }
