@@ -115,6 +115,16 @@ pub enum UserCommand {
     /// Turn a user's TOTP second factor off (a lost authenticator): its secret and
     /// recovery codes are deleted; the user logs in with the password alone.
     ResetMfa { username: String },
+    /// List a user's passkeys.
+    Passkeys {
+        username: String,
+        /// One JSON object a line, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove one of a user's passkeys (by its id, from `user passkeys`); it signs nobody in
+    /// any more. Audited; the user's verified address is told.
+    RemovePasskey { username: String, passkey_id: uuid::Uuid },
 }
 
 #[derive(Subcommand)]

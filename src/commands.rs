@@ -44,6 +44,8 @@ async fn user(config: &Config, action: UserCommand) -> anyhow::Result<()> {
         UserCommand::Enable { username } => admin()?.set_disabled(&username, false).await,
         UserCommand::Delete { username } => admin()?.delete(&username).await,
         UserCommand::ResetMfa { username } => admin()?.reset_mfa(&username).await,
+        UserCommand::Passkeys { username, json } => admin()?.passkeys(&username, json).await,
+        UserCommand::RemovePasskey { username, passkey_id } => admin()?.remove_passkey(&username, passkey_id).await,
     }
 }
 

@@ -1,4 +1,5 @@
-//! `gatehouse user list | set-roles | disable | enable | delete | reset-mfa`, run as the binary.
+//! `gatehouse user list | set-roles | disable | enable | delete | reset-mfa | passkeys |
+//! remove-passkey`, run as the binary.
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -264,4 +265,41 @@ fn user_list_and_keys_list_print_one_json_object_a_line_with_json() {
         let active = keys.iter().filter(|k| k["state"] == "active" && k["algorithm"] == alg).count();
         assert_eq!(active, 1, "one active key of each kind: {keys:?}");
     }
+}
+
+#[test]
+fn user_passkeys_lists_a_users_passkeys_and_remove_passkey_removes_one_with_an_audit_event() {
+    let cli = Cli::new();
+    cli.create("bob", false);
+    let bob = user_id(&cli, "bob");
+    let passkey = gatehouse::store::PasskeyRecord {
+        id: uuid::Uuid::now_v7(),
+        user_id: bob,
+        credential_id: "Ym9icy1rZXk".into(),
+        name: "Yubikey".into(),
+        authenticator: "security_key".into(),
+        credential: "{}".into(),
+        sign_count: 3,
+        backup_eligible: false,
+        backup_state: false,
+        created_at: chrono::Utc::now(),
+        last_used_at: None,
+    };
+    with_store(&cli, async |store| store.insert_passkey(&passkey).await.expect("a passkey"));
+
+    let listed = cli.ok(&["user", "passkeys", "bob"]);
+    assert!(listed.contains(&passkey.id.to_string()) && listed.contains("Yubikey") && listed.contains("security_key"), "{listed}");
+    assert!(listed.contains("1 passkey(s)"), "{listed}");
+    let json = cli.ok(&["user", "passkeys", "bob", "--json"]);
+    let line: serde_json::Value = serde_json::from_str(json.trim()).expect("one JSON object");
+    assert_eq!((line["name"].as_str(), line["sign_count"].as_i64()), (Some("Yubikey"), Some(3)));
+    assert!(line.get("credential").is_none(), "the key itself is never printed");
+
+    let id = passkey.id.to_string();
+    assert!(cli.ok(&["user", "remove-passkey", "bob", &id]).contains("removed passkey"));
+    assert!(cli.fails(&["user", "remove-passkey", "bob", &id]).contains("has no passkey"));
+    assert!(cli.ok(&["user", "passkeys", "bob"]).contains("0 passkey(s)"));
+    let removed = audit_events(&cli).into_iter().filter(|(kind, ..)| kind == "passkey.removed").collect::<Vec<_>>();
+    assert_eq!(removed.len(), 1);
+    assert_eq!((removed[0].1, removed[0].2), (None, Some(bob)), "no actor: the command line");
 }

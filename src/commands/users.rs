@@ -1,4 +1,5 @@
-//! `gatehouse user create | list | set-roles | disable | enable | delete | reset-mfa`: the
+//! `gatehouse user create | list | set-roles | disable | enable | delete | reset-mfa |
+//! passkeys | remove-passkey`: the
 //! flows of [`crate::accounts`] (the admin routes' rules: roles always with `user`, never
 //! leaving no enabled admin; the same audit events, with no actor and `"via": "cli"`) for
 //! operators without HTTP.
@@ -83,6 +84,40 @@ impl UserAdmin {
             println!("{} ({}) has no TOTP on; nothing changed", user.username, user.id);
         }
         Ok(())
+    }
+
+    pub async fn passkeys(&self, username: &str, json: bool) -> anyhow::Result<()> {
+        let user = self.find(username).await?;
+        let passkeys = self.accounts.passkeys(user.id).await.map_err(|e| explain(e, username))?;
+        if !json {
+            println!("{:<36}  {:<24}  {:<12}  {:<25}  LAST USED", "ID", "NAME", "KIND", "ADDED");
+        }
+        for p in &passkeys {
+            let last_used = p.last_used_at.map_or_else(|| "never".to_string(), |t| t.to_rfc3339());
+            if json {
+                let line = serde_json::json!({ "id": p.id, "name": p.name, "authenticator": p.authenticator, "backup_eligible": p.backup_eligible,
+                    "backup_state": p.backup_state, "sign_count": p.sign_count, "created_at": p.created_at, "last_used_at": p.last_used_at });
+                println!("{line}");
+            } else {
+                println!("{:<36}  {:<24}  {:<12}  {:<25}  {last_used}", p.id, p.name, p.authenticator, p.created_at.to_rfc3339());
+            }
+        }
+        if !json {
+            println!("{} passkey(s)", passkeys.len());
+        }
+        Ok(())
+    }
+
+    pub async fn remove_passkey(&self, username: &str, passkey_id: uuid::Uuid) -> anyhow::Result<()> {
+        let user = self.find(username).await?;
+        match self.accounts.admin_delete_passkey(&self.audit, None, user.id, passkey_id).await {
+            Ok(()) => {
+                println!("removed passkey {passkey_id} of {}", user.username);
+                Ok(())
+            }
+            Err(AccountError::NotFound) => Err(anyhow!("{username} has no passkey {passkey_id}")),
+            Err(other) => Err(explain(other, username)),
+        }
     }
 }
 
