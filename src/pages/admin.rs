@@ -151,7 +151,15 @@ pub(super) async fn render_user(
         }
     };
     let sessions = super::account::session_rows(sessions, None);
+    let passkeys = match state.accounts.passkeys(user.id).await {
+        Ok(passkeys) => super::passkeys::rows(passkeys),
+        Err(err) => {
+            tracing::warn!(error = %err, "could not list a user's passkeys for the admin console");
+            return super::error_page(state, visit);
+        }
+    };
     let mut context = base(state, &visit, "admin_user_title");
+    context.insert("passkeys", Value::from_serialize(&passkeys));
     context.insert("title", Value::from(state.pages.text("admin_user_title").replace("{username}", &user.username)));
     context.insert("user", Value::from_serialize(user));
     context.insert("sessions", Value::from_serialize(&sessions));

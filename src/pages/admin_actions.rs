@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users/{id}/enable", post(enable))
         .route("/admin/users/{id}/mfa-reset", post(reset_mfa))
         .route("/admin/users/{id}/sessions/{session}/end", post(end_session))
+        .route("/admin/users/{id}/passkeys/{passkey}/remove", post(remove_passkey))
 }
 
 #[derive(Deserialize)]
@@ -130,4 +131,23 @@ async fn end_session(
         }
     }
     Ok(outcome(&state, visit, &user, Ok(())).await)
+}
+
+async fn remove_passkey(
+    State(state): State<AppState>,
+    visit: Visit,
+    audit: Audit,
+    Path((id, passkey)): Path<(String, String)>,
+    Form(form): Form<CsrfForm>,
+) -> Page {
+    let (visit, actor, user) = checked(&state, visit, &id, &form.csrf).await?;
+    // One already gone (removed in another tab) is what was asked for.
+    let done = match uuid::Uuid::parse_str(&passkey) {
+        Ok(passkey_id) => match state.accounts.admin_delete_passkey(&audit, Some(actor), user.id, passkey_id).await {
+            Err(AccountError::NotFound) => Ok(()),
+            other => other,
+        },
+        Err(_) => Ok(()),
+    };
+    Ok(outcome(&state, visit, &user, done).await)
 }

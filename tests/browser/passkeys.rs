@@ -183,3 +183,46 @@ async fn on_sqlite_a_ceremony_begun_on_one_instance_finishes_on_another_and_repl
 async fn on_postgres_a_ceremony_begun_on_one_instance_finishes_on_another_and_replayed_or_foreign_answers_are_refused() {
     ceremonies_cross_instances(StoreKind::Postgres).await;
 }
+
+/// Registers a passkey named `name` for `user` through the API, the browser (on a page of
+/// `app`) acting as the authenticator.
+async fn api_passkey(browser: &Browser, app: &TestApp, access: &str, name: &str) -> String {
+    let begun: Value =
+        app.post("/v1/auth/passkeys/register/begin", &json!({ "password": PASSWORD }), Some(access)).await.json().await.expect("options");
+    let credential = browser.ceremony("create", &begun["options"]).await;
+    let finish = json!({ "ceremony_id": begun["ceremony_id"], "name": name, "credential": credential });
+    let created: Value = app.post("/v1/auth/passkeys/register/finish", &finish, Some(access)).await.json().await.expect("passkey");
+    created["id"].as_str().expect("id").to_string()
+}
+
+#[tokio::test]
+async fn an_admin_removes_a_users_passkey_in_the_console_and_deleting_a_user_deletes_theirs() {
+    let Some(browser) = browser::open().await else { return };
+    let app = passkey_app().await;
+    let root = app.admin("root").await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    browser.add_authenticator().await;
+    browser.autofill_off().await;
+    browser.goto(&app.page("/login")).await;
+    api_passkey(&browser, &app, &alice.access, "Phone").await;
+    api_passkey(&browser, &app, &bob.access, "Tablet").await;
+    let listed: Value = app.get(&format!("/v1/users/{}/passkeys", alice.id), Some(&root.access)).await.json().await.expect("list");
+    assert_eq!(listed["items"][0]["name"], "Phone");
+
+    sign_in_with_password(&browser, &app, "root").await;
+    browser.goto(&app.page(&format!("/admin/users/{}", alice.id))).await;
+    assert!(browser.text().await.contains("Phone"), "{}", browser.text().await);
+    browser.press("Delete").await;
+    assert_eq!(browser.path().await, format!("/admin/users/{}?done=changed", alice.id));
+    assert!(!browser.text().await.contains("Phone"), "{}", browser.text().await);
+    let listed: Value = app.get("/v1/auth/passkeys", Some(&alice.access)).await.json().await.expect("list");
+    assert_eq!(listed["items"], json!([]));
+    let events = audit_types(&app, &root.access).await;
+    assert!(events.iter().any(|e| e.starts_with("\"passkey.removed\"") && e.contains("Phone")), "{events:?}");
+
+    assert_eq!(app.delete(&format!("/v1/users/{}", bob.id), Some(&root.access)).await.status(), StatusCode::NO_CONTENT);
+    let left = app.state.store.passkeys_of(bob.id.parse().expect("id")).await.expect("read");
+    assert!(left.is_empty(), "bob's passkey went with bob");
+    browser.close().await;
+}
