@@ -47,6 +47,8 @@ export GATEHOUSE_RATE_LIMIT_PER_IP=0
 export GATEHOUSE_LOGIN_MAX_FAILURES=1000000
 export GATEHOUSE_MAIL_OUTBOX="$WORK/outbox"
 BASE="http://127.0.0.1:$PORT"
+# A domain name as the public host, so that passkeys are on and their ceremonies begin.
+export GATEHOUSE_PUBLIC_URL="http://localhost:$PORT"
 # Read by the dynamic login of scripts/schemathesis.toml.
 export GATEHOUSE_FUZZ_PASSWORD="fuzz-admin-Password-7!"
 CONFIG="$PWD/scripts/schemathesis.toml"

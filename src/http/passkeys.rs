@@ -141,7 +141,7 @@ pub struct FinishSecondStep {
 }
 
 /// The caller's passkeys, oldest first.
-#[utoipa::path(get, path = "/v1/auth/passkeys", tag = "passkeys", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/auth/passkeys", operation_id = "list_passkeys", tag = "passkeys", security(("bearer" = [])),
     responses((status = 200, description = "The caller's passkeys", body = PasskeyList)))]
 async fn list_own(State(state): State<AppState>, user: AuthUser) -> Result<Json<PasskeyList>> {
     let items = state.accounts.passkeys(user.user_id).await?.into_iter().map(PasskeyView::from).collect();
@@ -149,7 +149,7 @@ async fn list_own(State(state): State<AppState>, user: AuthUser) -> Result<Json<
 }
 
 /// Begins adding a passkey to the caller's account; needs the password.
-#[utoipa::path(post, path = "/v1/auth/passkeys/register/begin", tag = "passkeys", security(("bearer" = [])), request_body = PasswordCheck,
+#[utoipa::path(post, path = "/v1/auth/passkeys/register/begin", operation_id = "begin_passkey_registration", tag = "passkeys", security(("bearer" = [])), request_body = PasswordCheck,
     responses(
         (status = 200, description = "The options for `navigator.credentials.create`", body = CeremonyView),
         (status = 404, description = "`not_found`: passkeys are off on this server", body = Problem, content_type = "application/problem+json"),
@@ -166,7 +166,7 @@ async fn begin_registration(
 
 /// Finishes adding a passkey: the authenticator's answer. Audited (`passkey.added`); the
 /// account's verified address gets a notice.
-#[utoipa::path(post, path = "/v1/auth/passkeys/register/finish", tag = "passkeys", security(("bearer" = [])), request_body = FinishRegistration,
+#[utoipa::path(post, path = "/v1/auth/passkeys/register/finish", operation_id = "finish_passkey_registration", tag = "passkeys", security(("bearer" = [])), request_body = FinishRegistration,
     responses(
         (status = 201, description = "The new passkey", body = PasskeyView),
         (status = 404, description = "`not_found`: passkeys are off on this server", body = Problem, content_type = "application/problem+json"),
@@ -186,7 +186,7 @@ async fn finish_registration(
 }
 
 /// Renames one of the caller's passkeys.
-#[utoipa::path(patch, path = "/v1/auth/passkeys/{id}", tag = "passkeys", security(("bearer" = [])), request_body = Rename,
+#[utoipa::path(patch, path = "/v1/auth/passkeys/{id}", operation_id = "rename_passkey", tag = "passkeys", security(("bearer" = [])), request_body = Rename,
     params(("id" = Uuid, Path, description = "Passkey id")),
     responses(
         (status = 204, description = "Renamed"),
@@ -200,7 +200,7 @@ async fn rename(State(state): State<AppState>, user: AuthUser, IdPath(id): IdPat
 
 /// Deletes one of the caller's passkeys; needs the password. Audited (`passkey.removed`);
 /// the account's verified address gets a notice.
-#[utoipa::path(delete, path = "/v1/auth/passkeys/{id}", tag = "passkeys", security(("bearer" = [])), request_body = PasswordCheck,
+#[utoipa::path(delete, path = "/v1/auth/passkeys/{id}", operation_id = "delete_passkey", tag = "passkeys", security(("bearer" = [])), request_body = PasswordCheck,
     params(("id" = Uuid, Path, description = "Passkey id")),
     responses(
         (status = 204, description = "Deleted: it signs nobody in any more"),
@@ -219,7 +219,7 @@ async fn delete_own(
 }
 
 /// Begins a sign-in with a passkey: no name needed, the authenticator says whose it is.
-#[utoipa::path(post, path = "/v1/auth/passkeys/login/begin", tag = "passkeys",
+#[utoipa::path(post, path = "/v1/auth/passkeys/login/begin", operation_id = "begin_passkey_login", tag = "passkeys",
     responses(
         (status = 200, description = "The options for `navigator.credentials.get` (add `mediation: \"conditional\"` for autofill)", body = CeremonyView),
         (status = 404, description = "`not_found`: passkeys are off on this server", body = Problem, content_type = "application/problem+json"),
@@ -230,9 +230,10 @@ async fn begin_sign_in(State(state): State<AppState>) -> Result<impl IntoRespons
 }
 
 /// Finishes a passkey sign-in. It counts as two factors: no TOTP step follows.
-#[utoipa::path(post, path = "/v1/auth/passkeys/login/finish", tag = "passkeys", request_body = FinishSignIn,
+#[utoipa::path(post, path = "/v1/auth/passkeys/login/finish", operation_id = "finish_passkey_login", tag = "passkeys", request_body = FinishSignIn,
     responses(
         (status = 200, description = "Logged in", body = crate::auth::sessions::TokenPair),
+        (status = 404, description = "`not_found`: passkeys are off on this server", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_credentials`: an unknown, expired or finished ceremony, an unknown or deleted passkey, \
 an answer for another origin or challenge", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`account_disabled`; `email_unverified`", body = Problem, content_type = "application/problem+json"),
@@ -250,10 +251,11 @@ async fn finish_sign_in(
 }
 
 /// Begins the second step of a password login with a passkey instead of a code.
-#[utoipa::path(post, path = "/v1/auth/login/mfa/passkey/begin", tag = "passkeys", request_body = BeginSecondStep,
+#[utoipa::path(post, path = "/v1/auth/login/mfa/passkey/begin", operation_id = "begin_passkey_mfa", tag = "passkeys", request_body = BeginSecondStep,
     responses(
         (status = 200, description = "The options for `navigator.credentials.get`, naming the account's passkeys", body = CeremonyView),
         (status = 401, description = "`invalid_credentials`: the mfa_token is unknown, expired or used", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: passkeys are off on this server", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` on `mfa_token`: the account has no passkey", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn begin_second_step(State(state): State<AppState>, ApiJson(req): ApiJson<BeginSecondStep>) -> Result<impl IntoResponse> {
@@ -261,11 +263,12 @@ async fn begin_second_step(State(state): State<AppState>, ApiJson(req): ApiJson<
 }
 
 /// Finishes the second step with a passkey.
-#[utoipa::path(post, path = "/v1/auth/login/mfa/passkey/finish", tag = "passkeys", request_body = FinishSecondStep,
+#[utoipa::path(post, path = "/v1/auth/login/mfa/passkey/finish", operation_id = "finish_passkey_mfa", tag = "passkeys", request_body = FinishSecondStep,
     responses(
         (status = 200, description = "Logged in", body = crate::auth::sessions::TokenPair),
         (status = 401, description = "`invalid_credentials`: a refused answer (counted toward the account's lockout), or an mfa_token \
 or ceremony that is unknown, expired or used", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: passkeys are off on this server", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` on `credential`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`: too many failures on this account", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -282,7 +285,7 @@ async fn finish_second_step(
 }
 
 /// A user's passkeys (admin only).
-#[utoipa::path(get, path = "/v1/users/{id}/passkeys", tag = "admin", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/users/{id}/passkeys", operation_id = "list_user_passkeys", tag = "admin", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "User id")),
     responses(
         (status = 200, description = "The user's passkeys", body = PasskeyList),
@@ -296,7 +299,7 @@ async fn admin_list(State(state): State<AppState>, _admin: AdminUser, IdPath(id)
 }
 
 /// Removes a user's passkey (admin only). Audited; the user's verified address gets a notice.
-#[utoipa::path(delete, path = "/v1/users/{id}/passkeys/{passkey_id}", tag = "admin", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/v1/users/{id}/passkeys/{passkey_id}", operation_id = "delete_user_passkey", tag = "admin", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "User id"), ("passkey_id" = Uuid, Path, description = "Passkey id")),
     responses(
         (status = 204, description = "Removed"),
