@@ -3,14 +3,15 @@
 
 use fantoccini::Locator;
 
+use crate::common::PASSWORD;
 use crate::common::browser::{self, Browser};
-use crate::common::{PASSWORD, TestApp};
 
 #[tokio::test]
 async fn every_page_has_no_serious_accessibility_violation_and_fits_a_phone_screen() {
     let Some(browser) = browser::open().await else { return };
     let Some(axe) = browser::axe_script() else { return };
-    let app = TestApp::spawn().await;
+    // On localhost, so that the passkey parts of the pages are there too.
+    let app = crate::common::passkeys::passkey_app().await;
     let root = app.admin("root").await;
     let mut found = Vec::new();
 
@@ -26,11 +27,11 @@ async fn every_page_has_no_serious_accessibility_violation_and_fits_a_phone_scre
         }
     };
     for path in ["/login", "/register", "/forgot-password", "/reset-password?token=x", "/verify-email?token=x"] {
-        browser.goto(&app.url(path)).await;
+        browser.goto(&app.page(path)).await;
         check(&browser, path).await;
     }
     // A form with errors beside its fields.
-    browser.goto(&app.url("/register")).await;
+    browser.goto(&app.page("/register")).await;
     browser.fill("username", "x").await;
     browser.fill("password", "short").await;
     browser.press("Sign up").await;
@@ -38,6 +39,11 @@ async fn every_page_has_no_serious_accessibility_violation_and_fits_a_phone_scre
 
     browser.sign_in(&app, "root", PASSWORD).await;
     check(&browser, "/account").await;
+    // With a passkey listed (on the account page and the admin's user page).
+    browser.add_authenticator().await;
+    super::passkeys::api_passkey(&browser, &app, &root.access, "Laptop").await;
+    browser.goto(&app.page("/account")).await;
+    check(&browser, "/account with a passkey").await;
     browser.fill("totp_password", PASSWORD).await;
     browser.press("Turn on two-step verification").await;
     check(&browser, "two-step setup").await;
@@ -49,7 +55,7 @@ async fn every_page_has_no_serious_accessibility_violation_and_fits_a_phone_scre
         "/admin/keys",
         "/admin/clients",
     ] {
-        browser.goto(&app.url(path)).await;
+        browser.goto(&app.page(path)).await;
         check(&browser, path).await;
     }
     // The OpenID Connect pages: consent, a refused request, the logout question.
@@ -60,10 +66,10 @@ async fn every_page_has_no_serious_accessibility_violation_and_fits_a_phone_scre
         "/oauth/authorize?client_id=nobody".to_string(),
         "/oauth/logout".to_string(),
     ] {
-        browser.goto(&app.url(&path)).await;
+        browser.goto(&app.page(&path)).await;
         check(&browser, &path).await;
     }
-    browser.goto(&app.url("/nothing-here")).await;
+    browser.goto(&app.page("/nothing-here")).await;
     assert!(browser.client.find(Locator::Css("body")).await.is_ok());
 
     assert!(found.is_empty(), "accessibility problems:\n{}", found.join("\n"));

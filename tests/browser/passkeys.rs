@@ -186,7 +186,7 @@ async fn on_postgres_a_ceremony_begun_on_one_instance_finishes_on_another_and_re
 
 /// Registers a passkey named `name` for `user` through the API, the browser (on a page of
 /// `app`) acting as the authenticator.
-async fn api_passkey(browser: &Browser, app: &TestApp, access: &str, name: &str) -> String {
+pub(crate) async fn api_passkey(browser: &Browser, app: &TestApp, access: &str, name: &str) -> String {
     let begun: Value =
         app.post("/v1/auth/passkeys/register/begin", &json!({ "password": PASSWORD }), Some(access)).await.json().await.expect("options");
     let credential = browser.ceremony("create", &begun["options"]).await;

@@ -75,7 +75,7 @@ pub async fn open() -> Option<Browser> {
 impl Browser {
     /// Signs in through the sign-in page.
     pub async fn sign_in(&self, app: &super::TestApp, login: &str, password: &str) {
-        self.goto(&app.url("/login")).await;
+        self.goto(&app.page("/login")).await;
         self.fill("username", login).await;
         self.fill("password", password).await;
         self.press("Sign in").await;
