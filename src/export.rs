@@ -18,7 +18,8 @@ use crate::store::{AccountBatch, DynStore, Rows, Table};
 
 /// The first line's `format`, and the version this binary writes and reads.
 pub const FORMAT: &str = "gatehouse-export";
-pub const VERSION: u32 = 1;
+/// Version 2 added `passkeys`; version 1 files (without them) are read too.
+pub const VERSION: u32 = 2;
 const NOTICE: &str = "This file holds password hashes, TOTP secrets and recovery-code hashes: keep it readable by \
                       its owner only, and delete it once imported.";
 /// Users read, written or imported per round trip.
@@ -54,6 +55,26 @@ pub struct Account {
     pub totp: Option<Totp>,
     /// Unused recovery codes, as their SHA-256.
     pub recovery_codes: Vec<RecoveryCode>,
+    /// Passkeys (since version 2).
+    #[serde(default)]
+    pub passkeys: Vec<Passkey>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Passkey {
+    pub id: Uuid,
+    /// The credential id, base64url without padding.
+    pub credential_id: String,
+    pub name: String,
+    pub authenticator: String,
+    /// The WebAuthn library's record of the key: public key, counter, flags.
+    pub credential: serde_json::Value,
+    pub sign_count: i64,
+    pub backup_eligible: bool,
+    pub backup_state: bool,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -118,7 +139,23 @@ async fn write_export(store: &DynStore, file: std::fs::File, path: &Path) -> any
 }
 
 fn accounts_of(batch: AccountBatch) -> Vec<Account> {
-    let AccountBatch { users, totp_secrets, recovery_codes } = batch;
+    let AccountBatch { users, totp_secrets, recovery_codes, passkeys } = batch;
+    let mut keys: std::collections::HashMap<Uuid, Vec<Passkey>> = std::collections::HashMap::new();
+    for p in passkeys {
+        let credential = serde_json::from_str(&p.credential).unwrap_or(serde_json::Value::String(p.credential));
+        keys.entry(p.user_id).or_default().push(Passkey {
+            id: p.id,
+            credential_id: p.credential_id,
+            name: p.name,
+            authenticator: p.authenticator,
+            credential,
+            sign_count: p.sign_count,
+            backup_eligible: p.backup_eligible,
+            backup_state: p.backup_state,
+            created_at: p.created_at,
+            last_used_at: p.last_used_at,
+        });
+    }
     let mut totp: std::collections::HashMap<Uuid, TotpSecretRow> = totp_secrets.into_iter().map(|t| (t.user_id, t)).collect();
     let mut codes: std::collections::HashMap<Uuid, Vec<RecoveryCode>> = std::collections::HashMap::new();
     for code in recovery_codes {
@@ -134,6 +171,7 @@ fn accounts_of(batch: AccountBatch) -> Vec<Account> {
                 created_at: t.created_at,
             }),
             recovery_codes: codes.remove(&u.id).unwrap_or_default(),
+            passkeys: keys.remove(&u.id).unwrap_or_default(),
             id: u.id,
             username: u.username,
             email: u.email,
@@ -238,7 +276,32 @@ async fn admit(store: &DynStore, seen: &mut HashSet<String>, a: Account, batch: 
             Err(_) => return Ok(Err(format!("{}: a recovery code's sha256 is not hex", a.username))),
         }
     }
+    let mut passkeys = Vec::new();
+    for p in a.passkeys {
+        if seen.contains(&p.credential_id) || store.passkey_by_credential(&p.credential_id).await?.is_some() {
+            return Ok(Err(format!("{}: its passkey {} is registered already", a.username, p.name)));
+        }
+        let credential = match p.credential {
+            serde_json::Value::String(text) => text,
+            other => other.to_string(),
+        };
+        passkeys.push(crate::store::PasskeyRecord {
+            id: p.id,
+            user_id: row.id,
+            credential_id: p.credential_id,
+            name: p.name,
+            authenticator: p.authenticator,
+            credential,
+            sign_count: p.sign_count,
+            backup_eligible: p.backup_eligible,
+            backup_state: p.backup_state,
+            created_at: p.created_at,
+            last_used_at: p.last_used_at,
+        });
+    }
     seen.extend(keys.into_iter().flatten());
+    seen.extend(passkeys.iter().map(|p| p.credential_id.clone()));
+    batch.passkeys.extend(passkeys);
     batch.totp_secrets.extend(secret);
     batch.recovery_codes.extend(codes);
     batch.users.push(row);
@@ -281,7 +344,12 @@ async fn write_batch(store: &DynStore, batch: AccountBatch, place: &str) -> anyh
     if count == 0 {
         return Ok(0);
     }
-    let rows = [Rows::Users(batch.users), Rows::TotpSecrets(batch.totp_secrets), Rows::RecoveryCodes(batch.recovery_codes)];
+    let rows = [
+        Rows::Users(batch.users),
+        Rows::TotpSecrets(batch.totp_secrets),
+        Rows::RecoveryCodes(batch.recovery_codes),
+        Rows::Passkeys(batch.passkeys),
+    ];
     store.import_rows(rows).await.with_context(|| {
         format!("the import stopped in the batch that ends at {place}; the batches before it are in, and a new run skips them")
     })?;

@@ -45,10 +45,32 @@ async fn audit_types(app: &TestApp, admin: &str) -> Vec<String> {
     body["items"].as_array().expect("items").iter().map(|e| format!("{} {}", e["type"], e["detail"])).collect()
 }
 
+/// A server with passkeys on, on a fresh database of `kind`.
+async fn app_on(kind: StoreKind) -> TestApp {
+    match kind {
+        StoreKind::Sqlite => passkey_app().await,
+        StoreKind::Postgres => {
+            TestApp::spawn_on(&postgres::shared().create_database().await, |c| {
+                on_localhost(c);
+            })
+            .await
+        }
+    }
+}
+
 #[tokio::test]
-async fn a_person_adds_a_passkey_signs_in_with_it_without_a_username_uses_it_as_second_step_and_once_deleted_it_is_refused() {
+async fn on_sqlite_a_person_adds_a_passkey_signs_in_with_it_without_a_username_uses_it_as_second_step_and_once_deleted_it_is_refused() {
+    a_passkeys_life(StoreKind::Sqlite).await;
+}
+
+#[tokio::test]
+async fn on_postgres_a_person_adds_a_passkey_signs_in_with_it_without_a_username_uses_it_as_second_step_and_once_deleted_it_is_refused() {
+    a_passkeys_life(StoreKind::Postgres).await;
+}
+
+async fn a_passkeys_life(kind: StoreKind) {
     let Some(browser) = browser::open().await else { return };
-    let app = passkey_app().await;
+    let app = app_on(kind).await;
     let admin = app.admin("root").await;
     let alice = verified_user(&app, "alice").await;
     let authenticator = browser.add_authenticator().await;
@@ -118,15 +140,7 @@ async fn a_person_adds_a_passkey_signs_in_with_it_without_a_username_uses_it_as_
 /// answer made for another origin are refused.
 async fn ceremonies_cross_instances(kind: StoreKind) {
     let Some(browser) = browser::open().await else { return };
-    let first = match kind {
-        StoreKind::Sqlite => passkey_app().await,
-        StoreKind::Postgres => {
-            TestApp::spawn_on(&postgres::shared().create_database().await, |c| {
-                on_localhost(c);
-            })
-            .await
-        }
-    };
+    let first = app_on(kind).await;
     // Behind the same name: the first one's public URL.
     let public_url = first.state.config.public_url();
     let second = TestApp::spawn_sharing(&first, |c| c.public_url = Some(public_url)).await;

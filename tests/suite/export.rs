@@ -39,6 +39,21 @@ async fn an_export_imported_into_an_empty_database_of_the_other_kind_signs_every
     let source = TestApp::spawn().await;
     let alice = source.mfa_user("alice").await;
     assert_eq!(source.post_register("bob", Some("bob@example.com"), PASSWORD).await.status(), StatusCode::CREATED);
+    // A passkey of alice's, as a registration leaves it (the key record is the library's JSON).
+    let passkey = gatehouse::store::PasskeyRecord {
+        id: uuid::Uuid::now_v7(),
+        user_id: alice.user.id.parse().expect("a user id"),
+        credential_id: "YWxpY2VzLWtleQ".into(),
+        name: "Laptop".into(),
+        authenticator: "synced".into(),
+        credential: r#"{"cred":{"counter":4}}"#.into(),
+        sign_count: 4,
+        backup_eligible: true,
+        backup_state: true,
+        created_at: chrono::Utc::now(),
+        last_used_at: Some(chrono::Utc::now()),
+    };
+    source.state.store.insert_passkey(&passkey).await.expect("a passkey");
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("users.jsonl");
 
@@ -49,7 +64,7 @@ async fn an_export_imported_into_an_empty_database_of_the_other_kind_signs_every
     let header: Value = serde_json::from_str(text.lines().next().expect("a header")).expect("JSON header");
     assert_eq!(
         (header["format"].as_str(), header["version"].as_u64(), header["users"].as_u64()),
-        (Some("gatehouse-export"), Some(1), Some(2))
+        (Some("gatehouse-export"), Some(2), Some(2))
     );
     assert!(header["notice"].as_str().is_some_and(|n| n.contains("readable by its owner only")), "{header}");
     assert!(!text.contains(PASSWORD), "the export holds hashes, never a password");
@@ -74,6 +89,14 @@ async fn an_export_imported_into_an_empty_database_of_the_other_kind_signs_every
     assert_eq!(res.status(), StatusCode::OK, "alice's recovery codes came along");
     let me: Value = target.get_me(&target.login("bob", PASSWORD).await.access).await.json().await.expect("me");
     assert_eq!(me["email"], json!("bob@example.com"));
+    let moved = target.state.store.passkeys_of(passkey.user_id).await.expect("passkeys");
+    assert_eq!(moved.len(), 1, "alice's passkey came along");
+    let p = &moved[0];
+    assert_eq!(
+        (p.id, p.credential_id.as_str(), p.name.as_str(), p.sign_count, p.backup_state),
+        (passkey.id, "YWxpY2VzLWtleQ", "Laptop", 4, true)
+    );
+    assert_eq!(serde_json::from_str::<Value>(&p.credential).expect("JSON"), json!({"cred": {"counter": 4}}));
 }
 
 #[tokio::test]

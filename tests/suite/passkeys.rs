@@ -133,3 +133,34 @@ async fn the_second_step_offers_passkeys_only_to_a_valid_mfa_token_of_an_account
     let body = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     assert_eq!(body["errors"][0]["field"], "mfa_token");
 }
+
+#[tokio::test]
+async fn a_credential_is_registered_once_whoever_tries_again_and_goes_with_its_user() {
+    let app = passkey_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let record = |user: &str| gatehouse::store::PasskeyRecord {
+        id: uuid::Uuid::now_v7(),
+        user_id: user.parse().expect("a user id"),
+        credential_id: "c2FtZS1jcmVkZW50aWFs".into(),
+        name: "Key".into(),
+        authenticator: "security_key".into(),
+        credential: "{}".into(),
+        sign_count: 0,
+        backup_eligible: false,
+        backup_state: false,
+        created_at: chrono::Utc::now(),
+        last_used_at: None,
+    };
+    let store = &app.state.store;
+    store.insert_passkey(&record(&alice.id)).await.expect("the first registration");
+    for again in [record(&alice.id), record(&bob.id)] {
+        let err = store.insert_passkey(&again).await.expect_err("the same credential again");
+        assert!(matches!(err, gatehouse::store::StoreError::Conflict(gatehouse::store::Conflict::PasskeyTaken)), "{err:?}");
+    }
+
+    let root = app.admin("root").await;
+    assert_eq!(app.delete(&format!("/v1/users/{}", alice.id), Some(&root.access)).await.status(), StatusCode::NO_CONTENT);
+    assert!(store.passkeys_of(alice.id.parse().expect("id")).await.expect("read").is_empty(), "deleted with alice");
+    store.insert_passkey(&record(&bob.id)).await.expect("free again once its user is gone");
+}
