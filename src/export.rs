@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::domain::{Email, Username};
 use crate::progress::{Progress, Unit};
 use crate::store::copy::{RecoveryCodeRow, TotpSecretRow, UserRow};
-use crate::store::{AccountBatch, DynStore, Rows, Table};
+use crate::store::{AccountBatch, DynStore, PasskeyRecord, Rows, Table};
 
 /// The first line's `format`, and the version this binary writes and reads.
 pub const FORMAT: &str = "gatehouse-export";
@@ -96,6 +96,47 @@ pub struct RecoveryCode {
     pub created_at: DateTime<Utc>,
 }
 
+impl From<PasskeyRecord> for Passkey {
+    fn from(p: PasskeyRecord) -> Self {
+        // The library's record is JSON; kept as it is should it ever not parse.
+        let credential = serde_json::from_str(&p.credential).unwrap_or(serde_json::Value::String(p.credential));
+        Self {
+            id: p.id,
+            credential_id: p.credential_id,
+            name: p.name,
+            authenticator: p.authenticator,
+            credential,
+            sign_count: p.sign_count,
+            backup_eligible: p.backup_eligible,
+            backup_state: p.backup_state,
+            created_at: p.created_at,
+            last_used_at: p.last_used_at,
+        }
+    }
+}
+
+impl Passkey {
+    fn into_record(self, user_id: Uuid) -> PasskeyRecord {
+        let credential = match self.credential {
+            serde_json::Value::String(text) => text,
+            other => other.to_string(),
+        };
+        PasskeyRecord {
+            id: self.id,
+            user_id,
+            credential_id: self.credential_id,
+            name: self.name,
+            authenticator: self.authenticator,
+            credential,
+            sign_count: self.sign_count,
+            backup_eligible: self.backup_eligible,
+            backup_state: self.backup_state,
+            created_at: self.created_at,
+            last_used_at: self.last_used_at,
+        }
+    }
+}
+
 /// Writes every account of `store` to `path` (created with mode 0600; an existing file is
 /// refused). Returns the summary line.
 pub async fn export_file(store: &DynStore, path: &Path) -> anyhow::Result<String> {
@@ -142,19 +183,7 @@ fn accounts_of(batch: AccountBatch) -> Vec<Account> {
     let AccountBatch { users, totp_secrets, recovery_codes, passkeys } = batch;
     let mut keys: std::collections::HashMap<Uuid, Vec<Passkey>> = std::collections::HashMap::new();
     for p in passkeys {
-        let credential = serde_json::from_str(&p.credential).unwrap_or(serde_json::Value::String(p.credential));
-        keys.entry(p.user_id).or_default().push(Passkey {
-            id: p.id,
-            credential_id: p.credential_id,
-            name: p.name,
-            authenticator: p.authenticator,
-            credential,
-            sign_count: p.sign_count,
-            backup_eligible: p.backup_eligible,
-            backup_state: p.backup_state,
-            created_at: p.created_at,
-            last_used_at: p.last_used_at,
-        });
+        keys.entry(p.user_id).or_default().push(Passkey::from(p));
     }
     let mut totp: std::collections::HashMap<Uuid, TotpSecretRow> = totp_secrets.into_iter().map(|t| (t.user_id, t)).collect();
     let mut codes: std::collections::HashMap<Uuid, Vec<RecoveryCode>> = std::collections::HashMap::new();
@@ -281,23 +310,7 @@ async fn admit(store: &DynStore, seen: &mut HashSet<String>, a: Account, batch: 
         if seen.contains(&p.credential_id) || store.passkey_by_credential(&p.credential_id).await?.is_some() {
             return Ok(Err(format!("{}: its passkey {} is registered already", a.username, p.name)));
         }
-        let credential = match p.credential {
-            serde_json::Value::String(text) => text,
-            other => other.to_string(),
-        };
-        passkeys.push(crate::store::PasskeyRecord {
-            id: p.id,
-            user_id: row.id,
-            credential_id: p.credential_id,
-            name: p.name,
-            authenticator: p.authenticator,
-            credential,
-            sign_count: p.sign_count,
-            backup_eligible: p.backup_eligible,
-            backup_state: p.backup_state,
-            created_at: p.created_at,
-            last_used_at: p.last_used_at,
-        });
+        passkeys.push(p.into_record(row.id));
     }
     seen.extend(keys.into_iter().flatten());
     seen.extend(passkeys.iter().map(|p| p.credential_id.clone()));

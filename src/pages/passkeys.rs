@@ -112,6 +112,16 @@ fn to_script<T: Serialize>(state: &AppState, visit: Visit, begun: Result<Ceremon
     visit.respond((status, Json(body)))
 }
 
+/// The status and sentence for a passkey sign-in or second step that did not pass: an
+/// answer without the script's credential, a refused passkey, or the usual refusals.
+fn refused_sign_in(state: &AppState, err: &AccountError) -> (StatusCode, String) {
+    match err {
+        AccountError::InvalidCredentials => (StatusCode::UNAUTHORIZED, state.pages.text("passkey_refused")),
+        AccountError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, state.pages.text("passkey_needs_script")),
+        other => refusal(state, other),
+    }
+}
+
 fn expired_for_script(state: &AppState, visit: Visit) -> Response {
     visit.respond((StatusCode::FORBIDDEN, Json(json!({ "error": state.pages.text("form_expired") }))))
 }
@@ -138,21 +148,11 @@ async fn finish_sign_in(
         Some(credential) => state.accounts.finish_passkey_sign_in(&state.sessions, &audit, form.ceremony(), &credential, client).await,
         None => Err(AccountError::Invalid(Vec::new())),
     };
-    let page = match outcome {
+    let (status, message) = match outcome {
         Ok(pair) => return signed_in(&state, visit, pair, &form.return_to).await,
-        Err(AccountError::InvalidCredentials) => {
-            let message = state.pages.text("passkey_refused");
-            render_sign_in(&state, visit, StatusCode::UNAUTHORIZED, "", &form.return_to, None, Some(message))
-        }
-        Err(AccountError::Invalid(_)) => {
-            let message = state.pages.text("passkey_needs_script");
-            render_sign_in(&state, visit, StatusCode::UNPROCESSABLE_ENTITY, "", &form.return_to, None, Some(message))
-        }
-        Err(err) => {
-            let (status, message) = refusal(&state, &err);
-            render_sign_in(&state, visit, status, "", &form.return_to, None, Some(message))
-        }
+        Err(err) => refused_sign_in(&state, &err),
     };
+    let page = render_sign_in(&state, visit, status, "", &form.return_to, None, Some(message));
     with_sign_in_policy(&state, &form.return_to, page).await
 }
 
@@ -183,9 +183,7 @@ async fn finish_second_step(
     };
     let (status, message) = match outcome {
         Ok(pair) => return signed_in(&state, visit, pair, &form.return_to).await,
-        Err(AccountError::InvalidCredentials) => (StatusCode::UNAUTHORIZED, state.pages.text("passkey_refused")),
-        Err(AccountError::Invalid(_)) => (StatusCode::UNPROCESSABLE_ENTITY, state.pages.text("passkey_needs_script")),
-        Err(err) => refusal(&state, &err),
+        Err(err) => refused_sign_in(&state, &err),
     };
     let page = second_step_page(&state, visit, status, &form.mfa_token, &form.return_to, Some(message)).await;
     with_sign_in_policy(&state, &form.return_to, page).await
