@@ -99,6 +99,9 @@ async fn a_passkeys_life(kind: StoreKind) {
     browser.click_and_wait("passkey-sign-in").await;
     assert_eq!(browser.path().await, "/account", "{}", browser.text().await);
     assert!(browser.text().await.contains("alice@example.com"));
+    let used: Value = app.get("/v1/auth/passkeys", Some(&alice.access)).await.json().await.expect("list");
+    assert!(used["items"][0]["last_used_at"].is_string(), "its use is recorded: {used}");
+    assert!(used["items"][0]["sign_count"].as_i64() >= listed["items"][0]["sign_count"].as_i64(), "{used}");
 
     // With TOTP on, a password sign-in may take the passkey as its second step.
     let secret = app.setup_totp(&alice.access).await["secret"].as_str().expect("secret").to_string();
