@@ -197,8 +197,22 @@ cpu_scenario() {
         cpus+=("$(cpu_per_request "$ticks" "$(awk '/requests in/ {print $1}' "$WORK/wrk.out")")")
         rpss+=("$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$WORK/wrk.out")")
     done
-    CPU_ROWS+=("$(printf '| %-30s | %10s | %9s | %-24s |' "$name" "$(printf '%s\n' "${cpus[@]}" | median)" \
+    LAST_CPU_MEDIAN=$(printf '%s\n' "${cpus[@]}" | median)
+    CPU_ROWS+=("$(printf '| %-30s | %10s | %9s | %-24s |' "$name" "$LAST_CPU_MEDIAN" \
         "$(printf '%s\n' "${rpss[@]}" | median)" "${cpus[*]}")")
+}
+
+# bare_axum_scenario: the reference, measured the same way beside the server's scenarios: a
+# bare axum route answering a string (bench_tools bare-axum), on its own port.
+bare_axum_scenario() {
+    local saved_pid=$SERVER_PID saved_base=$BASE saved_kind=$KIND port
+    port=$(free_port)
+    "$TOOLS" bare-axum "127.0.0.1:$port" >/dev/null 2>&1 &
+    SERVER_PID=$! BASE="http://127.0.0.1:$port" KIND=bare
+    until curl -fs "$BASE/" >/dev/null 2>&1; do sleep 0.05; done
+    cpu_scenario "a bare axum route (reference)" /
+    kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=$saved_pid BASE=$saved_base KIND=$saved_kind
 }
 
 # refresh_tokens: CHAINS fresh sessions of `bench`, one refresh token a line for refresh.lua.
@@ -241,6 +255,14 @@ bench_store() {
     cpu_scenario "GET /v1/auth/me" /v1/auth/me "$ACCESS"
     cpu_scenario "GET /.well-known/jwks.json" /.well-known/jwks.json
     cpu_scenario "an unmatched route (404)" /no/such/route
+    local unmatched_cpu=$LAST_CPU_MEDIAN
+    if [ "$kind" = sqlite ]; then
+        bare_axum_scenario
+        CPU_NOTE="an unmatched route costs $unmatched_cpu µs, a bare axum route $LAST_CPU_MEDIAN µs beside it: the middleware \
+(request id, tracing, metrics, limits, headers) is $(ratio "$unmatched_cpu" "$LAST_CPU_MEDIAN") times a bare route"
+    else
+        CPU_NOTE=
+    fi
     if [ "$ONLY_CPU" = 1 ]; then
         stop_server
         print_cpu_table "$label"
@@ -321,6 +343,7 @@ print_cpu_table() {
     echo "| scenario                       | CPU µs/req | req/s     | CPU µs/req of each run   |"
     echo "|--------------------------------|------------|-----------|--------------------------|"
     printf '%s\n' "${CPU_ROWS[@]}"
+    if [ -n "${CPU_NOTE:-}" ]; then echo; echo "$CPU_NOTE."; fi
 }
 
 HASH_MS=$("$TOOLS" hash-ms 20)

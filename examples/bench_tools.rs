@@ -3,6 +3,8 @@
 //!
 //!   bench_tools seed-users DATABASE_URL COUNT
 //!   bench_tools hash-ms SAMPLES
+//!   bench_tools bare-axum ADDRESS   (a bare axum route answering a string: the reference
+//!                                    the middleware's cost is measured against)
 
 use std::time::Instant;
 
@@ -22,7 +24,8 @@ async fn main() -> anyhow::Result<()> {
     match (args.get(1).map(String::as_str), args.get(2), args.get(3)) {
         (Some("seed-users"), Some(url), Some(count)) => seed_users(url, count.parse().context("COUNT")?).await,
         (Some("hash-ms"), Some(samples), None) => hash_ms(samples.parse().context("SAMPLES")?).await,
-        _ => bail!("usage: bench_tools seed-users DATABASE_URL COUNT | bench_tools hash-ms SAMPLES"),
+        (Some("bare-axum"), Some(address), None) => bare_axum(address).await,
+        _ => bail!("usage: bench_tools seed-users DATABASE_URL COUNT | bench_tools hash-ms SAMPLES | bench_tools bare-axum ADDRESS"),
     }
 }
 
@@ -64,4 +67,11 @@ async fn hash_ms(samples: usize) -> anyhow::Result<()> {
     times.sort_by(f64::total_cmp);
     println!("{:.1}", times[times.len() / 2]);
     Ok(())
+}
+
+/// GET / answering "hello" with nothing around it, on the same runtime as the server.
+async fn bare_axum(address: &str) -> anyhow::Result<()> {
+    let app = axum::Router::new().route("/", axum::routing::get(|| async { "hello" }));
+    let listener = tokio::net::TcpListener::bind(address).await.context("ADDRESS")?;
+    axum::serve(listener, app).await.context("serving")
 }
