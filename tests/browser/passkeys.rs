@@ -119,12 +119,18 @@ async fn a_passkeys_life(kind: StoreKind) {
     browser.press("Sign out").await;
     browser.wait_for_path("/account").await;
 
-    // Deleted with the password: it signs nobody in any more, by autofill or by button.
+    // Renamed on the account page.
     let id = listed["items"][0]["id"].as_str().expect("id").to_string();
+    browser.fill(&format!("rename-{id}"), "Work laptop").await;
+    browser.press("Rename").await;
+    assert_eq!(browser.path().await, "/account?done=passkey_renamed");
+    assert!(browser.text().await.contains("Work laptop"), "{}", browser.text().await);
+
+    // Deleted with the password: it signs nobody in any more, by autofill or by button.
     browser.fill(&format!("delete-{id}"), PASSWORD).await;
     browser.press("Delete").await;
     assert_eq!(browser.path().await, "/account?done=passkey_removed");
-    assert_eq!(mails_saying(&app, "named \"Laptop\" was removed"), 1);
+    assert_eq!(mails_saying(&app, "named \"Work laptop\" was removed"), 1);
     browser.press("Sign out").await;
     browser.wait_for_path("/login/passkey").await;
     assert!(browser.text().await.contains("That passkey was not accepted"), "{}", browser.text().await);
