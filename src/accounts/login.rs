@@ -8,7 +8,14 @@ use crate::auth::lockout::attempt_key;
 use crate::auth::sessions::{self, ClientInfo, Sessions, TokenPair};
 use crate::auth::{Verdict, mfa, refresh};
 use crate::domain::login_key;
-use crate::store::{AuditType, User};
+use crate::store::{AuditType, MfaChallenge, User};
+
+/// A login waiting for its second factor: the mfa_token's hash, its challenge and user.
+pub(super) struct SecondStep {
+    token_hash: Vec<u8>,
+    challenge: MfaChallenge,
+    pub(super) user: User,
+}
 
 impl Accounts {
     /// A username (or email) and password: a session, or `MfaRequired` with the token of the
@@ -64,17 +71,12 @@ impl Accounts {
         code: &str,
         client: ClientInfo,
     ) -> Result<TokenPair, AccountError> {
-        if !refresh::looks_valid(mfa_token) {
+        let pending = self.second_step_of(mfa_token).await;
+        if let Err(AccountError::InvalidCredentials) = pending {
             crate::metrics::login("invalid_credentials");
-            return Err(AccountError::InvalidCredentials);
         }
-        let token_hash = refresh::hash(mfa_token);
-        let Some(challenge) = self.store.mfa_challenge(&token_hash).await? else {
-            crate::metrics::login("invalid_credentials");
-            return Err(AccountError::InvalidCredentials);
-        };
-        let credentials = self.store.credentials_by_id(challenge.user_id).await?.ok_or(AccountError::InvalidCredentials)?;
-        let user = credentials.user;
+        let step = pending?;
+        let user = &step.user;
         self.admit_login(audit, Some(user.id), self.lockout.reserve_account(user.id).await?).await?;
         if user.disabled {
             return Err(refuse(audit, Some(user.id), "disabled", "account_disabled", AccountError::Disabled).await);
@@ -82,30 +84,36 @@ impl Accounts {
         let Some(factor) = mfa::verify_code(&self.store, user.id, code).await? else {
             return Err(refuse(audit, Some(user.id), "invalid_credentials", "invalid_mfa_code", AccountError::InvalidCredentials).await);
         };
-        self.complete_second_step(sessions, audit, mfa_token, client, factor).await
+        self.complete_second_step(sessions, audit, step, client, factor).await
     }
 
-    /// The second factor passed: the challenge is used up (once, whichever instance or
-    /// factor tries first) and the login completes.
+    /// The pending second step an mfa_token names; `InvalidCredentials` for a token that is
+    /// malformed, unknown, expired or used.
+    pub(super) async fn second_step_of(&self, mfa_token: &str) -> Result<SecondStep, AccountError> {
+        if !refresh::looks_valid(mfa_token) {
+            return Err(AccountError::InvalidCredentials);
+        }
+        let token_hash = refresh::hash(mfa_token);
+        let challenge = self.store.mfa_challenge(&token_hash).await?.ok_or(AccountError::InvalidCredentials)?;
+        let user = self.store.user_by_id(challenge.user_id).await?.ok_or(AccountError::InvalidCredentials)?;
+        Ok(SecondStep { token_hash, challenge, user })
+    }
+
+    /// The second factor of an enabled account passed: the challenge is used up (once,
+    /// whichever instance or factor tries first) and the login completes.
     pub(super) async fn complete_second_step(
         &self,
         sessions: &Sessions,
         audit: &Audit,
-        mfa_token: &str,
+        step: SecondStep,
         client: ClientInfo,
         factor: mfa::Factor,
     ) -> Result<TokenPair, AccountError> {
-        let token_hash = refresh::hash(mfa_token);
-        let challenge = self.store.mfa_challenge(&token_hash).await?.ok_or(AccountError::InvalidCredentials)?;
-        let user = self.store.user_by_id(challenge.user_id).await?.ok_or(AccountError::InvalidCredentials)?;
-        if user.disabled {
-            return Err(refuse(audit, Some(user.id), "disabled", "account_disabled", AccountError::Disabled).await);
-        }
-        if !self.store.consume_mfa_challenge(&token_hash).await? {
+        if !self.store.consume_mfa_challenge(&step.token_hash).await? {
             return Err(AccountError::InvalidCredentials);
         }
         // The name typed at the first step starts over too.
-        self.complete(sessions, audit, user, challenge.login_key, client, Some(factor)).await
+        self.complete(sessions, audit, step.user, step.challenge.login_key, client, Some(factor)).await
     }
 
     /// A locked attempt is counted (`locked` login, `login_lockout` 429) and audited.

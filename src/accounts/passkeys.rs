@@ -305,8 +305,12 @@ impl Accounts {
         client: ClientInfo,
     ) -> Result<TokenPair, AccountError> {
         let party = self.relying_party()?;
-        let user_id = self.challenged_user(mfa_token).await?;
+        let step = self.second_step_of(mfa_token).await?;
+        let user_id = step.user.id;
         self.admit_login(audit, Some(user_id), self.lockout.reserve_account(user_id).await?).await?;
+        if step.user.disabled {
+            return Err(super::login::refuse(audit, Some(user_id), "disabled", "account_disabled", AccountError::Disabled).await);
+        }
         let Some(state) = self.store.take_ceremony(ceremony_id, Purpose::SecondStep.as_str(), Some(user_id)).await? else {
             return Err(refused(audit, Some(user_id), "passkey_ceremony_unknown").await);
         };
@@ -325,7 +329,7 @@ impl Accounts {
             .ok_or(AccountError::InvalidCredentials)?;
         let mut passkey: Passkey = decode(&record.credential)?;
         self.record_use(&record, &mut passkey, &result).await?;
-        self.complete_second_step(sessions, audit, mfa_token, client, crate::auth::mfa::Factor::Passkey).await
+        self.complete_second_step(sessions, audit, step, client, crate::auth::mfa::Factor::Passkey).await
     }
 
     /// Whether the account of a pending second step has a passkey to offer (false for an
