@@ -70,6 +70,8 @@ pub struct Services {
     pub pages: Arc<crate::pages::Pages>,
     /// Signs the pages' CSRF tokens (a server secret, the same on every instance).
     pub csrf_secret: Arc<Vec<u8>>,
+    /// Authorization codes issued per user and client.
+    pub code_limiter: Arc<crate::accounts::oauth::CodeLimiter>,
 }
 
 impl AppState {
@@ -99,6 +101,7 @@ impl AppState {
             refresh_secret: Arc::new(refresh_secret),
             refresh_ttl: config.refresh_ttl(),
             reuse_grace: config.refresh_reuse_grace(),
+            sessions_per_client: config.oauth_sessions_per_client,
         };
         Ok(Self(Arc::new(Services {
             mailer,
@@ -110,6 +113,7 @@ impl AppState {
             sessions,
             pages,
             csrf_secret: Arc::new(csrf_secret),
+            code_limiter: Arc::new(crate::accounts::oauth::code_limiter()),
         })))
     }
 }

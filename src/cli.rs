@@ -147,6 +147,10 @@ pub enum ClientCommand {
         /// A scope it may ask for (repeat; default openid, profile, email).
         #[arg(long = "scope")]
         scopes: Vec<String>,
+        /// A resource server its access tokens may be for (RFC 8707 `resource`; repeat for
+        /// several). Without one, their `aud` is the client's `client_id`.
+        #[arg(long = "resource")]
+        resources: Vec<String>,
         /// `RS256` (default) or `EdDSA`.
         #[arg(long = "id-token-alg")]
         id_token_alg: Option<String>,

@@ -12,15 +12,18 @@ from authlib.jose import JsonWebKey, JoseError, jwt
 from flask import Flask, abort, jsonify, redirect, request, session, url_for
 
 GATEHOUSE = os.environ.get("GATEHOUSE_URL", "http://127.0.0.1:8080").rstrip("/")
-# The `aud` of Gatehouse's access tokens (its GATEHOUSE_AUDIENCE).
-AUDIENCE = os.environ.get("GATEHOUSE_AUDIENCE", "gatehouse")
+CLIENT_ID = os.environ["CLIENT_ID"]
+# The `aud` this app's API takes: Gatehouse gives each app's tokens that app's own
+# audience (its client_id, or an API URI registered on the client and asked for with
+# `resource`), so a token another app was given does not open this one.
+AUDIENCE = os.environ.get("API_AUDIENCE") or CLIENT_ID
 
 app = Flask(__name__)
 app.secret_key = os.environ.get("FLASK_SECRET_KEY") or os.urandom(32)
 oauth = OAuth(app)
 oauth.register(
     "gatehouse",
-    client_id=os.environ["CLIENT_ID"],
+    client_id=CLIENT_ID,
     client_secret=os.environ["CLIENT_SECRET"],
     server_metadata_url=f"{GATEHOUSE}/.well-known/openid-configuration",
     client_kwargs={"scope": "openid profile email offline_access", "code_challenge_method": "S256"},

@@ -19,6 +19,7 @@ pub struct ClientRequest {
     pub first_party: bool,
     pub post_logout_redirect_uris: Vec<String>,
     pub scopes: Option<Vec<String>>,
+    pub resources: Vec<String>,
     pub id_token_alg: Option<String>,
 }
 
@@ -30,6 +31,7 @@ pub struct ClientChange {
     pub first_party: Option<bool>,
     pub post_logout_redirect_uris: Option<Vec<String>>,
     pub scopes: Option<Vec<String>>,
+    pub resources: Option<Vec<String>>,
     pub id_token_alg: Option<String>,
 }
 
@@ -59,6 +61,15 @@ fn redirect_uris(raw: &[String], errors: &mut Vec<FieldError>) -> Vec<String> {
     each("redirect_uris", raw, MAX_URIS, client::redirect_uri, errors)
 }
 
+/// A client's resources: never the account API's own audience, whose tokens a client's
+/// must never pass for.
+fn resources(raw: &[String], account_audience: &str, errors: &mut Vec<FieldError>) -> Vec<String> {
+    if let Some(i) = raw.iter().position(|r| r == account_audience) {
+        errors.push(FieldError::new(format!("resources[{i}]"), "must not be the account API's own audience (GATEHOUSE_AUDIENCE)"));
+    }
+    each("resources", raw, MAX_URIS, client::resource, errors)
+}
+
 fn one(field: &str, result: Result<String, String>, errors: &mut Vec<FieldError>) -> Option<String> {
     result.map_err(|message| errors.push(FieldError::new(field, message))).ok()
 }
@@ -82,6 +93,7 @@ impl Accounts {
         let logouts = each("post_logout_redirect_uris", &req.post_logout_redirect_uris, MAX_URIS, client::redirect_uri, &mut errors);
         let default_scopes: Vec<String> = DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect();
         let scopes = each("scopes", req.scopes.as_ref().unwrap_or(&default_scopes), SCOPES.len(), client::scope, &mut errors);
+        let resources = resources(&req.resources, &self.account_audience, &mut errors);
         let alg = one("id_token_signed_response_alg", client::id_token_alg(req.id_token_alg.as_deref().unwrap_or("RS256")), &mut errors);
         let (Some(name), Some(alg), true) = (name, alg, errors.is_empty()) else { return Err(AccountError::Invalid(errors)) };
         let secret = (!req.public).then(refresh::new_token);
@@ -94,6 +106,7 @@ impl Accounts {
             redirect_uris: redirects,
             post_logout_redirect_uris: logouts,
             scopes,
+            resources,
             id_token_alg: alg,
         };
         let client = self.store.create_client(new).await?;
@@ -112,6 +125,7 @@ impl Accounts {
                 .post_logout_redirect_uris
                 .map(|r| each("post_logout_redirect_uris", &r, MAX_URIS, client::redirect_uri, &mut errors)),
             scopes: change.scopes.map(|s| each("scopes", &s, SCOPES.len(), client::scope, &mut errors)),
+            resources: change.resources.map(|r| resources(&r, &self.account_audience, &mut errors)),
             id_token_alg: change.id_token_alg.and_then(|a| one("id_token_signed_response_alg", client::id_token_alg(&a), &mut errors)),
         };
         if !errors.is_empty() {

@@ -48,6 +48,8 @@ pub struct Accounts {
     /// The passkeys' relying party; `None` while passkeys are off (and for the command line,
     /// which runs no ceremony).
     pub passkeys: Option<Arc<crate::auth::passkeys::RelyingParty>>,
+    /// GATEHOUSE_AUDIENCE: the account API's tokens' `aud`, which no client's may carry.
+    pub account_audience: String,
 }
 
 impl Accounts {
@@ -61,6 +63,7 @@ impl Accounts {
             hasher,
             mailer,
             passkeys: None,
+            account_audience: config.audience.clone(),
         }
     }
 

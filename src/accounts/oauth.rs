@@ -11,6 +11,28 @@ use crate::auth::refresh;
 use crate::domain::oauth::{self as rules, Prompt, Refusal};
 use crate::store::{Client, DynStore, NewCode, StoreError};
 
+/// Codes one user may be issued for one client in a minute, as a burst that refills
+/// evenly: a person signs in to an app a few times a day, a loop far more.
+const CODES_PER_USER_AND_CLIENT_PER_MINUTE: u32 = 20;
+/// Past this many tracked pairs, those whose bucket is full again are forgotten.
+const MAX_TRACKED_PAIRS: usize = 100_000;
+
+/// Codes issued per (user, client).
+pub type CodeLimiter = governor::DefaultKeyedRateLimiter<(Uuid, Uuid)>;
+
+pub fn code_limiter() -> CodeLimiter {
+    let per_minute = std::num::NonZeroU32::new(CODES_PER_USER_AND_CLIENT_PER_MINUTE).unwrap_or(std::num::NonZeroU32::MIN);
+    governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute))
+}
+
+/// Whether this user may be issued one more code for this client now.
+pub fn may_issue_code(limiter: &CodeLimiter, user_id: Uuid, client: Uuid) -> bool {
+    if limiter.len() > MAX_TRACKED_PAIRS {
+        limiter.retain_recent();
+    }
+    limiter.check_key(&(user_id, client)).is_ok()
+}
+
 /// The query of GET /oauth/authorize, as sent.
 #[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
 pub struct AuthorizeParams {
@@ -29,6 +51,9 @@ pub struct AuthorizeParams {
     pub request: Option<String>,
     pub request_uri: Option<String>,
     pub registration: Option<String>,
+    /// Ours, not the client's: the signed time after which a sign-in that `prompt=login` or
+    /// `max_age` forced must have happened (see `pages::authorize`).
+    pub login_after: Option<String>,
 }
 
 /// A checked request.
@@ -43,6 +68,7 @@ pub struct Authorization {
     pub prompt: Prompt,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    pub login_after: Option<String>,
 }
 
 impl Authorization {
@@ -110,7 +136,8 @@ pub async fn check_request(store: &DynStore, params: &AuthorizeParams) -> Result
     let max_age = rules::max_age(params.max_age.as_deref()).map_err(back)?;
     let nonce = rules::short_param("nonce", params.nonce.as_deref()).map_err(back)?;
     let login_hint = rules::short_param("login_hint", params.login_hint.as_deref()).map_err(back)?;
-    Ok(Authorization { client, redirect_uri, scopes, state, nonce, code_challenge, prompt, max_age, login_hint })
+    let login_after = params.login_after.clone().filter(|v| v.len() <= 100);
+    Ok(Authorization { client, redirect_uri, scopes, state, nonce, code_challenge, prompt, max_age, login_hint, login_after })
 }
 
 /// The client's redirect URI with these parameters added, and `iss` (RFC 9207).

@@ -83,17 +83,35 @@ fn invalid_grant(description: &str) -> ApiError {
     OAuthError::bad("invalid_grant", description)
 }
 
+/// The resource (RFC 8707) a token request asks for: one registered on the client, or
+/// none (the token is then for the client itself).
+pub fn resource<'a>(client: &Client, asked: Option<&'a str>) -> Result<Option<&'a str>, ApiError> {
+    match asked {
+        None => Ok(None),
+        Some(uri) if client.resources.iter().any(|r| r == uri) => Ok(Some(uri)),
+        Some(_) => Err(OAuthError::bad("invalid_target", "resource is not one registered for this client")),
+    }
+}
+
+/// What an `authorization_code` request presents.
+pub struct CodeExchange<'a> {
+    pub code: &'a str,
+    pub redirect_uri: Option<&'a str>,
+    pub verifier: Option<&'a str>,
+    /// Checked by [`resource`].
+    pub resource: Option<&'a str>,
+}
+
 /// `authorization_code`: spends the code, checks what it is bound to, and starts the
 /// client's session. A code presented twice revokes the session its first use started.
 pub async fn exchange_code(
     sessions: &Sessions,
     audit: &Audit,
     client: &Client,
-    code: &str,
-    redirect_uri: Option<&str>,
-    verifier: Option<&str>,
+    exchange: CodeExchange<'_>,
     info: ClientInfo,
 ) -> Result<OAuthTokens, ApiError> {
+    let CodeExchange { code, redirect_uri, verifier, resource } = exchange;
     if !refresh::looks_valid(code) {
         return Err(invalid_grant("the code is unknown, used or expired"));
     }
@@ -130,7 +148,7 @@ pub async fn exchange_code(
     }
     let user = sessions.store.user_by_id(record.user_id).await?.filter(|u| !u.disabled).ok_or_else(|| invalid_grant("the user is gone"))?;
     let offline = record.scope.split(' ').any(|s| s == "offline_access");
-    let grant = Grant { client_id: &client.client_id, scope: &record.scope };
+    let grant = Grant { client_id: &client.client_id, scope: &record.scope, resource };
     let granted = GrantedSession { id: session_id, client: client.id, grant, amr: &record.amr, auth_time: record.auth_time, offline };
     let pair = sessions::start_granted(sessions, user.clone(), info, granted).await?;
     audit
@@ -207,12 +225,13 @@ pub async fn refresh(
     client: &Client,
     token: &str,
     scope: Option<&str>,
+    resource: Option<&str>,
 ) -> Result<OAuthTokens, ApiError> {
-    let pair = sessions::rotate(sessions, token, audit, Some(client.id)).await.map_err(|err| match err {
+    let pair = sessions::rotate(sessions, token, audit, Some((client.id, resource))).await.map_err(|err| match err {
         ApiError::InvalidToken { .. } | ApiError::TokenReused => invalid_grant("the refresh token is unknown, revoked or used"),
         other => other,
     })?;
-    let session_id = sessions.tokens.verify(&pair.access_token).await.map_err(anyhow::Error::from)?.sid;
+    let session_id = sessions.tokens.verify_granted(&pair.access_token).await.map_err(anyhow::Error::from)?.sid;
     let grant = sessions.store.session_grant(session_id).await?.ok_or_else(|| invalid_grant("the session is gone"))?;
     if let Some(asked) = scope {
         let granted: Vec<&str> = grant.scope.split(' ').collect();
@@ -227,11 +246,11 @@ pub async fn refresh(
 }
 
 /// `client_credentials`: a confidential client's token for itself, with no user scopes.
-pub fn client_credentials(sessions: &Sessions, client: &Client) -> Result<OAuthTokens, ApiError> {
+pub fn client_credentials(sessions: &Sessions, client: &Client, resource: Option<&str>) -> Result<OAuthTokens, ApiError> {
     if client.public {
         return Err(OAuthError::bad("unauthorized_client", "a public client cannot act as itself"));
     }
-    let (access_token, expires_in) = sessions.tokens.issue_for_client(&client.client_id, "")?;
+    let (access_token, expires_in) = sessions.tokens.issue_for_client(&client.client_id, "", resource)?;
     Ok(OAuthTokens { access_token, token_type: "Bearer", expires_in, refresh_token: None, id_token: None, scope: String::new() })
 }
 
@@ -246,7 +265,7 @@ pub async fn revoke(sessions: &Sessions, client: &Client, token: &str) -> Result
         }
         return Ok(());
     }
-    if let Ok(claims) = sessions.tokens.verify(token).await
+    if let Ok(claims) = sessions.tokens.verify_granted(token).await
         && claims.client_id.as_deref() == Some(client.client_id.as_str())
     {
         sessions.store.revoke_session(claims.sid, claims.sub).await?;
@@ -270,7 +289,7 @@ pub async fn introspect(sessions: &Sessions, client: &Client, token: &str) -> Re
             "iss": sessions.tokens.issuer(),
         }));
     }
-    if let Ok(claims) = sessions.tokens.verify(token).await {
+    if let Ok(claims) = sessions.tokens.verify_granted(token).await {
         let mine = claims.client_id.as_deref() == Some(client.client_id.as_str());
         if !mine || !sessions.store.session_is_live(claims.sid, claims.sub).await? {
             return Ok(inactive);
@@ -294,7 +313,7 @@ pub async fn introspect(sessions: &Sessions, client: &Client, token: &str) -> Re
 /// allows. Only tokens issued to a client with `openid` are taken.
 pub async fn userinfo(sessions: &Sessions, token: &str) -> Result<Value, ApiError> {
     let refused = || OAuthError::invalid_token("the access token is malformed, expired, revoked or not for userinfo");
-    let claims = sessions.tokens.verify(token).await.map_err(|_| refused())?;
+    let claims = sessions.tokens.verify_granted(token).await.map_err(|_| refused())?;
     let scope = claims.scope.clone().unwrap_or_default();
     let scopes: Vec<&str> = scope.split(' ').collect();
     if claims.client_id.is_none() || !scopes.contains(&"openid") {

@@ -12,6 +12,7 @@ pub mod refresh;
 pub mod sessions;
 pub mod tokens;
 pub mod totp;
+mod verified;
 
 pub use password::{HashLoad, PasswordHasher, Verdict};
 pub use tokens::{AccessClaims, TokenService};

@@ -66,6 +66,8 @@ pub struct Sessions {
     pub refresh_ttl: std::time::Duration,
     /// GATEHOUSE_REFRESH_REUSE_GRACE.
     pub reuse_grace: std::time::Duration,
+    /// GATEHOUSE_OAUTH_SESSIONS_PER_CLIENT: a user's live sessions with one client.
+    pub sessions_per_client: u32,
 }
 
 fn pair(
@@ -142,14 +144,19 @@ pub async fn start_granted(state: &Sessions, user: User, client: ClientInfo, gra
             grant: Some((granted.client, granted.grant.scope.to_string())),
         })
         .await?;
+    // A client that starts sessions in a loop ends its own oldest ones, not the server.
+    state.store.end_excess_client_sessions(user.id, granted.client, state.sessions_per_client).await?;
     Ok(pair(state, user, session.id, refresh_token, session.expires_at, Some(granted.grant))?)
 }
 
 /// Exchanges a refresh token for a new pair (see the contract's "Refresh tokens").
 /// Counts each outcome (rotated, grace reuse, reuse detected); a detected reuse is audited.
-/// `holder` is the client presenting it (its row id), `None` for the API: a session's
-/// token is taken only from its own holder, and refused before anything changes otherwise.
-pub async fn rotate(state: &Sessions, presented: &str, audit: &Audit, holder: Option<Uuid>) -> Result<TokenPair> {
+/// `holder` is the client presenting it (its row id) and the resource its new access
+/// token is for, `None` for the API: a session's token is taken only from its own holder,
+/// and refused before anything changes otherwise.
+pub async fn rotate(state: &Sessions, presented: &str, audit: &Audit, holder: Option<(Uuid, Option<&str>)>) -> Result<TokenPair> {
+    let resource = holder.and_then(|(_, resource)| resource);
+    let holder = holder.map(|(client, _)| client);
     let invalid = ApiError::InvalidToken { sent: true };
     if !refresh::looks_valid(presented) {
         return Err(invalid);
@@ -163,7 +170,7 @@ pub async fn rotate(state: &Sessions, presented: &str, audit: &Audit, holder: Op
     if record.rotated_at.is_none() {
         if state.store.rotate_refresh(record.session_id, &presented_hash, &refresh::hash(&successor)).await? {
             crate::metrics::refresh("rotated");
-            return finish(state, &record, successor).await;
+            return finish(state, &record, successor, resource).await;
         }
         // Another request rotated it a moment ago (answer as for a grace-window reuse), or
         // the session stopped being live since it was read (answer as if it was then).
@@ -179,7 +186,7 @@ pub async fn rotate(state: &Sessions, presented: &str, audit: &Audit, holder: Op
         && let Some(current) = current_token(state, &record, successor).await?
     {
         crate::metrics::refresh("grace_reuse");
-        return finish(state, &record, current).await;
+        return finish(state, &record, current, resource).await;
     }
     tracing::warn!(session_id = %record.session_id, user_id = %record.user_id, "refresh token reused; session revoked");
     state.store.revoke_session(record.session_id, record.user_id).await?;
@@ -204,11 +211,11 @@ async fn current_token(state: &Sessions, record: &RefreshRecord, mut candidate: 
     Ok(None)
 }
 
-async fn finish(state: &Sessions, record: &RefreshRecord, refresh_token: String) -> Result<TokenPair> {
+async fn finish(state: &Sessions, record: &RefreshRecord, refresh_token: String, resource: Option<&str>) -> Result<TokenPair> {
     // The user was read with the token; disabling it revokes the session, which the next
     // use of this pair sees.
     let grant = match (&record.grant_client_id, &record.grant_scope) {
-        (Some(client_id), Some(scope)) => Some(Grant { client_id, scope }),
+        (Some(client_id), Some(scope)) => Some(Grant { client_id, scope, resource }),
         _ => None,
     };
     Ok(pair(state, record.user.clone(), record.session_id, refresh_token, record.session_expires_at, grant)?)

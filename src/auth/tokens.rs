@@ -2,9 +2,7 @@
 //! Verification pins the algorithm, issuer and audience and refuses anything unusual in the
 //! header (RFC 8725).
 
-use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -14,6 +12,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::keys::{KeyRing, generate_key};
+use super::verified::VerifiedCache;
 use crate::store::{DynStore, StoreResult};
 
 /// Tokens longer than this are refused before any parsing.
@@ -22,9 +21,6 @@ pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 /// A token with an unknown `kid` reloads the keys at most this often (a new key made by
 /// another instance), so that forged `kid`s cannot hammer the database.
 pub(super) const RELOAD_ON_UNKNOWN_KID_EVERY: Duration = Duration::from_secs(2);
-/// Verified tokens remembered, over all shards: a few MiB at most.
-const VERIFIED_CAPACITY: usize = 4096;
-const VERIFIED_SHARDS: usize = 16;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccessClaims {
@@ -41,6 +37,9 @@ pub struct AccessClaims {
     /// The OpenID Connect client the token was issued to; none for the API's own logins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// The same client, as OpenID Connect names the party a token was issued to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azp: Option<String>,
     /// The scopes granted to that client, space-separated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
@@ -59,14 +58,25 @@ pub struct ClientClaims {
     pub nbf: i64,
     pub jti: Uuid,
     pub client_id: String,
+    #[serde(default)]
+    pub azp: String,
     pub scope: String,
 }
 
-/// The OpenID Connect client and scope an access token is issued for.
+/// The OpenID Connect client and scope an access token is issued for, and its audience:
+/// one of the client's resources (RFC 8707), else the client itself. Never the account
+/// API's audience, so a token given to one app passes neither another app nor the API.
 #[derive(Debug, Clone, Copy)]
 pub struct Grant<'a> {
     pub client_id: &'a str,
     pub scope: &'a str,
+    pub resource: Option<&'a str>,
+}
+
+impl Grant<'_> {
+    pub fn audience(&self) -> &str {
+        self.resource.unwrap_or(self.client_id)
+    }
 }
 
 /// Access tokens are signed with the ring's Ed25519 key unless GATEHOUSE_JWT_SECRET is set;
@@ -74,43 +84,6 @@ pub struct Grant<'a> {
 struct Hs256 {
     encoding: EncodingKey,
     decoding: DecodingKey,
-}
-
-/// Tokens whose signature and claims were checked, until their `exp`: an Ed25519
-/// verification is most of an authenticated request's CPU (callgrind: about 60% of /me).
-/// Keyed by the whole token, so a hit is the very string that was verified. Only the
-/// signature check is saved: the session check still runs against the database on every
-/// request, so revocation stays immediate and shared by every instance.
-struct VerifiedCache {
-    hasher: RandomState,
-    shards: Vec<Mutex<HashMap<Box<str>, Arc<AccessClaims>>>>,
-}
-
-impl VerifiedCache {
-    fn new() -> Self {
-        Self { hasher: RandomState::new(), shards: (0..VERIFIED_SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
-    }
-
-    fn shard(&self, token: &str) -> &Mutex<HashMap<Box<str>, Arc<AccessClaims>>> {
-        &self.shards[self.hasher.hash_one(token) as usize % VERIFIED_SHARDS]
-    }
-
-    fn get(&self, token: &str, now: i64) -> Option<Arc<AccessClaims>> {
-        let shard = self.shard(token).lock().unwrap_or_else(|e| e.into_inner());
-        shard.get(token).filter(|claims| claims.exp > now).cloned()
-    }
-
-    fn insert(&self, token: &str, claims: Arc<AccessClaims>, now: i64) {
-        let mut shard = self.shard(token).lock().unwrap_or_else(|e| e.into_inner());
-        if shard.len() >= VERIFIED_CAPACITY / VERIFIED_SHARDS {
-            shard.retain(|_, c| c.exp > now);
-            // Still full of live tokens: start the shard over rather than track recency.
-            if shard.len() >= VERIFIED_CAPACITY / VERIFIED_SHARDS {
-                shard.clear();
-            }
-        }
-        shard.insert(token.into(), claims);
-    }
 }
 
 pub struct TokenService {
@@ -122,6 +95,8 @@ pub struct TokenService {
     pub(super) rsa_generation: tokio::sync::Mutex<Option<Instant>>,
     pub(super) store: DynStore,
     validation: Validation,
+    /// As `validation`, for tokens issued to clients: their audience is the client's own.
+    granted_validation: Validation,
     pub(super) issuer: String,
     audience: String,
     access_ttl: Duration,
@@ -160,6 +135,8 @@ impl TokenService {
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
         validation.leeway = 60;
+        let mut granted_validation = validation.clone();
+        granted_validation.validate_aud = false;
         Ok(Self {
             verified: VerifiedCache::new(),
             ring,
@@ -167,6 +144,7 @@ impl TokenService {
             rsa_generation: tokio::sync::Mutex::new(None),
             store,
             validation,
+            granted_validation,
             issuer,
             audience,
             access_ttl,
@@ -232,7 +210,7 @@ impl TokenService {
         let claims = AccessClaims {
             iss: self.issuer.clone(),
             sub: user_id,
-            aud: self.audience.clone(),
+            aud: grant.map_or_else(|| self.audience.clone(), |g| g.audience().to_string()),
             exp,
             iat: now,
             nbf: now,
@@ -241,24 +219,27 @@ impl TokenService {
             roles: roles.to_vec(),
             username: username.to_string(),
             client_id: grant.map(|g| g.client_id.to_string()),
+            azp: grant.map(|g| g.client_id.to_string()),
             scope: grant.map(|g| g.scope.to_string()),
         };
         Ok((self.sign_access(&claims)?, (exp - now).max(0).unsigned_abs()))
     }
 
-    /// An access token for a confidential client acting as itself; answers it and its lifetime.
-    pub fn issue_for_client(&self, client_id: &str, scope: &str) -> anyhow::Result<(String, u64)> {
+    /// An access token for a confidential client acting as itself, for `resource` or the
+    /// client itself; answers it and its lifetime.
+    pub fn issue_for_client(&self, client_id: &str, scope: &str, resource: Option<&str>) -> anyhow::Result<(String, u64)> {
         let now = Utc::now().timestamp();
         let ttl = self.access_ttl.as_secs() as i64;
         let claims = ClientClaims {
             iss: self.issuer.clone(),
             sub: client_id.to_string(),
-            aud: self.audience.clone(),
+            aud: resource.unwrap_or(client_id).to_string(),
             exp: now + ttl,
             iat: now,
             nbf: now,
             jti: Uuid::now_v7(),
             client_id: client_id.to_string(),
+            azp: client_id.to_string(),
             scope: scope.to_string(),
         };
         Ok((self.sign_access(&claims)?, ttl.unsigned_abs()))
@@ -281,6 +262,7 @@ impl TokenService {
         })
     }
 
+    /// A token of the account API: GATEHOUSE_AUDIENCE, and never one issued to a client.
     pub async fn verify(&self, token: &str) -> Result<Arc<AccessClaims>, TokenError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::Refused("oversized"));
@@ -298,18 +280,40 @@ impl TokenService {
     }
 
     async fn verify_uncached(&self, token: &str) -> Result<AccessClaims, TokenError> {
-        self.decode_access(token).await
+        let claims: AccessClaims = self.decode_access(token, &self.validation).await?;
+        if claims.client_id.is_some() {
+            return Err(TokenError::Refused("a client's token"));
+        }
+        Ok(claims)
     }
 
-    /// A client's own token (`client_client_credentials`), checked like an access token.
+    /// A user's token that a client holds (/oauth/token), for the provider's own endpoints
+    /// (userinfo, revocation, introspection): checked like an access token, but its
+    /// audience is the client's, which the caller compares.
+    pub async fn verify_granted(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(TokenError::Refused("oversized"));
+        }
+        let claims: AccessClaims = self.decode_access(token, &self.granted_validation).await?;
+        if claims.client_id.is_none() || claims.aud == self.audience {
+            return Err(TokenError::Refused("not a client's token"));
+        }
+        Ok(claims)
+    }
+
+    /// A client's own token (`client_credentials`), checked like [`Self::verify_granted`].
     pub async fn verify_client_token(&self, token: &str) -> Result<ClientClaims, TokenError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::Refused("oversized"));
         }
-        self.decode_access(token).await
+        let claims: ClientClaims = self.decode_access(token, &self.granted_validation).await?;
+        if claims.aud == self.audience {
+            return Err(TokenError::Refused("not a client's token"));
+        }
+        Ok(claims)
     }
 
-    async fn decode_access<T: serde::de::DeserializeOwned>(&self, token: &str) -> Result<T, TokenError> {
+    async fn decode_access<T: serde::de::DeserializeOwned>(&self, token: &str, validation: &Validation) -> Result<T, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Refused("bad header"))?;
         if header.alg != self.validation.algorithms[0] {
             return Err(TokenError::Refused("algorithm"));
@@ -324,14 +328,14 @@ impl TokenService {
             return Err(TokenError::Refused("key or extension header"));
         }
         let decoded = match &self.hs256 {
-            Some(hs256) => jsonwebtoken::decode::<T>(token, &hs256.decoding, &self.validation),
+            Some(hs256) => jsonwebtoken::decode::<T>(token, &hs256.decoding, validation),
             None => {
                 let kid = header.kid.as_deref().ok_or(TokenError::Refused("no kid"))?;
                 let (algorithm, key) = self.verifier_for(kid).await?;
                 if algorithm != Algorithm::EdDSA {
                     return Err(TokenError::Refused("not an access token key"));
                 }
-                jsonwebtoken::decode::<T>(token, &key, &self.validation)
+                jsonwebtoken::decode::<T>(token, &key, validation)
             }
         };
         decoded.map(|data| data.claims).map_err(|_| TokenError::Refused("signature or claims"))

@@ -20,7 +20,7 @@ pub async fn run(config: &Config, store: DynStore, action: ClientCommand) -> any
     let accounts = Accounts::new(config, store.clone(), PasswordHasher::new(1), mailer);
     let audit = Audit::offline(store.clone());
     match action {
-        ClientCommand::Create { name, redirect_uris, public, first_party, post_logout_redirect_uris, scopes, id_token_alg } => {
+        ClientCommand::Create { name, redirect_uris, public, first_party, post_logout_redirect_uris, scopes, resources, id_token_alg } => {
             let request = ClientRequest {
                 name,
                 redirect_uris,
@@ -28,6 +28,7 @@ pub async fn run(config: &Config, store: DynStore, action: ClientCommand) -> any
                 first_party,
                 post_logout_redirect_uris,
                 scopes: (!scopes.is_empty()).then_some(scopes),
+                resources,
                 id_token_alg,
             };
             let (client, secret) = accounts.register_client(&audit, None, request).await.map_err(explain)?;

@@ -113,6 +113,11 @@ pub struct Config {
     #[arg(long, env = "GATEHOUSE_OAUTH_CODE_TTL", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=60), global = true)]
     pub oauth_code_ttl: u64,
 
+    /// Live sessions one user may hold with one OpenID Connect client; past it, the oldest
+    /// ends.
+    #[arg(long, env = "GATEHOUSE_OAUTH_SESSIONS_PER_CLIENT", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000), global = true)]
+    pub oauth_sessions_per_client: u32,
+
     /// Passkeys (WebAuthn): `auto`, `on` or `off`. Their relying party is the public URL's
     /// host, which must be a domain name (not an IP address), over https or on localhost.
     #[arg(long, env = "GATEHOUSE_PASSKEYS", value_enum, default_value = "auto", global = true)]
@@ -193,6 +198,7 @@ impl std::fmt::Debug for Config {
             .field("login_max_failures", &self.login_max_failures)
             .field("login_lockout", &self.login_lockout)
             .field("rate_limit_per_ip", &self.rate_limit_per_ip)
+            .field("oauth_sessions_per_client", &self.oauth_sessions_per_client)
             .field("trusted_proxy_header", &self.trusted_proxy_header)
             .field("smtp_url", &self.smtp_url)
             .field("mail_outbox", &self.mail_outbox)

@@ -43,6 +43,24 @@ pub fn redirect_uri(raw: &str) -> Result<String, String> {
     Ok(raw.to_string())
 }
 
+/// A resource server a client's access tokens may be meant for (RFC 8707): an absolute
+/// `https` URI (`http` only on a loopback host), without a fragment.
+pub fn resource(raw: &str) -> Result<String, String> {
+    if raw.chars().count() > MAX_URI_CHARS || raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(format!("must be an absolute URI of at most {MAX_URI_CHARS} characters without spaces"));
+    }
+    let uri = Url::parse(raw).map_err(|_| "must be an absolute URI such as https://api.example.com".to_string())?;
+    if uri.fragment().is_some() {
+        return Err("must not have a fragment (#...)".into());
+    }
+    let loopback = matches!(uri.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    match uri.scheme() {
+        "https" => Ok(raw.to_string()),
+        "http" if loopback => Ok(raw.to_string()),
+        _ => Err("must use https (http only on localhost, 127.0.0.1 or [::1])".into()),
+    }
+}
+
 pub fn scope(raw: &str) -> Result<String, String> {
     SCOPES.iter().find(|s| **s == raw).map(|s| s.to_string()).ok_or_else(|| format!("must be one of {}", SCOPES.join(", ")))
 }
@@ -64,6 +82,16 @@ mod tests {
             ["http://app.example.com/cb", "https://app.example.com/cb#x", "/callback", "javascript:alert(1)", "myapp:/cb", "https://a b"]
         {
             assert!(redirect_uri(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn resources_are_https_or_loopback_http_uris_without_fragments() {
+        for good in ["https://api.example.com", "https://api.example.com/v2", "http://localhost:9000"] {
+            assert_eq!(resource(good).as_deref(), Ok(good), "{good}");
+        }
+        for bad in ["http://api.example.com", "https://api.example.com#x", "api", "urn:example:api", "com.example.app:/x", ""] {
+            assert!(resource(bad).is_err(), "{bad}");
         }
     }
 

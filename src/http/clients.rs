@@ -54,10 +54,21 @@ pub struct CreateClientRequest {
     #[serde(default)]
     #[schema(max_items = 4)]
     pub scopes: Option<Vec<ScopeName>>,
+    /// Resource servers (RFC 8707) its access tokens may be for: `https` URIs (`http` on a
+    /// loopback host), asked for with `resource` at the token endpoint. Without one, the
+    /// `aud` of its access tokens is its `client_id`.
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub resources: Option<Vec<ResourceUri>>,
     /// `RS256` (default) or `EdDSA`.
     #[serde(default)]
     pub id_token_signed_response_alg: Option<IdTokenAlg>,
 }
+
+/// A resource server's URI (see `resources`).
+#[derive(Deserialize, ToSchema)]
+#[schema(value_type = String, max_length = 2000, pattern = r"^[hH][tT][tT][pP][sS]?://[^\s#]+$", example = "https://api.photos.example.com")]
+pub struct ResourceUri(pub String);
 
 /// A redirect URI (see `redirect_uris`).
 #[derive(Deserialize, ToSchema)]
@@ -120,6 +131,9 @@ pub struct UpdateClientRequest {
     #[schema(max_items = 4)]
     pub scopes: Option<Vec<ScopeName>>,
     #[serde(default)]
+    #[schema(max_items = 20)]
+    pub resources: Option<Vec<ResourceUri>>,
+    #[serde(default)]
     pub id_token_signed_response_alg: Option<IdTokenAlg>,
 }
 
@@ -143,6 +157,10 @@ pub struct ClientSecret {
 }
 
 fn uris(list: Option<Vec<RedirectUri>>) -> Option<Vec<String>> {
+    list.map(|l| l.into_iter().map(|u| u.0).collect())
+}
+
+fn resources(list: Option<Vec<ResourceUri>>) -> Option<Vec<String>> {
     list.map(|l| l.into_iter().map(|u| u.0).collect())
 }
 
@@ -171,6 +189,7 @@ async fn create_client(
         first_party: req.first_party.unwrap_or(false),
         post_logout_redirect_uris: uris(req.post_logout_redirect_uris).unwrap_or_default(),
         scopes: scopes(req.scopes),
+        resources: resources(req.resources).unwrap_or_default(),
         id_token_alg: req.id_token_signed_response_alg.map(|a| a.as_str().to_string()),
     };
     let (client, client_secret) = state.accounts.register_client(&audit, Some(admin.user_id), request).await?;
@@ -222,6 +241,7 @@ async fn patch_client(
         first_party: req.first_party,
         post_logout_redirect_uris: uris(req.post_logout_redirect_uris),
         scopes: scopes(req.scopes),
+        resources: resources(req.resources),
         id_token_alg: req.id_token_signed_response_alg.map(|a| a.as_str().to_string()),
     };
     Ok(Json(state.accounts.change_client(&audit, Some(admin.user_id), id, change).await?))

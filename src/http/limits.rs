@@ -37,6 +37,8 @@ const LIMITED_ROUTES: &[&str] = &[
     "/v1/auth/email/verify",
     // Authenticated, but each call sends a mail.
     "/v1/auth/email/resend",
+    // Each grant writes a session or checks a secret.
+    "/oauth/token",
 ];
 /// Authenticated routes limited for one method only: an email change mails two addresses
 /// and checks a password, while GET of the same path is a cheap whoami.
@@ -62,6 +64,9 @@ const LIMITED_METHOD_ROUTES: &[(Method, &str)] = &[
     (Method::POST, "/account/totp/setup"),
     (Method::POST, "/account/totp/confirm"),
     (Method::POST, "/account/totp/disable"),
+    // Each may write an authorization code (and a consent).
+    (Method::GET, "/oauth/authorize"),
+    (Method::POST, "/oauth/authorize"),
 ];
 
 fn is_limited(method: &Method, path: &str) -> bool {

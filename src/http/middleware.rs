@@ -22,11 +22,15 @@ pub async fn edge(State(state): State<AppState>, mut request: Request, next: Nex
     let timer = crate::metrics::RequestTimer::start(&request);
     let path = request.uri().path();
     let (account_data, docs) = (path.starts_with("/v1/"), path == "/docs" || path.starts_with("/docs/"));
-    let page = !account_data && !docs;
+    // The OpenID Connect endpoints that programs call answer in RFC 6749's shape.
+    let oauth_json = OAUTH_JSON_ROUTES.contains(&path);
+    let page = !account_data && !docs && !oauth_json;
     let refused = crate::http::limits::guard(&state, &mut request).or_else(|| crate::http::overload::headers_too_large(&request));
     // A person at a page gets a page saying to wait, with the same Retry-After.
-    let refused = refused.map(|answer| {
-        if page && answer.status() == StatusCode::TOO_MANY_REQUESTS { crate::pages::too_many_requests(&state, answer) } else { answer }
+    let refused = refused.map(|answer| match answer.status() {
+        StatusCode::TOO_MANY_REQUESTS if page => crate::pages::too_many_requests(&state, answer),
+        StatusCode::TOO_MANY_REQUESTS if oauth_json => oauth_too_many(answer),
+        _ => answer,
     });
     let response = match refused {
         Some(refused) => refused,
@@ -36,6 +40,23 @@ pub async fn edge(State(state): State<AppState>, mut request: Request, next: Nex
     harden(&mut response, account_data, docs);
     timer.finish(&response);
     response
+}
+
+const OAUTH_JSON_ROUTES: [&str; 5] =
+    ["/oauth/token", "/oauth/userinfo", "/oauth/revoke", "/oauth/introspect", "/.well-known/openid-configuration"];
+
+/// A 429 in RFC 6749's shape (`temporarily_unavailable`), keeping `Retry-After`.
+fn oauth_too_many(refusal: Response) -> Response {
+    let error = crate::error::OAuthError {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        error: "temporarily_unavailable",
+        description: "too many requests from this address; try again later".into(),
+    };
+    let mut answer = ApiError::OAuth(error).into_response();
+    if let Some(wait) = refusal.headers().get(header::RETRY_AFTER) {
+        answer.headers_mut().insert(header::RETRY_AFTER, wait.clone());
+    }
+    answer
 }
 
 fn harden(response: &mut Response, account_data: bool, docs: bool) {

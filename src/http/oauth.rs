@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::accounts::oauth_tokens::{self as grants, ClientAuth, OAuthTokens};
+use crate::accounts::oauth_tokens::{self as grants, ClientAuth, CodeExchange, OAuthTokens};
 use crate::app::AppState;
 use crate::audit::Audit;
 use crate::auth::sessions::ClientInfo;
@@ -79,6 +79,9 @@ struct TokenForm {
     code_verifier: Option<String>,
     refresh_token: Option<String>,
     scope: Option<String>,
+    /// RFC 8707: a resource server registered on the client; the access token's `aud`
+    /// is then that URI instead of the client's `client_id`.
+    resource: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
 }
@@ -102,13 +105,14 @@ struct TokenOnlyForm {
 }
 
 /// The parameters these endpoints read.
-const KNOWN_FIELDS: [&str; 10] = [
+const KNOWN_FIELDS: [&str; 11] = [
     "grant_type",
     "code",
     "redirect_uri",
     "code_verifier",
     "refresh_token",
     "scope",
+    "resource",
     "client_id",
     "client_secret",
     "token",
@@ -184,7 +188,7 @@ fn no_store(body: impl IntoResponse) -> Response {
     request_body(content = inline(TokenForm), content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "tokens", body = OAuthTokens),
-        (status = 400, description = "`invalid_request`, `invalid_grant`, `unsupported_grant_type`, `unauthorized_client`, `invalid_scope`", body = Object),
+        (status = 400, description = "`invalid_request`, `invalid_grant`, `unsupported_grant_type`, `unauthorized_client`, `invalid_scope`, `invalid_target` (a `resource` not registered on the client)", body = Object),
         (status = 401, description = "`invalid_client`", body = Object),
     ))]
 async fn token(
@@ -216,13 +220,21 @@ const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", "client_c
 
 async fn grant_tokens(state: &AppState, audit: &Audit, info: ClientInfo, form: &OAuthForm, grant: &str) -> Result<OAuthTokens, ApiError> {
     let client = grants::authenticate(&state.sessions, &form.auth).await?;
+    let resource = grants::resource(&client, form.get("resource"))?;
     match grant {
         "authorization_code" => {
-            let code = form.required("code")?;
-            grants::exchange_code(&state.sessions, audit, &client, code, form.get("redirect_uri"), form.get("code_verifier"), info).await
+            let exchange = CodeExchange {
+                code: form.required("code")?,
+                redirect_uri: form.get("redirect_uri"),
+                verifier: form.get("code_verifier"),
+                resource,
+            };
+            grants::exchange_code(&state.sessions, audit, &client, exchange, info).await
         }
-        "refresh_token" => grants::refresh(&state.sessions, audit, &client, form.required("refresh_token")?, form.get("scope")).await,
-        _ => grants::client_credentials(&state.sessions, &client),
+        "refresh_token" => {
+            grants::refresh(&state.sessions, audit, &client, form.required("refresh_token")?, form.get("scope"), resource).await
+        }
+        _ => grants::client_credentials(&state.sessions, &client, resource),
     }
 }
 

@@ -35,9 +35,16 @@ pub struct ClientForm {
     #[serde(default)]
     redirect_uris: String,
     #[serde(default)]
+    resources: String,
+    #[serde(default)]
     public: Option<String>,
     #[serde(default)]
     first_party: Option<String>,
+}
+
+/// A text box's non-empty lines, trimmed.
+fn lines(text: &str) -> Vec<String> {
+    text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect()
 }
 
 async fn render(
@@ -57,7 +64,14 @@ async fn render(
     };
     let mut context = base(state, &visit, "admin_clients_title");
     context.insert("clients", Value::from_serialize(&clients));
-    context.insert("form", Value::from_serialize(BTreeMap::from([("name", &form.name), ("redirect_uris", &form.redirect_uris)])));
+    context.insert(
+        "form",
+        Value::from_serialize(BTreeMap::from([
+            ("name", &form.name),
+            ("redirect_uris", &form.redirect_uris),
+            ("resources", &form.resources),
+        ])),
+    );
     if !errors.is_empty() {
         context.insert("error", Value::from(state.pages.text("fix_fields")));
     }
@@ -87,11 +101,12 @@ async fn register(State(state): State<AppState>, visit: Visit, audit: Audit, For
     }
     let request = ClientRequest {
         name: form.name.clone(),
-        redirect_uris: form.redirect_uris.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect(),
+        redirect_uris: lines(&form.redirect_uris),
         public: form.public.is_some(),
         first_party: form.first_party.is_some(),
         post_logout_redirect_uris: Vec::new(),
         scopes: None,
+        resources: lines(&form.resources),
         id_token_alg: None,
     };
     match state.accounts.register_client(&audit, Some(session.user.id), request).await {

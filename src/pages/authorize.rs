@@ -6,8 +6,13 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
 use minijinja::Value;
 use serde::Deserialize;
+use sha2::Sha256;
 
 use super::session::Visit;
 use super::signin::{base, form_expired};
@@ -64,13 +69,15 @@ async fn authorize_request(state: AppState, visit: Visit, query: String) -> Resp
         if request.prompt.none {
             return back_with_error(&state, visit, &request, "login_required", "the user is not signed in");
         }
-        return to_sign_in(visit, &query, false, request.login_hint.as_deref());
+        return to_sign_in(visit, &query, None, request.login_hint.as_deref());
     };
-    if request.prompt.login || oauth::too_old(&request, session.auth_time) {
+    let forced_and_done = signed_in_after(&state, request.login_after.as_deref(), session.auth_time);
+    if !forced_and_done && (request.prompt.login || oauth::too_old(&request, session.auth_time)) {
         if request.prompt.none {
             return back_with_error(&state, visit, &request, "login_required", "the sign-in is older than max_age");
         }
-        return to_sign_in(visit, &query, true, Some(&session.user.username));
+        let bound = login_after(&state, Utc::now().timestamp_millis());
+        return to_sign_in(visit, &query, Some(&bound), Some(&session.user.username));
     }
     match oauth::needs_consent(&state.store, session.user.id, &request).await {
         Ok(false) => issue(&state, visit, &request, &session).await,
@@ -91,24 +98,18 @@ fn back_with_error(state: &AppState, visit: Visit, request: &Authorization, erro
     visit.respond(Redirect::to(&target))
 }
 
-/// Off to the sign-in page, which comes back here. After a forced sign-in (`prompt=login`,
-/// `max_age`) the way back leaves those out: the sign-in just made satisfies them.
-fn to_sign_in(visit: Visit, query: &str, again: bool, login_hint: Option<&str>) -> Response {
+/// Off to the sign-in page, which comes back here. A forced sign-in (`prompt=login`,
+/// `max_age`) keeps its requirement on the way back, with `login_after`: a signed time
+/// that the new sign-in must be later than, so opening the way back directly skips nothing.
+fn to_sign_in(visit: Visit, query: &str, login_after: Option<&str>, login_hint: Option<&str>) -> Response {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
-    let kept: Vec<(String, String)> = pairs
-        .into_iter()
-        .filter_map(|(name, value)| match name.as_str() {
-            "max_age" if again => None,
-            "prompt" if again => {
-                let rest: Vec<&str> = value.split(' ').filter(|v| !v.is_empty() && *v != "login").collect();
-                (!rest.is_empty()).then(|| (name, rest.join(" ")))
-            }
-            _ => Some((name, value)),
-        })
-        .collect();
+    let mut kept: Vec<(String, String)> = pairs.into_iter().filter(|(name, _)| name != "login_after").collect();
+    if let Some(bound) = login_after {
+        kept.push(("login_after".into(), bound.to_string()));
+    }
     let back = format!("/oauth/authorize?{}", serde_urlencoded::to_string(&kept).unwrap_or_default());
     let mut sign_in = vec![("return_to", back.as_str())];
-    if again {
+    if login_after.is_some() {
         sign_in.push(("again", "1"));
     }
     if let Some(hint) = login_hint {
@@ -117,7 +118,45 @@ fn to_sign_in(visit: Visit, query: &str, again: bool, login_hint: Option<&str>) 
     visit.respond(Redirect::to(&format!("/login?{}", serde_urlencoded::to_string(&sign_in).unwrap_or_default())))
 }
 
+/// How long a forced sign-in's bound holds, in milliseconds: time enough to sign in,
+/// second step included.
+const FORCED_SIGN_IN_WINDOW_MS: i64 = 900_000;
+
+fn bound_mac(state: &AppState, at: i64) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(&state.csrf_secret).expect("HMAC takes any key length");
+    mac.update(b"login_after:");
+    mac.update(at.to_string().as_bytes());
+    mac
+}
+
+/// `login_after`'s value: the time (Unix milliseconds), and its signature under the server
+/// secret.
+fn login_after(state: &AppState, at: i64) -> String {
+    format!("{at}.{}", URL_SAFE_NO_PAD.encode(bound_mac(state, at).finalize().into_bytes()))
+}
+
+/// Whether a forced sign-in happened: the bound is ours, recent, and the session's sign-in
+/// came at or after it.
+fn signed_in_after(state: &AppState, bound: Option<&str>, auth_time: DateTime<Utc>) -> bool {
+    let Some((at, signature)) = bound.and_then(|b| b.split_once('.')) else { return false };
+    let (Ok(at), Ok(signature)) = (at.parse::<i64>(), URL_SAFE_NO_PAD.decode(signature)) else { return false };
+    let age = Utc::now().timestamp_millis() - at;
+    (0..=FORCED_SIGN_IN_WINDOW_MS).contains(&age)
+        && bound_mac(state, at).verify_slice(&signature).is_ok()
+        && auth_time.timestamp_millis() > at
+}
+
 async fn issue(state: &AppState, visit: Visit, request: &Authorization, session: &BrowserSession) -> Response {
+    if !oauth::may_issue_code(&state.code_limiter, session.user.id, request.client.id) {
+        crate::metrics::rate_limited("oauth_codes");
+        return back_with_error(
+            state,
+            visit,
+            request,
+            "temporarily_unavailable",
+            "too many sign-ins to this client; try again in a minute",
+        );
+    }
     match oauth::issue_code(
         &state.store,
         &state.config.issuer(),
@@ -176,7 +215,7 @@ async fn decide(State(state): State<AppState>, visit: Visit, body: String) -> Re
         Err(page) => return page,
     };
     let Some(session) = visit.session.clone() else {
-        return to_sign_in(visit, &form.request, false, None);
+        return to_sign_in(visit, &form.request, None, None);
     };
     if form.decision != "allow" {
         return back_with_error(&state, visit, &request, "access_denied", "the user denied the request");

@@ -1,6 +1,7 @@
-//! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): with a valid
-//! `id_token_hint` the browser session and the client's session end at once; without one,
-//! a page asks first, so that a link on another site cannot sign anyone out.
+//! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): with an `id_token_hint`
+//! issued from this browser's own sign-in, the browser session and the client's session end
+//! at once; with any other hint (an older sign-in's, another browser's) or none, a page asks
+//! first, so that a link on another site cannot sign anyone out.
 
 use axum::Form;
 use axum::extract::{Query, State};
@@ -61,17 +62,18 @@ pub(super) async fn logout_page(State(state): State<AppState>, visit: Visit, aud
         Ok(target) => target,
         Err(key) => return refusal_page(&state, visit, key),
     };
-    // A hint for the user of this browser (or with no browser session left) is proof
-    // enough that the client asks for it; anything else is confirmed by the user.
+    // An ID token issued from this very sign-in of this browser is proof enough that the
+    // client asks for it (a leaked older token is not); anything else is confirmed.
+    let from_this_sign_in =
+        |hint: &IdClaims| visit.session.as_ref().is_some_and(|s| s.user.id == hint.sub && s.auth_time.timestamp() == hint.auth_time);
     match hint {
-        Some(hint) if visit.session.as_ref().is_none_or(|s| s.user.id == hint.sub) => {
-            if let Err(err) = state.store.revoke_session(hint.sid, hint.sub).await {
-                tracing::warn!(error = %err, "could not end a client's session at logout");
-            }
+        Some(hint) if from_this_sign_in(&hint) => {
+            end_client_session(&state, &hint).await;
             sign_out(&state, visit, &audit, &target, Some(&hint.aud)).await
         }
         _ => {
             let mut context = base(&state, &visit, "logout_title");
+            context.insert("id_token_hint", Value::from(params.id_token_hint.as_deref().unwrap_or("")));
             context.insert("client_id", Value::from(params.client_id.as_deref().unwrap_or("")));
             context.insert("post_logout_redirect_uri", Value::from(params.post_logout_redirect_uri.as_deref().unwrap_or("")));
             context.insert("state", Value::from(params.state.as_deref().unwrap_or("")));
@@ -88,11 +90,30 @@ pub(super) async fn logout(State(state): State<AppState>, visit: Visit, audit: A
     if !visit.csrf_ok(&state, &params.csrf) {
         return form_expired(&state, visit);
     }
-    let target = match destination(&state, &params, None).await {
+    let hint = match params.id_token_hint.as_deref().filter(|h| !h.is_empty()) {
+        Some(token) => state.tokens.read_id_token_hint(token).await,
+        None => None,
+    };
+    let target = match destination(&state, &params, hint.as_ref()).await {
         Ok(target) => target,
         Err(key) => return refusal_page(&state, visit, key),
     };
-    sign_out(&state, visit, &audit, &target, params.client_id.as_deref()).await
+    // Confirmed by the person: the client's session named by the hint ends too, when it is
+    // theirs (or nobody is signed in here).
+    let client_id = match hint {
+        Some(hint) if visit.session.as_ref().is_none_or(|s| s.user.id == hint.sub) => {
+            end_client_session(&state, &hint).await;
+            Some(hint.aud)
+        }
+        _ => params.client_id.clone(),
+    };
+    sign_out(&state, visit, &audit, &target, client_id.as_deref()).await
+}
+
+async fn end_client_session(state: &AppState, hint: &IdClaims) {
+    if let Err(err) = state.store.revoke_session(hint.sid, hint.sub).await {
+        tracing::warn!(error = %err, "could not end a client's session at logout");
+    }
 }
 
 async fn sign_out(state: &AppState, visit: Visit, audit: &Audit, target: &str, client_id: Option<&str>) -> Response {

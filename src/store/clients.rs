@@ -27,6 +27,9 @@ pub struct Client {
     pub post_logout_redirect_uris: Vec<String>,
     /// The scopes it may ask for.
     pub scopes: Vec<String>,
+    /// Resource servers (RFC 8707 `resource`) its access tokens may be meant for; without
+    /// one, its access tokens' `aud` is its `client_id`.
+    pub resources: Vec<String>,
     /// `RS256` or `EdDSA`.
     #[schema(example = "RS256")]
     pub id_token_signed_response_alg: String,
@@ -44,6 +47,7 @@ struct ClientRow {
     redirect_uris: String,
     post_logout_redirect_uris: String,
     scopes: String,
+    resources: String,
     id_token_alg: String,
     #[sqlx(try_from = "Time")]
     created_at: DateTime<Utc>,
@@ -64,6 +68,7 @@ impl From<ClientRow> for Client {
             first_party: row.first_party,
             post_logout_redirect_uris: list(&row.post_logout_redirect_uris),
             scopes: list(&row.scopes),
+            resources: list(&row.resources),
             id_token_signed_response_alg: row.id_token_alg,
             created_at: row.created_at,
         }
@@ -80,6 +85,7 @@ pub struct NewClient {
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub scopes: Vec<String>,
+    pub resources: Vec<String>,
     pub id_token_alg: String,
 }
 
@@ -91,13 +97,14 @@ pub struct ClientPatch {
     pub redirect_uris: Option<Vec<String>>,
     pub post_logout_redirect_uris: Option<Vec<String>>,
     pub scopes: Option<Vec<String>>,
+    pub resources: Option<Vec<String>>,
     pub id_token_alg: Option<String>,
 }
 
 /// The columns of a [`ClientRow`], for a select list.
 macro_rules! client_columns {
     () => {
-        "id, client_id, name, public, first_party, redirect_uris, post_logout_redirect_uris, scopes, id_token_alg, created_at"
+        "id, client_id, name, public, first_party, redirect_uris, post_logout_redirect_uris, scopes, resources, id_token_alg, created_at"
     };
 }
 
@@ -118,8 +125,8 @@ impl Store {
         on_db!(&self.db, c => {
             sqlx::query(
                 "INSERT INTO oauth_clients (id, client_id, name, secret_hash, public, first_party, redirect_uris, \
-                 post_logout_redirect_uris, scopes, id_token_alg, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+                 post_logout_redirect_uris, scopes, resources, id_token_alg, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
             )
             .bind(new.id)
             .bind(&new.client_id)
@@ -130,6 +137,7 @@ impl Store {
             .bind(json(&new.redirect_uris))
             .bind(json(&new.post_logout_redirect_uris))
             .bind(json(&new.scopes))
+            .bind(json(&new.resources))
             .bind(&new.id_token_alg)
             .bind(now)
             .execute(&c.pool)
@@ -164,7 +172,8 @@ impl Store {
         let done = on_db!(&self.db, c => sqlx::query(
             "UPDATE oauth_clients SET name = COALESCE($2, name), first_party = COALESCE($3, first_party), \
              redirect_uris = COALESCE($4, redirect_uris), post_logout_redirect_uris = COALESCE($5, post_logout_redirect_uris), \
-             scopes = COALESCE($6, scopes), id_token_alg = COALESCE($7, id_token_alg), updated_at = $8 WHERE id = $1",
+             scopes = COALESCE($6, scopes), id_token_alg = COALESCE($7, id_token_alg), updated_at = $8, \
+             resources = COALESCE($9, resources) WHERE id = $1",
         )
         .bind(id)
         .bind(&patch.name)
@@ -174,6 +183,7 @@ impl Store {
         .bind(patch.scopes.as_deref().map(json))
         .bind(&patch.id_token_alg)
         .bind(Time::now())
+        .bind(patch.resources.as_deref().map(json))
         .execute(&c.pool)
         .await
         .map_err(classify)?

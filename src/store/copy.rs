@@ -190,6 +190,7 @@ pub struct OauthClientRow {
     pub redirect_uris: String,
     pub post_logout_redirect_uris: String,
     pub scopes: String,
+    pub resources: String,
     pub id_token_alg: String,
     #[sqlx(try_from = "Time")]
     pub created_at: DateTime<Utc>,

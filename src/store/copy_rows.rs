@@ -213,8 +213,8 @@ impl Store {
                     for o in rows {
                         sqlx::query(
                             "INSERT INTO oauth_clients (id, client_id, name, secret_hash, public, first_party, redirect_uris, \
-                             post_logout_redirect_uris, scopes, id_token_alg, created_at, updated_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                             post_logout_redirect_uris, scopes, resources, id_token_alg, created_at, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                         )
                         .bind(o.id)
                         .bind(&o.client_id)
@@ -225,6 +225,7 @@ impl Store {
                         .bind(&o.redirect_uris)
                         .bind(&o.post_logout_redirect_uris)
                         .bind(&o.scopes)
+                        .bind(&o.resources)
                         .bind(&o.id_token_alg)
                         .bind(Time(o.created_at))
                         .bind(Time(o.updated_at))

@@ -81,9 +81,13 @@ struct MaybeGrant {
     auth_time: Option<DateTime<Utc>>,
 }
 
+/// Unspent codes one user may hold for one client; a new one past it drops the oldest.
+const OUTSTANDING_CODES_PER_CLIENT: i64 = 10;
+
 impl Store {
     pub async fn create_code(&self, code: NewCode) -> StoreResult<()> {
         on_db!(&self.db, c => {
+            let mut tx = c.write().await?;
             sqlx::query(
                 "INSERT INTO oauth_codes (code_hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time, amr, \
                  created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -99,10 +103,44 @@ impl Store {
             .bind(&code.amr)
             .bind(Time::now())
             .bind(Time(code.expires_at))
-            .execute(&c.pool)
+            .execute(&mut *tx)
             .await
             .map_err(classify)?;
+            sqlx::query(
+                "DELETE FROM oauth_codes WHERE user_id = $1 AND client_id = $2 AND used_at IS NULL AND code_hash NOT IN \
+                 (SELECT code_hash FROM oauth_codes WHERE user_id = $1 AND client_id = $2 AND used_at IS NULL \
+                 ORDER BY created_at DESC, expires_at DESC LIMIT $3)",
+            )
+            .bind(code.user_id)
+            .bind(code.client)
+            .bind(OUTSTANDING_CODES_PER_CLIENT)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+            tx.commit().await?;
         });
+        Ok(())
+    }
+
+    /// Ends a user's live sessions with a client past the newest `keep`.
+    pub async fn end_excess_client_sessions(&self, user_id: Uuid, client: Uuid, keep: u32) -> StoreResult<()> {
+        let now = Time::now();
+        let ended = on_db!(&self.db, c => sqlx::query(
+            "UPDATE sessions SET revoked_at = $4 WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL AND expires_at > $4 \
+             AND id NOT IN (SELECT id FROM sessions WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL \
+             AND expires_at > $4 ORDER BY created_at DESC, id DESC LIMIT $3)",
+        )
+        .bind(user_id)
+        .bind(client)
+        .bind(i64::from(keep))
+        .bind(now)
+        .execute(&c.pool)
+        .await
+        .map_err(classify)?
+        .rows_affected());
+        if ended > 0 {
+            self.live.forget(user_id);
+        }
         Ok(())
     }
 

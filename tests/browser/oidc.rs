@@ -54,7 +54,6 @@ impl Example {
             .env("GATEHOUSE_URL", &app.base)
             .env("CLIENT_ID", &rp.client_id)
             .env("CLIENT_SECRET", rp.secret.as_deref().expect("a confidential client"))
-            .env("GATEHOUSE_AUDIENCE", app.state.config.audience.as_str())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

@@ -27,6 +27,7 @@ mod metrics;
 mod mfa_login;
 mod mfa_setup;
 mod oidc;
+mod oidc_audience;
 mod oidc_consent;
 mod openapi;
 mod passkeys;

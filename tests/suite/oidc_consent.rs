@@ -56,7 +56,11 @@ async fn prompt_login_and_an_exceeded_max_age_send_a_signed_in_user_to_the_sign_
         let location = res.headers()["location"].to_str().expect("location").to_string();
         assert!(location.starts_with("/login?") && location.contains("again=1"), "{extra:?}: {location}");
         let return_to = query_param(&format!("http://x{location}"), "return_to").expect("return_to");
-        assert!(!return_to.contains("prompt=login") && !return_to.contains("max_age"), "no loop: {return_to}");
+        assert!(return_to.contains(&format!("{}={}", extra.0, extra.1)), "the requirement stays on the way back: {return_to}");
+        assert!(return_to.contains("login_after="), "{return_to}");
+        let skipped = agent.get(&return_to).await;
+        let skipped_to = skipped.headers()["location"].to_str().expect("location");
+        assert!(skipped_to.starts_with("/login?"), "opening the way back directly is not a sign-in: {skipped_to}");
         let page = agent.get(&location).await.text().await.expect("page");
         let res = agent
             .submit_on(&page, "/login", &[("username", "alice"), ("password", crate::common::PASSWORD), ("return_to", &return_to)])
@@ -224,4 +228,72 @@ async fn logout_with_a_tampered_id_token_hint_signs_nobody_out_without_asking() 
     assert_eq!(agent.get("/account").await.status(), StatusCode::OK, "still signed in");
     let access = tokens["access_token"].as_str().expect("access");
     assert_eq!(app.get("/oauth/userinfo", Some(access)).await.status(), StatusCode::OK, "the client's session lives");
+}
+
+#[tokio::test]
+async fn a_forged_or_stale_login_after_does_not_stand_for_a_new_sign_in() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("root").await;
+    let rp = app.register_rp(&admin, true, json!({ "first_party": true })).await;
+    app.user("alice").await;
+    let agent = app.agent();
+    agent.sign_in("alice").await;
+    let (_, challenge) = pkce();
+
+    for bound in ["0.AAAA", "1.nonsense", "9999999999999.AAAA", ""] {
+        let path = authorize_path(&rp, &challenge, "openid", &[("prompt", "login"), ("login_after", bound)]);
+        let res = agent.get(&path).await;
+        let location = res.headers()["location"].to_str().expect("location");
+        assert!(location.starts_with("/login?"), "{bound:?}: {location}");
+    }
+}
+
+#[tokio::test]
+async fn logout_with_a_hint_from_an_earlier_sign_in_asks_first_and_confirming_ends_both_sessions() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("root").await;
+    let rp = app.register_rp(&admin, false, json!({ "first_party": true })).await;
+    app.user("alice").await;
+    let agent = app.agent();
+    agent.sign_in("alice").await;
+    let tokens = app.granted_tokens(&agent, &rp, "openid").await;
+    let id_token = tokens["id_token"].as_str().expect("id").to_string();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let page = agent.get("/account").await.text().await.expect("page");
+    assert_eq!(agent.submit_on(&page, "/logout", &[]).await.status(), StatusCode::SEE_OTHER);
+    agent.sign_in("alice").await;
+    let current = app.granted_tokens(&agent, &rp, "openid").await;
+    let access = current["access_token"].as_str().expect("access");
+
+    let query = serde_urlencoded::to_string([("id_token_hint", id_token.as_str()), ("post_logout_redirect_uri", LOGOUT_URI)]).expect("q");
+    let res = agent.get(&format!("/oauth/logout?{query}")).await;
+    assert_eq!(res.status(), StatusCode::OK, "an older sign-in's token: a page that asks");
+    assert_eq!(agent.get("/account").await.status(), StatusCode::OK, "still signed in");
+    let page = res.text().await.expect("page");
+    assert!(!app.get("/oauth/userinfo", Some(access)).await.status().is_client_error());
+
+    let fields = [("id_token_hint", id_token.as_str()), ("post_logout_redirect_uri", LOGOUT_URI), ("client_id", ""), ("state", "")];
+    let res = agent.submit_on(&page, "/oauth/logout", &fields).await;
+    assert_eq!(res.headers()["location"].to_str().expect("location"), LOGOUT_URI);
+    assert!(agent.get("/account").await.headers()["location"].to_str().expect("location").starts_with("/login"), "signed out");
+}
+
+#[tokio::test]
+async fn logout_with_a_hint_and_no_browser_session_asks_first() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("root").await;
+    let rp = app.register_rp(&admin, false, json!({ "first_party": true })).await;
+    app.user("alice").await;
+    let agent = app.agent();
+    agent.sign_in("alice").await;
+    let tokens = app.granted_tokens(&agent, &rp, "openid").await;
+    let (access, id_token) = (tokens["access_token"].as_str().expect("access"), tokens["id_token"].as_str().expect("id"));
+
+    let stranger = app.agent();
+    let query = serde_urlencoded::to_string([("id_token_hint", id_token)]).expect("q");
+    let res = stranger.get(&format!("/oauth/logout?{query}")).await;
+
+    assert_eq!(res.status(), StatusCode::OK, "a page that asks");
+    assert_eq!(app.get("/oauth/userinfo", Some(access)).await.status(), StatusCode::OK, "the client's session goes on");
+    assert_eq!(agent.get("/account").await.status(), StatusCode::OK);
 }
