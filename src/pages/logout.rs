@@ -1,7 +1,8 @@
 //! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): with an `id_token_hint`
 //! issued from this browser's own sign-in, the browser session and the client's session end
 //! at once; with any other hint (an older sign-in's, another browser's) or none, a page asks
-//! first, so that a link on another site cannot sign anyone out.
+//! first, so that a link on another site cannot sign anyone out. A browser already signed
+//! out whose hint names an ended session just goes on: nothing is left to end.
 
 use axum::Form;
 use axum::extract::{Query, State};
@@ -66,11 +67,17 @@ pub(super) async fn logout_page(State(state): State<AppState>, visit: Visit, aud
     // client asks for it (a leaked older token is not); anything else is confirmed.
     let from_this_sign_in =
         |hint: &IdClaims| visit.session.as_ref().is_some_and(|s| s.user.id == hint.sub && s.auth_time.timestamp() == hint.auth_time);
+    // Signed out here and the hint's session over: nothing is left to end, so nothing to ask.
+    let nothing_left = match &hint {
+        Some(hint) if visit.session.is_none() => !state.store.session_is_live(hint.sid, hint.sub).await.unwrap_or(true),
+        _ => false,
+    };
     match hint {
         Some(hint) if from_this_sign_in(&hint) => {
             end_client_session(&state, &hint).await;
             sign_out(&state, visit, &audit, &target, Some(&hint.aud)).await
         }
+        Some(_) if nothing_left => visit.respond(Redirect::to(&target)),
         _ => {
             let mut context = base(&state, &visit, "logout_title");
             context.insert("id_token_hint", Value::from(params.id_token_hint.as_deref().unwrap_or("")));

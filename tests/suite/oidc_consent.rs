@@ -296,4 +296,8 @@ async fn logout_with_a_hint_and_no_browser_session_asks_first() {
     assert_eq!(res.status(), StatusCode::OK, "a page that asks");
     assert_eq!(app.get("/oauth/userinfo", Some(access)).await.status(), StatusCode::OK, "the client's session goes on");
     assert_eq!(agent.get("/account").await.status(), StatusCode::OK);
+
+    assert_eq!(app.token_call("/oauth/revoke", &rp, &[("token", access)]).await.status(), StatusCode::OK);
+    let res = stranger.get(&format!("/oauth/logout?{query}")).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "its session over, nothing is left to ask about");
 }
