@@ -289,6 +289,15 @@ fn client_create_prints_the_client_with_its_secret_once_and_list_show_rotate_del
 
     let bad = scratch.run(&["client", "create", "x", "--redirect-uri", "http://evil.example.com/cb"], "", &[]);
     assert!(!bad.status.success() && stderr(&bad).contains("redirect_uris[0]"), "{}", stderr(&bad));
+    let api = scratch.run(
+        &["client", "create", "API app", "--redirect-uri", "https://a.example.com/cb", "--resource", "https://api.example.com"],
+        "",
+        &[],
+    );
+    let with_resource: Value = serde_json::from_str(stdout(&api).trim()).expect("one JSON object");
+    assert_eq!(with_resource["resources"], serde_json::json!(["https://api.example.com"]));
+    let bad = scratch.run(&["client", "create", "x", "--redirect-uri", "https://a.example.com/cb", "--resource", "gatehouse"], "", &[]);
+    assert!(!bad.status.success() && stderr(&bad).contains("resources[0]"), "{}", stderr(&bad));
     let deleted = scratch.run(&["client", "delete", created["id"].as_str().expect("id")], "", &[]);
     assert!(deleted.status.success() && stdout(&deleted).contains("deleted client"), "{}", stderr(&deleted));
     assert!(!scratch.run(&["client", "show", &client_id], "", &[]).status.success(), "gone");

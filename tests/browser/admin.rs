@@ -127,7 +127,7 @@ async fn a_user_who_is_not_an_admin_is_refused_and_a_demoted_admin_loses_the_con
 }
 
 #[tokio::test]
-async fn an_admin_registers_an_application_sees_its_secret_once_gives_it_a_new_one_and_deletes_it() {
+async fn an_admin_registers_an_application_with_its_api_sees_its_secret_once_gives_it_a_new_one_and_deletes_it() {
     let Some(browser) = browser::open().await else { return };
     let app = TestApp::spawn().await;
     app.admin("root").await;
@@ -140,7 +140,10 @@ async fn an_admin_registers_an_application_sees_its_secret_once_gives_it_a_new_o
     assert!(browser.text().await.contains("must use https"), "a bad redirect URI is shown beside the box");
 
     browser.fill("redirect_uris", "https://photos.example.com/cb").await;
+    browser.fill("resources", "https://api.photos.example.com").await;
     browser.press("Register").await;
+    let registered = app.store().await.clients().await.expect("clients");
+    assert_eq!(registered[0].resources, vec!["https://api.photos.example.com".to_string()], "the API it may ask tokens for");
     let secret = browser.client.find(Locator::Id("client-secret")).await.expect("the secret").text().await.expect("text");
     let client_id = browser.client.find(Locator::Id("client-id")).await.expect("the id").text().await.expect("text");
     assert_eq!(secret.len(), 43);
