@@ -28,6 +28,7 @@
 //! - [`metrics`]: the Prometheus series and the /metrics route.
 //! - [`audit`]: the audit recorder the flows take (per request, or the CLI's), and pruning.
 //! - [`files`]: files that hold secrets, created readable by their owner only.
+//! - [`outbound`]: the HTTP client for calls to other servers (rustls with ring).
 //! - [`retention`]: pruning spent sessions, login counts, email tokens and MFA challenges.
 
 pub mod accounts;
@@ -45,6 +46,7 @@ pub mod http;
 pub mod import;
 pub mod mail;
 pub mod metrics;
+pub mod outbound;
 pub mod pages;
 pub mod progress;
 pub mod retention;
