@@ -81,6 +81,7 @@ impl AppState {
     }
 
     pub async fn with_store(config: Config, store: DynStore) -> anyhow::Result<Self> {
+        crate::outbound::install_tls_provider();
         let secret = config.jwt_secret.as_ref().map(|s| s.expose().to_string());
         let tokens = TokenService::new(store.clone(), config.issuer(), config.audience.clone(), config.access_ttl(), secret.as_deref())
             .await

@@ -4,12 +4,18 @@
 
 use std::time::Duration;
 
+/// Makes ring the process's TLS provider (reqwest is built without one of its own); a
+/// second call finds it there. The server calls it at start, a program that builds its
+/// own reqwest clients (the tests) before the first.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// A client with this timeout for the whole request, no redirects followed (a caller
 /// that wants one follows it itself, after checking where it goes), and no proxy from the
 /// environment.
 pub fn client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
-    // Installs ring as the process's provider once; a second call finds it there.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    install_tls_provider();
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(5)))

@@ -65,6 +65,7 @@ async fn json_logs_of_a_full_session_are_one_object_a_line_with_request_fields_a
         }
     };
 
+    gatehouse::outbound::install_tls_provider();
     let client = reqwest::Client::new();
     let base = format!("http://{addr}");
     let registered = client
@@ -176,6 +177,7 @@ async fn debug_logs_of_a_totp_flow_hold_no_totp_secret_recovery_code_or_mfa_toke
     let (mut child, mut lines) = start_at(&dir, "json", "debug");
     let mut output = Vec::new();
     let base = format!("http://{}", listening_addr(&mut lines, &mut output).await);
+    gatehouse::outbound::install_tls_provider();
     let client = reqwest::Client::new();
     let post = |path: &str, body: Value, token: Option<&str>| {
         let mut req = client.post(format!("{base}{path}")).json(&body);
@@ -227,6 +229,7 @@ async fn without_smtp_mail_goes_to_the_outbox_and_the_log_says_so_without_the_li
     let (mut child, mut lines) = start(&dir, "json");
     let mut output = Vec::new();
     let base = format!("http://{}", listening_addr(&mut lines, &mut output).await);
+    gatehouse::outbound::install_tls_provider();
     let client = reqwest::Client::new();
     let body = json!({"username": "alice", "email": "alice@example.com", "password": PASSWORD});
     assert_eq!(client.post(format!("{base}/v1/auth/register")).json(&body).send().await.expect("register").status(), 201);

@@ -97,6 +97,7 @@ async fn under_umask_022_the_database_files_the_outbox_and_its_mails_are_readabl
     let server = Server::start(dir.path()).await;
 
     let body = json!({"username": "alice", "email": "alice@example.com", "password": PASSWORD});
+    gatehouse::outbound::install_tls_provider();
     let res = reqwest::Client::new().post(format!("{}/v1/auth/register", server.base)).json(&body).send().await.expect("register");
     assert_eq!(res.status(), 201);
     let mails = mails(&dir.path().join("outbox"), 1).await;

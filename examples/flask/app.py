@@ -53,12 +53,15 @@ def callback():
     # against the JWKS, `iss`, `aud`, `exp`, `nonce` and `at_hash`.
     token = oauth.gatehouse.authorize_access_token()
     session["user"] = oauth.gatehouse.userinfo(token=token)
-    session.update(access_token=token["access_token"], refresh_token=token["refresh_token"], id_token=token["id_token"])
+    # A refresh token comes only when the client may ask for `offline_access`.
+    session.update(access_token=token["access_token"], refresh_token=token.get("refresh_token"), id_token=token["id_token"])
     return redirect("/")
 
 
 @app.route("/refresh")
 def refresh():
+    if not session.get("refresh_token"):
+        return "<main><p>Nothing to refresh: this client may not ask for offline_access.</p></main>", 409
     token = oauth.gatehouse.fetch_access_token(grant_type="refresh_token", refresh_token=session["refresh_token"])
     session.update(access_token=token["access_token"], refresh_token=token["refresh_token"])
     return redirect("/")

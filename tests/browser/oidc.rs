@@ -12,7 +12,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use serde_json::json;
 
 use crate::common::browser::{self, Browser};
 use crate::common::mfa::{code_at, fresh_step};
@@ -68,6 +67,49 @@ impl Example {
     }
 }
 
+/// The `client create` command of examples/flask/README.md, run as written there (its
+/// example port swapped for this test's) against the test server's database; answers the
+/// client it printed.
+fn readme_client(app: &TestApp, port: u16) -> Rp {
+    let readme = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/flask/README.md")).expect("README");
+    let joined = readme.replace("\\\n", " ");
+    let line = joined.lines().find(|l| l.contains("-- client create")).expect("the README registers the client");
+    let args = shell_words(line.split("-- ").nth(1).expect("arguments after --").split('#').next().unwrap_or_default());
+    let args: Vec<String> = args.into_iter().map(|a| a.replace("127.0.0.1:5000", &format!("127.0.0.1:{port}"))).collect();
+    let out = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(&args)
+        .env("GATEHOUSE_DATABASE_URL", &app.database_url)
+        .env("GATEHOUSE_LOG", "warn")
+        .output()
+        .expect("gatehouse runs");
+    assert!(out.status.success(), "the README's command: {}", String::from_utf8_lossy(&out.stderr));
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the client as JSON");
+    Rp {
+        client_id: created["client_id"].as_str().expect("client_id").to_string(),
+        secret: created["client_secret"].as_str().map(str::to_string),
+    }
+}
+
+/// Splits a shell command line on spaces, keeping double-quoted words whole.
+fn shell_words(line: &str) -> Vec<String> {
+    let (mut words, mut word, mut quoted) = (Vec::new(), String::new(), false);
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            c if c.is_whitespace() && !quoted => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("address").port()
 }
@@ -93,16 +135,8 @@ async fn the_flask_example_signs_people_in_through_the_browser_with_consent_and_
     let Some(browser) = browser::open().await else { return };
     let Some(python) = python() else { return };
     let app = TestApp::spawn().await;
-    let admin = app.admin("root").await;
     let port = free_port();
-    let home = format!("http://127.0.0.1:{port}/");
-    let rp = app
-        .register_rp(
-            &admin,
-            false,
-            json!({ "redirect_uris": [format!("http://127.0.0.1:{port}/callback")], "post_logout_redirect_uris": [home] }),
-        )
-        .await;
+    let rp = readme_client(&app, port);
     let example = Example::start(&python, &app, &rp, port).await;
     let alice = app.user("alice").await;
 
@@ -112,7 +146,7 @@ async fn the_flask_example_signs_people_in_through_the_browser_with_consent_and_
     browser.fill("username", "alice").await;
     browser.fill("password", PASSWORD).await;
     browser.press("Sign in").await;
-    assert!(body_text(&browser).await.contains("Relying party wants to use your"), "the consent page");
+    assert!(body_text(&browser).await.contains("Flask example wants to use your"), "the consent page");
     browser.press("Allow").await;
     let text = wait_for_text(&browser, "Signed in as alice").await;
     assert!(text.contains(&format!("Photos API: {}", alice.id)), "the access token verified against the JWKS: {text}");

@@ -108,6 +108,7 @@ impl Server {
             .await
             .expect("the server says where it listens within 60 s")
             .expect("the server logs its address");
+        gatehouse::outbound::install_tls_provider();
         let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().expect("client");
         Self { child, endpoint: Arc::new(Endpoint { base: format!("http://{addr}"), client }) }
     }
