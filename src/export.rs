@@ -20,8 +20,8 @@ use crate::store::{AccountBatch, DynStore, PasskeyRecord, Rows, Table};
 pub const FORMAT: &str = "gatehouse-export";
 /// Version 2 added `passkeys`; version 1 files (without them) are read too.
 pub const VERSION: u32 = 2;
-const NOTICE: &str = "This file holds password hashes, TOTP secrets and recovery-code hashes: keep it readable by \
-                      its owner only, and delete it once imported.";
+const NOTICE: &str = "This file holds password hashes, TOTP secrets, recovery-code hashes and passkeys: keep it \
+                      readable by its owner only, and delete it once imported.";
 /// Users read, written or imported per round trip.
 const BATCH: u32 = 1000;
 

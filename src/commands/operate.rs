@@ -214,7 +214,7 @@ pub async fn export(config: &Config, file: &Path) -> anyhow::Result<()> {
     let store = store::connect(&config.database_url).await?;
     let summary = crate::export::export_file(&store, file).await?;
     println!("{summary}");
-    println!("{} holds password hashes and TOTP secrets: it is readable by its owner only; keep it so", file.display());
+    println!("{} holds password hashes, TOTP secrets and passkeys: it is readable by its owner only; keep it so", file.display());
     Ok(())
 }
 
