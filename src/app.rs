@@ -194,6 +194,13 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
     )
 }
 
+/// The public URL when none is set: on a loopback address `http://localhost:PORT`, which
+/// browsers treat as a secure context and passkeys accept as a relying party; elsewhere
+/// the address itself.
+fn default_public_url(addr: SocketAddr) -> String {
+    if addr.ip().is_loopback() { format!("http://localhost:{}", addr.port()) } else { format!("http://{addr}") }
+}
+
 /// A bound listener with its state: `build` then `run`.
 pub struct Application {
     listener: TcpListener,
@@ -204,11 +211,17 @@ pub struct Application {
 
 impl Application {
     /// Binds first, so that with port 0 the public URL (and the issuer) name the real port.
-    pub async fn build(mut config: Config) -> anyhow::Result<Self> {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(config.bind).await.with_context(|| format!("GATEHOUSE_BIND: cannot listen on {}", config.bind))?;
+        Self::build_on(config, listener).await
+    }
+
+    /// As [`Self::build`], on a listener bound already (a test that names its address in
+    /// the public URL before the server starts).
+    pub async fn build_on(mut config: Config, listener: TcpListener) -> anyhow::Result<Self> {
         let addr = listener.local_addr()?;
         if config.public_url.is_none() {
-            config.public_url = Some(format!("http://{addr}"));
+            config.public_url = Some(default_public_url(addr));
         }
         let metrics_listener = match config.metrics_bind {
             Some(MetricsBind::Separate(at)) => {

@@ -97,9 +97,15 @@ impl TestApp {
         .await
     }
 
-    async fn start(config: Config, dir: tempfile::TempDir) -> Self {
+    async fn start(mut config: Config, dir: tempfile::TempDir) -> Self {
         let database_url = config.database_url.clone();
-        let app = Application::build(config).await.expect("the server starts");
+        // The tests reach the server by its address: name it in the public URL (a server
+        // of its own would say `localhost`), unless the test chose a URL.
+        let listener = tokio::net::TcpListener::bind(config.bind).await.expect("a port");
+        if config.public_url.is_none() {
+            config.public_url = Some(format!("http://{}", listener.local_addr().expect("address")));
+        }
+        let app = Application::build_on(config, listener).await.expect("the server starts");
         let issuer = app.state().config.issuer();
         let addr = app.local_addr();
         let state = app.state().clone();

@@ -25,6 +25,7 @@ async fn passkeys_on_with_an_ip_address_as_the_public_host_stop_the_start_with_t
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::for_database(format!("sqlite://{}", dir.path().join("g.db").display()));
     config.bind = "127.0.0.1:0".parse().expect("address");
+    config.public_url = Some("http://127.0.0.1:8080".into());
     config.passkeys = PasskeyMode::On;
     let err = Application::build(config).await.err().expect("the start is refused");
     let message = format!("{err:#}");
@@ -163,4 +164,22 @@ async fn a_credential_is_registered_once_whoever_tries_again_and_goes_with_its_u
     assert_eq!(app.delete(&format!("/v1/users/{}", alice.id), Some(&root.access)).await.status(), StatusCode::NO_CONTENT);
     assert!(store.passkeys_of(alice.id.parse().expect("id")).await.expect("read").is_empty(), "deleted with alice");
     store.insert_passkey(&record(&bob.id)).await.expect("free again once its user is gone");
+}
+
+#[tokio::test]
+async fn a_server_on_a_loopback_address_without_a_public_url_names_localhost_so_passkeys_are_on() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = match crate::STORE {
+        crate::common::StoreKind::Sqlite => format!("sqlite://{}", dir.path().join("gatehouse.db").display()),
+        crate::common::StoreKind::Postgres => crate::common::postgres::shared().create_database().await,
+    };
+    let mut config = Config::for_database(url);
+    config.bind = "127.0.0.1:0".parse().expect("address");
+    config.mail_outbox = dir.path().join("outbox");
+
+    let app = Application::build(config).await.expect("the server starts");
+
+    let port = app.local_addr().port();
+    assert_eq!(app.state().config.public_url(), format!("http://localhost:{port}"));
+    assert!(app.state().accounts.passkeys.is_some(), "passkeys are on by default");
 }
