@@ -250,7 +250,7 @@ fn migrate_dry_run_on_a_database_not_made_yet_lists_every_migration_and_creates_
 }
 
 #[test]
-fn backup_on_postgres_prints_the_pg_dump_command_without_the_password_and_makes_no_file() {
+fn backup_on_postgres_prints_a_private_pg_dump_command_without_the_password_and_makes_no_file() {
     let scratch = Scratch::new();
     let url = "postgres://gate:s3cret-pass@db.internal:5432/gatehouse";
 
@@ -262,6 +262,7 @@ fn backup_on_postgres_prints_the_pg_dump_command_without_the_password_and_makes_
         "{}",
         stdout(&output)
     );
+    assert!(stdout(&output).contains("(umask 077 && pg_dump"), "the dump is made readable by its owner only: {}", stdout(&output));
     assert!(!stdout(&output).contains("s3cret") && !stderr(&output).contains("s3cret"), "the password is never printed");
     assert!(!scratch.dir.path().join("out.dump").exists());
 }
@@ -293,3 +294,4 @@ fn client_create_prints_the_client_with_its_secret_once_and_list_show_rotate_del
     assert!(deleted.status.success() && stdout(&deleted).contains("deleted client"), "{}", stderr(&deleted));
     assert!(!scratch.run(&["client", "show", &client_id], "", &[]).status.success(), "gone");
 }
+
