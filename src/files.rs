@@ -150,6 +150,21 @@ pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
     (!path.is_empty() && !sqlite_in_memory(url)).then(|| std::path::PathBuf::from(path))
 }
 
+/// Whether two SQLite URLs name one file, however spelled (`./x.db` and `x.db`, a link):
+/// the same device and inode.
+#[cfg(unix)]
+pub fn same_sqlite_file(a: &str, b: &str) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    let id = |url: &str| sqlite_path(url).and_then(|p| std::fs::metadata(p).ok()).map(|m| (m.dev(), m.ino()));
+    matches!((id(a), id(b)), (Some(a), Some(b)) if a == b)
+}
+
+#[cfg(not(unix))]
+pub fn same_sqlite_file(a: &str, b: &str) -> bool {
+    let path = |url: &str| sqlite_path(url).and_then(|p| std::fs::canonicalize(p).ok());
+    matches!((path(a), path(b)), (Some(a), Some(b)) if a == b)
+}
+
 /// Open descriptors of the database files this process uses, each with a shared lock.
 /// They are never closed: on POSIX systems, closing any descriptor of a file drops every
 /// `fcntl` lock the process holds on it, SQLite's own locks included.

@@ -295,3 +295,21 @@ fn client_create_prints_the_client_with_its_secret_once_and_list_show_rotate_del
     assert!(!scratch.run(&["client", "show", &client_id], "", &[]).status.success(), "gone");
 }
 
+#[cfg(unix)]
+#[tokio::test]
+async fn copy_with_force_to_the_configured_sqlite_file_spelled_differently_is_refused_and_empties_nothing() {
+    let scratch = Scratch::new();
+    let created = scratch.run(&["user", "create", "alice"], &format!("{PASSWORD}\n"), &[]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    std::os::unix::fs::symlink(scratch.dir.path().join("gatehouse.db"), scratch.dir.path().join("link.db")).expect("a link");
+
+    for to in ["sqlite://./gatehouse.db", "sqlite:gatehouse.db?mode=rwc", "sqlite://link.db"] {
+        let output = scratch.run(&["copy", "--to", to, "--force"], "", &[]);
+        assert!(!output.status.success(), "{to} is the configured database");
+        assert!(stderr(&output).contains("the configured database itself"), "{to}: {}", stderr(&output));
+    }
+
+    let url = scratch.database_url();
+    let app = TestApp::spawn_with(|c| c.database_url = url).await;
+    assert_eq!(app.post_login("alice", PASSWORD).await.status(), StatusCode::OK, "the database kept its users");
+}
