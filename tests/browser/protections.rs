@@ -83,6 +83,23 @@ async fn sign_in_forms_over_the_per_address_limit_get_a_page_saying_to_wait() {
     assert!(refused.text().await.expect("page").contains("Too many requests"));
 }
 
+#[tokio::test]
+async fn the_page_saying_to_wait_carries_the_security_headers_of_every_page() {
+    let app = TestApp::spawn_with(|c| c.rate_limit_per_ip = 1).await;
+    let (cookie, token) = form_token(&app).await;
+    let page = app.get("/login", None).await;
+
+    post_sign_in(&app, &cookie, &token, false).await;
+    let refused = post_sign_in(&app, &cookie, &token, false).await;
+
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    for name in ["content-security-policy", "x-frame-options", "cache-control", "referrer-policy"] {
+        assert_eq!(refused.headers().get(name), page.headers().get(name), "{name}");
+    }
+    assert_eq!(refused.headers()["x-frame-options"], "DENY");
+    assert_eq!(refused.headers()["cache-control"], "no-store");
+}
+
 /// Signs alice in through the form: the cookies of the browser session.
 async fn signed_in_cookies(app: &TestApp) -> String {
     let (cookie, token) = form_token(app).await;
