@@ -47,6 +47,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(passkeys::router())
         .route("/pages/style.css", axum::routing::get(render::stylesheet))
         .route("/pages/logo", axum::routing::get(render::logo))
+        .route("/favicon.ico", axum::routing::get(render::favicon))
         .layer(axum::middleware::map_response_with_state(state.clone(), page_headers))
 }
 
