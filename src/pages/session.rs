@@ -144,7 +144,9 @@ impl Visit {
     /// Forgets the session cookie (after sign-out).
     pub fn end_session(mut self, state: &AppState) -> Self {
         let names = names(state);
-        self.jar = self.jar.remove(Cookie::build((names.session, "")).path("/").build());
+        // The removal must carry the cookie's own attributes: a browser ignores a
+        // `__Host-` cookie without `Secure` and `Path=/`, and keeps the old one.
+        self.jar = self.jar.clone().add(cookie(names.session, String::new(), names.secure, 0));
         self.session = None;
         self
     }

@@ -29,6 +29,7 @@ mod mfa_setup;
 mod oidc;
 mod oidc_consent;
 mod openapi;
+mod page_sessions;
 mod passkeys;
 mod password_reset;
 mod pruning;
