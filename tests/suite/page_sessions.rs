@@ -1,11 +1,13 @@
-//! The pages' cookies at sign-in and sign-out, over HTTP: the session cookie's removal
-//! carries the attributes a `__Host-` cookie needs for a browser to drop it.
+//! The pages' cookies at sign-in and sign-out, over HTTP: the CSRF cookie gets a new value
+//! at each, so a token read before is refused after; the session cookie's removal carries
+//! the attributes a `__Host-` cookie needs for a browser to drop it.
 
 use std::collections::BTreeMap;
 
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
 
+use crate::common::mfa::code_at;
 use crate::common::{PASSWORD, TestApp};
 
 /// A browser's cookies, kept by hand (the test client keeps none) to see every Set-Cookie.
@@ -62,6 +64,55 @@ async fn post(app: &TestApp, jar: &mut Jar, path: &str, form: &[(&str, &str)]) -
         .expect("sent");
     let lines = jar.take(&res);
     (res, lines)
+}
+
+#[tokio::test]
+async fn a_csrf_token_read_before_sign_in_is_refused_after_it_and_one_read_before_sign_out_after_that() {
+    let app = TestApp::spawn().await;
+    app.user("alice").await;
+    let mut jar = Jar::default();
+    let (_, page) = get(&app, &mut jar, "/login").await;
+    let (before, cookie_before) = (hidden(&page, "csrf"), jar.value("gatehouse_csrf").expect("a csrf cookie"));
+
+    let (signed_in, _) = post(&app, &mut jar, "/login", &[("csrf", &before), ("username", "alice"), ("password", PASSWORD)]).await;
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let cookie_after = jar.value("gatehouse_csrf").expect("a csrf cookie");
+    assert_ne!(cookie_after, cookie_before, "sign-in gives the CSRF cookie a new value");
+    let (stale, _) = post(&app, &mut jar, "/logout", &[("csrf", &before)]).await;
+    assert_eq!(stale.status(), StatusCode::FORBIDDEN, "the token from before sign-in is refused");
+    assert!(stale.text().await.expect("page").contains("This form has expired"));
+
+    let (status, account) = get(&app, &mut jar, "/account").await;
+    assert_eq!(status, StatusCode::OK, "the refused form left the session as it was");
+    let signed_in_token = hidden(&account, "csrf");
+    let (signed_out, _) = post(&app, &mut jar, "/logout", &[("csrf", &signed_in_token)]).await;
+    assert_eq!(signed_out.status(), StatusCode::SEE_OTHER);
+    assert_ne!(jar.value("gatehouse_csrf").expect("a csrf cookie"), cookie_after, "sign-out gives it a new value too");
+    let (again, _) = post(&app, &mut jar, "/login", &[("csrf", &signed_in_token), ("username", "alice"), ("password", PASSWORD)]).await;
+    assert_eq!(again.status(), StatusCode::FORBIDDEN, "the token from before sign-out is refused");
+}
+
+#[tokio::test]
+async fn the_second_step_gives_the_csrf_cookie_a_new_value_and_refuses_the_token_from_before() {
+    let app = TestApp::spawn().await;
+    let alice = app.mfa_user("alice").await;
+    let mut jar = Jar::default();
+    let (_, page) = get(&app, &mut jar, "/login").await;
+    let token = hidden(&page, "csrf");
+    let (first, _) = post(&app, &mut jar, "/login", &[("csrf", &token), ("username", "alice"), ("password", PASSWORD)]).await;
+    let step = first.text().await.expect("the second step");
+    let cookie_before = jar.value("gatehouse_csrf").expect("a csrf cookie");
+
+    let code = code_at(&alice.secret, alice.t);
+    let form = [("csrf", hidden(&step, "csrf")), ("mfa_token", hidden(&step, "mfa_token")), ("code", code)];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (signed_in, _) = post(&app, &mut jar, "/login/mfa", &form).await;
+
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    assert_ne!(jar.value("gatehouse_csrf").expect("a csrf cookie"), cookie_before);
+    let (stale, _) = post(&app, &mut jar, "/logout", &[("csrf", &token)]).await;
+    assert_eq!(stale.status(), StatusCode::FORBIDDEN);
+    assert_eq!(get(&app, &mut jar, "/account").await.0, StatusCode::OK, "still signed in");
 }
 
 #[tokio::test]
