@@ -126,7 +126,15 @@ async fn signed_in_cookies(app: &TestApp) -> String {
     let (cookie, token) = form_token(app).await;
     let res = post_sign_in(app, &cookie, &token, false).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let session = res.headers()[SET_COOKIE].to_str().expect("cookie").split(';').next().expect("pair").to_string();
+    // Sign-in sets the CSRF cookie anew too: take the session's among them.
+    let session = res
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next())
+        .find(|pair| pair.starts_with("gatehouse_session="))
+        .expect("a session cookie")
+        .to_string();
     format!("{cookie}; {session}")
 }
 
