@@ -50,6 +50,61 @@ pub async fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
     file.flush().await
 }
 
+/// A private folder (0700) made beside a file still to be written: the file is written
+/// inside it, where no one else can reach or swap it, then linked into place.
+pub struct Staging {
+    dir: std::path::PathBuf,
+}
+
+impl Staging {
+    /// A fresh folder next to `target`, with a name no one else has made.
+    pub fn beside(target: &Path) -> io::Result<Self> {
+        let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let name = target.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
+        let mut staged = std::ffi::OsString::from(".");
+        staged.push(name);
+        staged.push(format!(".{:016x}.partial", rand::random::<u64>()));
+        let dir = parent.join(staged);
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, PRIVATE_DIR);
+        // Not recursive: it fails on anything already there, a link included.
+        builder.create(&dir)?;
+        let staging = Self { dir };
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, PRIVATE_FILE);
+        options.open(staging.file())?;
+        Ok(staging)
+    }
+
+    /// The file to write, made empty with mode 0600.
+    pub fn file(&self) -> std::path::PathBuf {
+        self.dir.join("file")
+    }
+
+    /// Gives the written file mode 0600 and the name `target`. A hard link, unlike a
+    /// rename, never replaces: anything at `target` (a file, a dangling link) is refused.
+    pub fn publish(self, target: &Path) -> io::Result<()> {
+        let file = std::fs::File::open(self.file())?;
+        #[cfg(unix)]
+        file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(PRIVATE_FILE))?;
+        file.sync_all()?;
+        std::fs::hard_link(self.file(), target)?;
+        if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::File::open(parent).and_then(|d| d.sync_all()).ok();
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// The permission bits (as in `ls -l`, octal) of a file that group or others may use.
 #[cfg(unix)]
 pub fn shared_mode(path: &Path) -> Option<u32> {
@@ -93,6 +148,21 @@ pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or(rest);
     (!path.is_empty() && !sqlite_in_memory(url)).then(|| std::path::PathBuf::from(path))
+}
+
+/// Whether two SQLite URLs name one file, however spelled (`./x.db` and `x.db`, a link):
+/// the same device and inode.
+#[cfg(unix)]
+pub fn same_sqlite_file(a: &str, b: &str) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    let id = |url: &str| sqlite_path(url).and_then(|p| std::fs::metadata(p).ok()).map(|m| (m.dev(), m.ino()));
+    matches!((id(a), id(b)), (Some(a), Some(b)) if a == b)
+}
+
+#[cfg(not(unix))]
+pub fn same_sqlite_file(a: &str, b: &str) -> bool {
+    let path = |url: &str| sqlite_path(url).and_then(|p| std::fs::canonicalize(p).ok());
+    matches!((path(a), path(b)), (Some(a), Some(b)) if a == b)
 }
 
 /// Open descriptors of the database files this process uses, each with a shared lock.

@@ -250,7 +250,7 @@ fn migrate_dry_run_on_a_database_not_made_yet_lists_every_migration_and_creates_
 }
 
 #[test]
-fn backup_on_postgres_prints_the_pg_dump_command_without_the_password_and_makes_no_file() {
+fn backup_on_postgres_prints_a_private_pg_dump_command_without_the_password_and_makes_no_file() {
     let scratch = Scratch::new();
     let url = "postgres://gate:s3cret-pass@db.internal:5432/gatehouse";
 
@@ -262,6 +262,7 @@ fn backup_on_postgres_prints_the_pg_dump_command_without_the_password_and_makes_
         "{}",
         stdout(&output)
     );
+    assert!(stdout(&output).contains("(umask 077 && pg_dump"), "the dump is made readable by its owner only: {}", stdout(&output));
     assert!(!stdout(&output).contains("s3cret") && !stderr(&output).contains("s3cret"), "the password is never printed");
     assert!(!scratch.dir.path().join("out.dump").exists());
 }
@@ -301,4 +302,23 @@ fn client_create_prints_the_client_with_its_secret_once_and_list_show_rotate_del
     let deleted = scratch.run(&["client", "delete", created["id"].as_str().expect("id")], "", &[]);
     assert!(deleted.status.success() && stdout(&deleted).contains("deleted client"), "{}", stderr(&deleted));
     assert!(!scratch.run(&["client", "show", &client_id], "", &[]).status.success(), "gone");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn copy_with_force_to_the_configured_sqlite_file_spelled_differently_is_refused_and_empties_nothing() {
+    let scratch = Scratch::new();
+    let created = scratch.run(&["user", "create", "alice"], &format!("{PASSWORD}\n"), &[]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    std::os::unix::fs::symlink(scratch.dir.path().join("gatehouse.db"), scratch.dir.path().join("link.db")).expect("a link");
+
+    for to in ["sqlite://./gatehouse.db", "sqlite:gatehouse.db?mode=rwc", "sqlite://link.db"] {
+        let output = scratch.run(&["copy", "--to", to, "--force"], "", &[]);
+        assert!(!output.status.success(), "{to} is the configured database");
+        assert!(stderr(&output).contains("the configured database itself"), "{to}: {}", stderr(&output));
+    }
+
+    let url = scratch.database_url();
+    let app = TestApp::spawn_with(|c| c.database_url = url).await;
+    assert_eq!(app.post_login("alice", PASSWORD).await.status(), StatusCode::OK, "the database kept its users");
 }

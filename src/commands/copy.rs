@@ -11,7 +11,8 @@ use crate::store::{self, DynStore, Table};
 const PAGE: u32 = 500;
 
 pub async fn copy(config: &Config, to: &str, force: bool) -> anyhow::Result<()> {
-    if to == config.database_url {
+    // Emptying the target (--force) would empty the source too.
+    if to == config.database_url || crate::files::same_sqlite_file(to, &config.database_url) {
         bail!("--to names the configured database itself");
     }
     let from = store::connect(&config.database_url).await?;

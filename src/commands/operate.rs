@@ -77,39 +77,41 @@ fn state_of(schema: &crate::domain::schema::SchemaStatus) -> &'static str {
 }
 
 /// `gatehouse backup FILE`: SQLite's `VACUUM INTO`, a consistent copy while writers go on,
-/// into a file created beforehand with mode 0600; progress is the copy's size so far.
+/// into a private folder beside FILE, then linked to FILE, which must not exist (not even as
+/// a dangling link); progress is the copy's size so far.
 pub async fn backup(config: &Config, file: &Path) -> anyhow::Result<()> {
     let url = &config.database_url;
     if crate::files::sqlite_path(url).is_none() {
         if url.starts_with("sqlite:") {
             bail!("an in-memory SQLite database cannot be backed up");
         }
+        // pg_dump creates its file with the umask's mode: the dump holds every secret.
         println!("PostgreSQL is backed up with its own tool, which copies a running database consistently:");
-        println!("  pg_dump --format=custom --file={} '{}'", file.display(), without_password(url));
+        println!("  (umask 077 && pg_dump --format=custom --file={} '{}')", file.display(), without_password(url));
         println!("(the password is left out: give it in PGPASSWORD or ~/.pgpass). Restore it with:");
         println!("  pg_restore --clean --if-exists --dbname='{}' {}", without_password(url), file.display());
         bail!("no backup was made: run pg_dump as shown");
     }
-    // Not even an empty one: its mode may let others read the secrets the backup holds.
-    if file.exists() {
+    // Not even an empty file or a link: writing through either could leave the secrets
+    // readable by others, or somewhere else.
+    if std::fs::symlink_metadata(file).is_ok() {
         bail!("{} exists; a backup never replaces a file", file.display());
     }
-    crate::files::create_private_file(file).with_context(|| format!("cannot create {}", file.display()))?;
+    let staging =
+        crate::files::Staging::beside(file).with_context(|| format!("cannot create a private folder beside {}", file.display()))?;
     let store = store::connect(url).await?;
     let mut progress = Progress::new("backed up", Unit::Bytes, store.sqlite_size().await?);
     let copying = {
-        let (store, file) = (store.clone(), file.to_path_buf());
-        tokio::spawn(async move { store.backup_sqlite(&file).await })
+        let (store, staged) = (store.clone(), staging.file());
+        tokio::spawn(async move { store.backup_sqlite(&staged).await })
     };
     while !copying.is_finished() {
-        progress.set(std::fs::metadata(file).map_or(0, |m| m.len()));
+        progress.set(std::fs::metadata(staging.file()).map_or(0, |m| m.len()));
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    if let Err(err) = copying.await.context("the backup stopped")? {
-        let _ = std::fs::remove_file(file);
-        return Err(err);
-    }
-    progress.set(std::fs::metadata(file).map_or(0, |m| m.len()));
+    copying.await.context("the backup stopped")??;
+    progress.set(std::fs::metadata(staging.file()).map_or(0, |m| m.len()));
+    staging.publish(file).with_context(|| format!("cannot write {}; no backup was made", file.display()))?;
     println!("{}", progress.finish());
     println!("backup written to {} (readable by its owner only); gatehouse restore puts it back", file.display());
     Ok(())

@@ -47,21 +47,27 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(passkeys::router())
         .route("/pages/style.css", axum::routing::get(render::stylesheet))
         .route("/pages/logo", axum::routing::get(render::logo))
+        .route("/favicon.ico", axum::routing::get(render::favicon))
         .layer(axum::middleware::map_response_with_state(state.clone(), page_headers))
 }
 
 async fn page_headers(State(state): State<AppState>, mut response: Response) -> Response {
+    secure_page(&state, &mut response);
+    response
+}
+
+/// The headers every page carries, also given to pages answered before the router.
+fn secure_page(state: &AppState, response: &mut Response) {
     let headers = response.headers_mut();
     // A page whose forms lead to an OpenID Connect client set its own (wider form-action).
     headers.entry(header::CONTENT_SECURITY_POLICY).or_insert(state.pages.csp.clone());
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
-    response
 }
 
 /// The page for a request over the per-address limit, keeping the refusal's status and
-/// `Retry-After`.
+/// `Retry-After`; the limit answers before the router, so the page headers are set here.
 pub fn too_many_requests(state: &AppState, refusal: Response) -> Response {
     let mut context = std::collections::BTreeMap::new();
     context.insert("title", minijinja::Value::from(state.pages.text("rate_limited_title")));
@@ -70,6 +76,7 @@ pub fn too_many_requests(state: &AppState, refusal: Response) -> Response {
     if let Some(wait) = refusal.headers().get(header::RETRY_AFTER) {
         page.headers_mut().insert(header::RETRY_AFTER, wait.clone());
     }
+    secure_page(state, &mut page);
     page
 }
 

@@ -39,6 +39,7 @@ const TEMPLATES: &[(&str, &str)] = &[
 ];
 const TEXT: &str = include_str!("../../templates/pages/text.json");
 const STYLE: &str = include_str!("../../templates/pages/style.css");
+const FAVICON: &str = include_str!("../../templates/pages/favicon.svg");
 
 pub struct Pages {
     env: Environment<'static>,
@@ -46,6 +47,8 @@ pub struct Pages {
     text: BTreeMap<String, String>,
     product: String,
     css: String,
+    /// The built-in icon in the accent colour, served when no logo is set.
+    favicon: String,
     /// GATEHOUSE_LOGO's bytes and media type, served at /pages/logo.
     logo: Option<(Vec<u8>, &'static str)>,
     /// The pages' Content-Security-Policy: only our own script (passkeys), nothing from elsewhere, never framed;
@@ -82,8 +85,18 @@ impl Pages {
         let form_action: String =
             std::iter::once("'self'".to_string()).chain(settings.allowed_return_origins.iter().cloned()).collect::<Vec<_>>().join(" ");
         let csp = policy(&form_action);
+        let favicon = FAVICON.replace("#2457c5", &settings.accent_color);
         let logo = settings.logo.as_deref().map(load_logo).transpose()?;
-        Ok(Self { env, text, product, css, logo, csp: HeaderValue::from_str(&csp).context("the pages' security policy")?, form_action })
+        Ok(Self {
+            env,
+            text,
+            product,
+            css,
+            favicon,
+            logo,
+            csp: HeaderValue::from_str(&csp).context("the pages' security policy")?,
+            form_action,
+        })
     }
 
     /// A sentence by key (the key itself when a replaced text.json lacks it).
@@ -167,6 +180,20 @@ pub async fn logo(State(state): State<AppState>) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    response
+}
+
+/// GET /favicon.ico: the logo when one is set, else the built-in icon. Browsers ask for
+/// it on their first visit whatever the page says; a day's cache spares the asking again.
+pub async fn favicon(State(state): State<AppState>) -> Response {
+    let (bytes, kind) = match state.pages.logo.clone() {
+        Some((bytes, kind)) => (bytes, kind),
+        None => (state.pages.favicon.clone().into_bytes(), "image/svg+xml"),
+    };
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
     response
 }
 

@@ -138,15 +138,29 @@ impl Visit {
         let ttl = state.config.pages.browser_session_ttl as i64;
         state.store.attach_cookie(session_id, &refresh::hash(&secret), Utc::now() + chrono::Duration::seconds(ttl)).await?;
         self.jar = self.jar.clone().add(cookie(names.session, secret, names.secure, ttl));
+        self.renew_csrf(state);
         Ok(())
     }
 
     /// Forgets the session cookie (after sign-out).
     pub fn end_session(mut self, state: &AppState) -> Self {
         let names = names(state);
-        self.jar = self.jar.remove(Cookie::build((names.session, "")).path("/").build());
+        // The removal must carry the cookie's own attributes: a browser ignores a
+        // `__Host-` cookie without `Secure` and `Path=/`, and keeps the old one.
+        self.jar = self.jar.clone().add(cookie(names.session, String::new(), names.secure, 0));
         self.session = None;
+        self.renew_csrf(state);
         self
+    }
+
+    /// A new CSRF cookie value, so that a token read before a sign-in or sign-out is
+    /// worthless after it.
+    fn renew_csrf(&mut self, state: &AppState) {
+        let names = names(state);
+        self.csrf_cookie = refresh::new_token();
+        self.csrf = sign(&state.csrf_secret, &self.csrf_cookie);
+        let ttl = state.config.pages.browser_session_ttl as i64;
+        self.jar = self.jar.clone().add(cookie(names.csrf, self.csrf_cookie.clone(), names.secure, ttl));
     }
 
     /// The sign-in page for a visit without a session, returning here afterwards.

@@ -96,8 +96,11 @@ async fn a_passkeys_life(kind: StoreKind) {
     // Signed out, then in again with the passkey alone: no name typed.
     browser.press("Sign out").await;
     assert_eq!(browser.path().await, "/login?notice=signed_out");
+    let csrf_cookie = || async { browser.client.get_named_cookie("gatehouse_csrf").await.expect("a csrf cookie").value().to_string() };
+    let before = csrf_cookie().await;
     browser.click_and_wait("passkey-sign-in").await;
     assert_eq!(browser.path().await, "/account", "{}", browser.text().await);
+    assert_ne!(csrf_cookie().await, before, "a passkey sign-in gives the CSRF cookie a new value");
     assert!(browser.text().await.contains("alice@example.com"));
     let used: Value = app.get("/v1/auth/passkeys", Some(&alice.access)).await.json().await.expect("list");
     assert!(used["items"][0]["last_used_at"].is_string(), "its use is recorded: {used}");

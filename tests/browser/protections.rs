@@ -83,12 +83,58 @@ async fn sign_in_forms_over_the_per_address_limit_get_a_page_saying_to_wait() {
     assert!(refused.text().await.expect("page").contains("Too many requests"));
 }
 
+#[tokio::test]
+async fn the_page_saying_to_wait_carries_the_security_headers_of_every_page() {
+    let app = TestApp::spawn_with(|c| c.rate_limit_per_ip = 1).await;
+    let (cookie, token) = form_token(&app).await;
+    let page = app.get("/login", None).await;
+
+    post_sign_in(&app, &cookie, &token, false).await;
+    let refused = post_sign_in(&app, &cookie, &token, false).await;
+
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    for name in ["content-security-policy", "x-frame-options", "cache-control", "referrer-policy"] {
+        assert_eq!(refused.headers().get(name), page.headers().get(name), "{name}");
+    }
+    assert_eq!(refused.headers()["x-frame-options"], "DENY");
+    assert_eq!(refused.headers()["cache-control"], "no-store");
+}
+
+#[tokio::test]
+async fn the_favicon_is_an_image_kept_a_day_and_the_logo_when_one_is_set() {
+    let folder = tempfile::tempdir().expect("folder");
+    let png = folder.path().join("logo.png");
+    std::fs::write(&png, b"\x89PNG\r\n\x1a\nnot really pixels").expect("logo");
+    let plain = TestApp::spawn().await;
+    let branded = TestApp::spawn_with(|c| c.pages.logo = Some(png)).await;
+
+    let icon = plain.get("/favicon.ico", None).await;
+    let logo = branded.get("/favicon.ico", None).await;
+
+    assert_eq!(icon.status(), StatusCode::OK);
+    assert_eq!(icon.headers()[CONTENT_TYPE], "image/svg+xml");
+    assert_eq!(icon.headers()["cache-control"], "public, max-age=86400");
+    assert!(icon.text().await.expect("svg").contains("#2457c5"), "in the accent colour");
+    assert_eq!((logo.status(), logo.headers()[CONTENT_TYPE].clone()), (StatusCode::OK, "image/png".parse().expect("type")));
+    assert!(logo.bytes().await.expect("bytes").starts_with(b"\x89PNG"));
+    let page = plain.get("/login", None).await.text().await.expect("page");
+    assert!(page.contains("<link rel=\"icon\" href=\"/favicon.ico\">"), "{page}");
+}
+
 /// Signs alice in through the form: the cookies of the browser session.
 async fn signed_in_cookies(app: &TestApp) -> String {
     let (cookie, token) = form_token(app).await;
     let res = post_sign_in(app, &cookie, &token, false).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let session = res.headers()[SET_COOKIE].to_str().expect("cookie").split(';').next().expect("pair").to_string();
+    // Sign-in sets the CSRF cookie anew too: take the session's among them.
+    let session = res
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next())
+        .find(|pair| pair.starts_with("gatehouse_session="))
+        .expect("a session cookie")
+        .to_string();
     format!("{cookie}; {session}")
 }
 

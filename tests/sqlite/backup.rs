@@ -153,3 +153,39 @@ async fn restore_refuses_a_backup_whose_schema_is_newer_than_the_binary_and_leav
     assert_eq!(std::fs::read(&target).expect("the live database"), before);
     assert!(!dir.path().join("live.db-restoring").exists(), "the refused copy is removed");
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn backup_refuses_a_dangling_link_and_an_existing_file_and_writes_a_new_file_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let app = TestApp::spawn().await;
+    app.user("alice").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (link, elsewhere) = (dir.path().join("link.db"), dir.path().join("elsewhere.db"));
+    std::os::unix::fs::symlink(&elsewhere, &link).expect("a dangling link");
+    let existing = dir.path().join("existing.db");
+    std::fs::write(&existing, b"").expect("an empty file");
+    std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o644)).expect("mode");
+
+    let through_link = gatehouse(&app.database_url, &["backup", link.to_str().expect("utf-8")]).await;
+    let over_file = gatehouse(&app.database_url, &["backup", existing.to_str().expect("utf-8")]).await;
+
+    assert!(!through_link.status.success(), "a link is refused");
+    assert!(String::from_utf8_lossy(&through_link.stderr).contains("exists"), "{}", String::from_utf8_lossy(&through_link.stderr));
+    assert!(std::fs::symlink_metadata(&elsewhere).is_err(), "nothing is written where the link points");
+    assert!(std::fs::symlink_metadata(&link).expect("the link").file_type().is_symlink(), "the link is left as it was");
+    assert!(!over_file.status.success(), "an existing file is refused");
+    assert_eq!(std::fs::metadata(&existing).expect("the file").len(), 0, "and left as it was");
+
+    let backup = dir.path().join("backup.db");
+    succeeded(&gatehouse(&app.database_url, &["backup", backup.to_str().expect("utf-8")]).await);
+    assert_eq!(std::fs::metadata(&backup).expect("backup").permissions().mode() & 0o777, 0o600);
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir.path()).expect("listed").map(|e| e.expect("entry").file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["backup.db", "existing.db", "link.db"], "no staging folder is left behind");
+    let restored_url = format!("sqlite://{}", dir.path().join("restored.db").display());
+    succeeded(&gatehouse(&restored_url, &["restore", backup.to_str().expect("utf-8")]).await);
+    let server = TestApp::spawn_on(&restored_url, |_| {}).await;
+    assert_eq!(server.post_login("alice", PASSWORD).await.status(), StatusCode::OK, "the backup holds the account");
+}

@@ -30,6 +30,7 @@ mod oidc;
 mod oidc_audience;
 mod oidc_consent;
 mod openapi;
+mod page_sessions;
 mod passkeys;
 mod password_reset;
 mod pruning;
