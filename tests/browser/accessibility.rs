@@ -6,6 +6,7 @@ use fantoccini::Locator;
 use crate::common::PASSWORD;
 use crate::common::browser::{self, Browser};
 
+#[cfg_attr(not(test_tools), ignore = "needs Chromium, chromedriver and the client tools: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn every_page_has_no_serious_accessibility_violation_and_fits_a_phone_screen() {
     let Some(browser) = browser::open().await else { return };

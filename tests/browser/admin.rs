@@ -28,6 +28,7 @@ async fn seed(app: &TestApp, count: usize) {
     app.store().await.create_users(users).await.expect("seeded");
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs Chromium, chromedriver and the client tools: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn an_admin_finds_users_by_search_and_role_and_pages_through_them() {
     let Some(browser) = browser::open().await else { return };
@@ -54,6 +55,7 @@ async fn an_admin_finds_users_by_search_and_role_and_pages_through_them() {
     browser.close().await;
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs Chromium, chromedriver and the client tools: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn an_admin_changes_roles_disables_enables_and_deletes_a_user_after_confirming() {
     let Some(browser) = browser::open().await else { return };
@@ -82,6 +84,7 @@ async fn an_admin_changes_roles_disables_enables_and_deletes_a_user_after_confir
     browser.close().await;
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs Chromium, chromedriver and the client tools: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn the_last_admin_cannot_disable_themself_and_the_audit_log_and_keys_are_shown() {
     let Some(browser) = browser::open().await else { return };
@@ -103,6 +106,7 @@ async fn the_last_admin_cannot_disable_themself_and_the_audit_log_and_keys_are_s
     browser.close().await;
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs Chromium, chromedriver and the client tools: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn a_user_who_is_not_an_admin_is_refused_and_a_demoted_admin_loses_the_console_at_once() {
     let Some(browser) = browser::open().await else { return };
@@ -126,6 +130,7 @@ async fn a_user_who_is_not_an_admin_is_refused_and_a_demoted_admin_loses_the_con
     browser.close().await;
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs Chromium, chromedriver and the client tools: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn an_admin_registers_an_application_with_its_api_sees_its_secret_once_gives_it_a_new_one_and_deletes_it() {
     let Some(browser) = browser::open().await else { return };

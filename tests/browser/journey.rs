@@ -10,6 +10,7 @@ use crate::common::browser;
 use crate::common::mfa::{code_at, fresh_step};
 use crate::common::{PASSWORD, TestApp};
 
+#[cfg_attr(not(test_tools), ignore = "needs Chromium, chromedriver and the client tools: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn a_person_signs_up_verifies_turns_totp_on_signs_in_with_a_code_and_turns_it_off_with_a_recovery_code() {
     let Some(browser) = browser::open().await else { return };

@@ -130,6 +130,7 @@ async fn wait_for_text(browser: &Browser, needle: &str) -> String {
     }
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs Chromium, chromedriver and the client tools: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn the_flask_example_signs_people_in_through_the_browser_with_consent_and_totp_refreshes_calls_its_api_and_logs_out() {
     let Some(browser) = browser::open().await else { return };

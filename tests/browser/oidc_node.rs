@@ -30,6 +30,7 @@ fn node_modules() -> Option<PathBuf> {
     None
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs Chromium, chromedriver and the client tools: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn nodes_openid_client_signs_a_person_in_through_the_browser_checks_the_id_token_refreshes_and_logs_out() {
     let Some(browser) = browser::open().await else { return };

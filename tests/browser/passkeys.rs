@@ -58,11 +58,13 @@ async fn app_on(kind: StoreKind) -> TestApp {
     }
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs Chromium, chromedriver and the client tools: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn on_sqlite_a_person_adds_a_passkey_signs_in_with_it_without_a_username_uses_it_as_second_step_and_once_deleted_it_is_refused() {
     a_passkeys_life(StoreKind::Sqlite).await;
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs Chromium, chromedriver and the client tools: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn on_postgres_a_person_adds_a_passkey_signs_in_with_it_without_a_username_uses_it_as_second_step_and_once_deleted_it_is_refused() {
     a_passkeys_life(StoreKind::Postgres).await;
@@ -200,11 +202,13 @@ async fn ceremonies_cross_instances(kind: StoreKind) {
     browser.close().await;
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs Chromium, chromedriver and the client tools: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn on_sqlite_a_ceremony_begun_on_one_instance_finishes_on_another_and_replayed_or_foreign_answers_are_refused() {
     ceremonies_cross_instances(StoreKind::Sqlite).await;
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs Chromium, chromedriver and the client tools: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn on_postgres_a_ceremony_begun_on_one_instance_finishes_on_another_and_replayed_or_foreign_answers_are_refused() {
     ceremonies_cross_instances(StoreKind::Postgres).await;
@@ -221,6 +225,7 @@ pub(crate) async fn api_passkey(browser: &Browser, app: &TestApp, access: &str, 
     created["id"].as_str().expect("id").to_string()
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs Chromium, chromedriver and the client tools: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn an_admin_removes_a_users_passkey_in_the_console_and_deleting_a_user_deletes_theirs() {
     let Some(browser) = browser::open().await else { return };

@@ -33,6 +33,7 @@ pub async fn outbox_link(app: &TestApp, path: &str, count: usize) -> String {
     }
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs Chromium, chromedriver and the client tools: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn the_mailed_verification_link_opens_a_page_whose_button_verifies_the_address() {
     let Some(browser) = browser::open().await else { return };
@@ -52,6 +53,7 @@ async fn the_mailed_verification_link_opens_a_page_whose_button_verifies_the_add
     browser.close().await;
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs Chromium, chromedriver and the client tools: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn a_forgotten_password_is_reset_through_the_mailed_link_and_every_session_ends() {
     let Some(browser) = browser::open().await else { return };

@@ -19,6 +19,7 @@ pub async fn picture(browser: &Browser, name: &str) {
     }
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs Chromium, chromedriver and the client tools: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn a_visitor_signs_up_signs_in_sees_the_account_page_and_signs_out() {
     let Some(browser) = browser::open().await else { return };
@@ -47,6 +48,7 @@ async fn a_visitor_signs_up_signs_in_sees_the_account_page_and_signs_out() {
     browser.close().await;
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs Chromium, chromedriver and the client tools: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn a_wrong_password_is_refused_beside_the_form_with_the_same_words_for_an_unknown_name() {
     let Some(browser) = browser::open().await else { return };
@@ -63,6 +65,7 @@ async fn a_wrong_password_is_refused_beside_the_form_with_the_same_words_for_an_
     browser.close().await;
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs Chromium, chromedriver and the client tools: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn a_user_with_totp_on_signs_in_with_a_code_on_the_second_step() {
     let Some(browser) = browser::open().await else { return };
@@ -83,6 +86,7 @@ async fn a_user_with_totp_on_signs_in_with_a_code_on_the_second_step() {
     browser.close().await;
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs Chromium, chromedriver and the client tools: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn a_session_signed_out_from_another_browser_ends_on_its_next_page() {
     let (Some(laptop), Some(phone)) = (browser::open().await, browser::open().await) else { return };
@@ -105,6 +109,7 @@ async fn a_session_signed_out_from_another_browser_ends_on_its_next_page() {
     phone.close().await;
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs Chromium, chromedriver and the client tools: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn an_admin_disabling_the_user_ends_the_users_browser_session_on_its_next_page() {
     let Some(browser) = browser::open().await else { return };
@@ -124,6 +129,7 @@ async fn an_admin_disabling_the_user_ends_the_users_browser_session_on_its_next_
     browser.close().await;
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs Chromium, chromedriver and the client tools: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn after_sign_in_a_return_to_on_an_allowed_origin_is_followed_and_one_elsewhere_is_ignored() {
     let Some(browser) = browser::open().await else { return };
@@ -160,6 +166,7 @@ fn serde_urlencoded_query(return_to: &str) -> String {
     reqwest::Url::parse_with_params("http://x/", [("return_to", return_to)]).expect("url").query().expect("query").to_string()
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs Chromium, chromedriver and the client tools: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn the_sign_in_form_works_from_the_keyboard_alone() {
     let Some(browser) = browser::open().await else { return };
