@@ -39,6 +39,7 @@ mod register;
 mod rotation_race;
 mod schema_rules;
 mod schema_version;
+mod security_notices;
 mod session_end;
 mod sessions;
 mod template_quota;
