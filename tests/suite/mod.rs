@@ -26,6 +26,7 @@ mod me;
 mod metrics;
 mod mfa_login;
 mod mfa_setup;
+mod oauth_answers;
 mod oidc;
 mod oidc_consent;
 mod openapi;
