@@ -117,23 +117,23 @@ pub struct OAuthError {
 }
 
 impl OAuthError {
-    fn new(status: StatusCode, error: &'static str, description: &str) -> ApiError {
+    fn api_error(status: StatusCode, error: &'static str, description: &str) -> ApiError {
         ApiError::OAuth(Self { status, error, description: error_description(description) })
     }
 
     /// A 400 with this error code.
     pub fn bad(error: &'static str, description: impl AsRef<str>) -> ApiError {
-        Self::new(StatusCode::BAD_REQUEST, error, description.as_ref())
+        Self::api_error(StatusCode::BAD_REQUEST, error, description.as_ref())
     }
 
     /// A 401 `invalid_client`: unknown client, wrong secret, or no authentication.
     pub fn invalid_client(description: impl AsRef<str>) -> ApiError {
-        Self::new(StatusCode::UNAUTHORIZED, "invalid_client", description.as_ref())
+        Self::api_error(StatusCode::UNAUTHORIZED, "invalid_client", description.as_ref())
     }
 
     /// A 401 `invalid_token` at userinfo.
     pub fn invalid_token(description: impl AsRef<str>) -> ApiError {
-        Self::new(StatusCode::UNAUTHORIZED, "invalid_token", description.as_ref())
+        Self::api_error(StatusCode::UNAUTHORIZED, "invalid_token", description.as_ref())
     }
 
     pub fn description(&self) -> &str {
