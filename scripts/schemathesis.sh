@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-target/debug/gatehouse}
 MAX_EXAMPLES=${SCHEMATHESIS_MAX_EXAMPLES:-100}
-# Each of the two runs; together about 2 minutes on 2 cores, at most twice this.
+# Each of the three runs; together about 3 minutes on 2 cores, at most three times this.
 TIME_CAP=${SCHEMATHESIS_TIME_CAP:-180}
 CHECKS=all
 
@@ -54,9 +54,11 @@ export GATEHOUSE_FUZZ_PASSWORD="fuzz-admin-Password-7!"
 CONFIG="$PWD/scripts/schemathesis.toml"
 
 # Two admins, so that the admin operations are exercised past their 403: `fuzzer` for
-# every operation but two, `wrecker` for changing and deleting users.
+# every operation but two, `wrecker` for changing and deleting users; and `member`, a
+# signed-in user without a role, for every operation as the answers a plain user gets.
 echo "$GATEHOUSE_FUZZ_PASSWORD" | "$BIN" user create fuzzer --admin >/dev/null
 echo "$GATEHOUSE_FUZZ_PASSWORD" | "$BIN" user create wrecker --admin >/dev/null
+echo "$GATEHOUSE_FUZZ_PASSWORD" | "$BIN" user create member >/dev/null
 # SCHEMATHESIS_SERVER_LOG: where to keep the server's log (default: thrown away with the rest).
 LOG=${SCHEMATHESIS_SERVER_LOG:-$WORK/server.log}
 "$BIN" serve >"$LOG" 2>&1 &
@@ -94,6 +96,8 @@ run fuzzer --exclude-operation-id patch_user --exclude-operation-id delete_user 
 echo "== schemathesis: registering, reading, changing and deleting users"
 run wrecker --include-operation-id register --include-operation-id get_user \
     --include-operation-id patch_user --include-operation-id delete_user || STATUS=$?
+echo "== schemathesis: every operation as a signed-in user who is no admin"
+run member || STATUS=$?
 
 if grep -qiE 'panic|internal error' "$LOG"; then
     echo "the server logged errors:"

@@ -101,35 +101,62 @@ pub enum ApiError {
     #[error("database unavailable")]
     Unavailable,
     /// An answer of the OpenID Connect endpoints (/oauth/*), in RFC 6749's shape.
-    #[error("oauth error {}: {}", .0.error, .0.description)]
+    #[error("oauth error {}: {}", .0.error, .0.description())]
     OAuth(OAuthError),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
 
-/// RFC 6749 §5.2 (and RFC 6750 §3.1 at userinfo): `{"error", "error_description"}`.
+/// RFC 6749 §5.2 (and RFC 6750 §3.1 at userinfo): `{"error", "error_description"}`. The
+/// description is private: every one passes through [`error_description`].
 #[derive(Debug, Clone)]
 pub struct OAuthError {
     pub status: StatusCode,
     pub error: &'static str,
-    pub description: String,
+    description: String,
 }
 
 impl OAuthError {
+    fn api_error(status: StatusCode, error: &'static str, description: &str) -> ApiError {
+        ApiError::OAuth(Self { status, error, description: error_description(description) })
+    }
+
     /// A 400 with this error code.
-    pub fn bad(error: &'static str, description: impl Into<String>) -> ApiError {
-        ApiError::OAuth(Self { status: StatusCode::BAD_REQUEST, error, description: description.into() })
+    pub fn bad(error: &'static str, description: impl AsRef<str>) -> ApiError {
+        Self::api_error(StatusCode::BAD_REQUEST, error, description.as_ref())
     }
 
     /// A 401 `invalid_client`: unknown client, wrong secret, or no authentication.
-    pub fn invalid_client(description: impl Into<String>) -> ApiError {
-        ApiError::OAuth(Self { status: StatusCode::UNAUTHORIZED, error: "invalid_client", description: description.into() })
+    pub fn invalid_client(description: impl AsRef<str>) -> ApiError {
+        Self::api_error(StatusCode::UNAUTHORIZED, "invalid_client", description.as_ref())
     }
 
     /// A 401 `invalid_token` at userinfo.
-    pub fn invalid_token(description: impl Into<String>) -> ApiError {
-        ApiError::OAuth(Self { status: StatusCode::UNAUTHORIZED, error: "invalid_token", description: description.into() })
+    pub fn invalid_token(description: impl AsRef<str>) -> ApiError {
+        Self::api_error(StatusCode::UNAUTHORIZED, "invalid_token", description.as_ref())
     }
+
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+}
+
+/// An `error_description` in the characters RFC 6749 allows it (§4.1.2.1, §5.2: printable
+/// ASCII but `"` and `\`), whatever a message echoes: `"` becomes `'`, any other character
+/// outside the set `?`. Clients put it in JSON strings and headers unescaped.
+pub fn error_description(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '"' => '\'',
+            c if description_char(c) => c,
+            _ => '?',
+        })
+        .collect()
+}
+
+/// %x20-21 / %x23-5B / %x5D-7E.
+pub fn description_char(c: char) -> bool {
+    matches!(c, '\x20'..='\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E')
 }
 
 /// The problem document (RFC 9457) every error answers with.

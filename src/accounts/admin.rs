@@ -43,13 +43,16 @@ impl Accounts {
     }
 
     /// Turns the TOTP of the user `id` off, for one who lost their authenticator and
-    /// recovery codes; answers the user and whether TOTP was on (audited only then).
+    /// recovery codes; answers the user and whether TOTP was on (audited and the user told
+    /// only then).
     pub async fn reset_mfa(&self, audit: &Audit, actor: Option<Uuid>, id: Uuid) -> Result<(User, bool), AccountError> {
         let user = self.store.user_by_id(id).await?.ok_or(AccountError::NotFound)?;
         let was_on = self.store.disable_totp(id).await?;
         if was_on {
             tracing::info!(actor_id = ?actor, user_id = %id, "TOTP reset by an admin");
             audit.record(AuditType::MfaDisabled, actor, Some(id), json!({ "method": "totp", "via": "admin" })).await;
+            let change = "An administrator turned off two-factor authentication with an authenticator app for your account.";
+            self.mailer.send_security_notice(&user, change).await;
         }
         Ok((user, was_on))
     }

@@ -109,9 +109,14 @@ pub async fn check_request(store: &DynStore, params: &AuthorizeParams) -> Result
         return Err(AuthorizeError::Page("unknown_redirect_uri"));
     };
     let redirect_uri = redirect_uri.to_string();
-    let state = params.state.as_deref().map(|s| s.chars().take(512).collect::<String>());
+    // `state` goes back exactly as sent (RFC 6749 §4.1.2). A longer one than we keep is
+    // refused on a page: an error redirect would have to carry it whole.
+    if params.state.as_deref().is_some_and(|s| s.chars().count() > rules::MAX_STATE_CHARS) {
+        return Err(AuthorizeError::Page("state_too_long"));
+    }
+    let state = params.state.clone();
     let back = |refusal: Refusal| AuthorizeError::Redirect { redirect_uri: redirect_uri.clone(), state: state.clone(), refusal };
-    let refuse = |error: &'static str, description: &str| back(Refusal { error, description: description.to_string() });
+    let refuse = |error: &'static str, description: &str| back(Refusal::new(error, description));
     if params.request.is_some() {
         return Err(refuse("request_not_supported", "request objects are not supported"));
     }
@@ -158,7 +163,7 @@ pub fn redirect_to(redirect_uri: &str, issuer: &str, state: Option<&str>, pairs:
 
 /// Where a refusal sends the browser.
 pub fn error_redirect(redirect_uri: &str, issuer: &str, state: Option<&str>, refusal: &Refusal) -> String {
-    redirect_to(redirect_uri, issuer, state, &[("error", refusal.error), ("error_description", &refusal.description)])
+    redirect_to(redirect_uri, issuer, state, &[("error", refusal.error), ("error_description", refusal.description())])
 }
 
 /// Whether the user must be asked: not for a first-party client, nor when an earlier

@@ -45,6 +45,8 @@ impl Accounts {
         self.store.revoke_user_sessions(user_id, Some(session_id)).await?;
         tracing::info!(%user_id, "password changed; other sessions revoked");
         audit.record(AuditType::PasswordChanged, Some(user_id), Some(user_id), json!({ "other_sessions_revoked": true })).await;
+        let change = "The password of your account was changed, and every other session of it was signed out.";
+        self.mailer.send_password_notice(account, change).await;
         Ok(())
     }
 
@@ -63,6 +65,8 @@ impl Accounts {
         self.lockout.clear(&user, None).await?;
         tracing::info!(user_id = %user.id, "password reset; every session revoked");
         audit.record(AuditType::PasswordReset, Some(user.id), Some(user.id), json!({ "sessions_revoked": true })).await;
+        let change = "The password of your account was reset with a link mailed to you, and every session of it was signed out.";
+        self.mailer.send_password_notice(&user, change).await;
         Ok(())
     }
 }

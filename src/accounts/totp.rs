@@ -73,6 +73,9 @@ impl Accounts {
         self.store.disable_totp(user_id).await?;
         tracing::info!(%user_id, "TOTP turned off");
         audit.record(AuditType::MfaDisabled, Some(user_id), Some(user_id), json!({ "method": "totp", "factor": factor.as_str() })).await;
+        let change =
+            "Two-factor authentication with an authenticator app was turned off for your account: its codes no longer sign you in.";
+        self.mailer.send_security_notice(&credentials.user, change).await;
         Ok(())
     }
 }

@@ -6,19 +6,40 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-/// A refused request: the RFC 6749 §4.1.2.1 error code and a sentence for the client.
+use crate::error::error_description;
+
+/// A refused request: the RFC 6749 §4.1.2.1 error code and a sentence for the client, in
+/// the characters an `error_description` may hold (the field is private for that).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     pub error: &'static str,
-    pub description: String,
+    description: String,
 }
 
-fn refuse(error: &'static str, description: impl Into<String>) -> Refusal {
-    Refusal { error, description: description.into() }
+impl Refusal {
+    pub fn new(error: &'static str, description: &str) -> Self {
+        Self { error, description: error_description(description) }
+    }
+
+    pub fn description(&self) -> &str {
+        &self.description
+    }
 }
 
-/// The longest `state`, `nonce` or `login_hint` taken.
+fn refuse(error: &'static str, description: impl AsRef<str>) -> Refusal {
+    Refusal::new(error, description.as_ref())
+}
+
+/// An echoed value in a description: its first characters only.
+fn echo(value: &str) -> String {
+    let short: String = value.chars().take(40).collect();
+    if short.len() < value.len() { format!("{short}...") } else { short }
+}
+
+/// The longest `nonce` or `login_hint` taken.
 const MAX_PARAM_CHARS: usize = 512;
+/// The longest `state` taken; it comes back whole, exactly as sent.
+pub const MAX_STATE_CHARS: usize = 2048;
 
 /// The scopes granted: those asked for that the client may have, in a fixed order, with
 /// `openid` required. Unknown scopes are left out (OpenID Connect Core §3.1.2.1 lets a
@@ -80,7 +101,7 @@ pub fn prompt(raw: Option<&str>) -> Result<Prompt, Refusal> {
             "consent" => prompt.consent = true,
             // One account per browser: there is nothing to select.
             "select_account" => {}
-            _ => return Err(refuse("invalid_request", format!("prompt {value:?} is not supported"))),
+            _ => return Err(refuse("invalid_request", format!("prompt value '{}' is not supported", echo(value)))),
         }
     }
     if prompt.none && (prompt.login || prompt.consent) {
@@ -100,7 +121,7 @@ pub fn max_age(raw: Option<&str>) -> Result<Option<i64>, Refusal> {
     }
 }
 
-/// `state`, `nonce` and `login_hint`: kept as sent, at most 512 characters.
+/// `nonce` and `login_hint`: kept as sent, at most 512 characters.
 pub fn short_param(name: &str, value: Option<&str>) -> Result<Option<String>, Refusal> {
     match value {
         Some(v) if v.chars().count() > MAX_PARAM_CHARS => {
@@ -128,6 +149,44 @@ mod tests {
         let allowed: Vec<String> = ["openid", "email"].map(String::from).to_vec();
         assert_eq!(granted_scopes("openid profile email phone", &allowed), Ok(vec!["openid", "email"]));
         assert_eq!(granted_scopes("email", &allowed).map_err(|r| r.error), Err("invalid_scope"));
+    }
+
+    #[test]
+    fn every_refusal_and_token_error_keeps_to_the_characters_rfc_6749_allows_even_when_it_echoes_input() {
+        use crate::error::{ApiError, OAuthError, description_char};
+        let hostile = "\"bogus\" \\ é\n\u{7f}\u{2028}";
+        let long = "x".repeat(MAX_PARAM_CHARS + 1);
+        let challenge = "a".repeat(43);
+        let refusals = [
+            granted_scopes(hostile, &[]),
+            granted_scopes("openid", &[]),
+            code_challenge(None, None, true).map(|_| vec![]),
+            code_challenge(None, Some(hostile), false).map(|_| vec![]),
+            code_challenge(Some(&challenge), Some(hostile), false).map(|_| vec![]),
+            code_challenge(Some(&challenge), None, false).map(|_| vec![]),
+            code_challenge(Some(hostile), Some("S256"), false).map(|_| vec![]),
+            prompt(Some(hostile)).map(|_| vec![]),
+            prompt(Some(&format!("{hostile}{long}"))).map(|_| vec![]),
+            prompt(Some("none consent")).map(|_| vec![]),
+            max_age(Some(hostile)).map(|_| vec![]),
+            short_param("nonce", Some(&long)).map(|_| vec![]),
+            Err(Refusal::new("invalid_request", hostile)),
+        ];
+        for refusal in refusals {
+            let refusal = refusal.expect_err("refused");
+            assert!(refusal.description().chars().all(description_char), "{refusal:?}");
+        }
+        for error in [OAuthError::bad("invalid_request", hostile), OAuthError::invalid_client(hostile), OAuthError::invalid_token(hostile)]
+        {
+            let ApiError::OAuth(error) = error else { panic!("an OAuth error") };
+            assert!(error.description().chars().all(description_char), "{error:?}");
+            assert_eq!(error.description(), "'bogus' ? ????");
+        }
+        let every_char: String = (0..=0x10FFFFu32).filter_map(char::from_u32).collect();
+        let cleaned = crate::error::error_description(&every_char);
+        assert!(cleaned.chars().all(description_char));
+        // The 95 printable characters but `"` and `\`, each kept once; `?` and `'` also stand in.
+        assert_eq!(cleaned.chars().filter(|c| *c != '?' && *c != '\'').count(), 95 - 2 - 2, "the allowed set stays");
     }
 
     #[test]

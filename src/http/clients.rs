@@ -72,7 +72,14 @@ pub struct ResourceUri(pub String);
 
 /// A redirect URI (see `redirect_uris`).
 #[derive(Deserialize, ToSchema)]
-#[schema(value_type = String, max_length = 2000, pattern = r"^[^\s#]+$", example = "https://photos.example.com/callback")]
+// `https` on a DNS name, `http` on a loopback host, or an app's own scheme with a dot (no `//`
+// after it); no fragment, space or control character (`domain::client::redirect_uri`).
+#[schema(
+    value_type = String,
+    max_length = 2000,
+    pattern = r"^(?:https://(?:[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\.)*[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*(?::(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(?:[/?][^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000#]*)?|http://(?:localhost|127\.0\.0\.1|\[::1\])(?::(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(?:[/?][^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000#]*)?|[A-Za-z][A-Za-z0-9+-]*\.[A-Za-z0-9+.-]*:/?(?:[^/\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000#][^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000#]*)?)$",
+    example = "https://photos.example.com/callback"
+)]
 pub struct RedirectUri(pub String);
 
 #[derive(Deserialize, ToSchema)]

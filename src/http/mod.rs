@@ -22,6 +22,7 @@ pub mod schemas;
 pub mod sessions;
 pub mod templates;
 pub mod users;
+pub mod webauthn;
 
 pub use caller::{AccountUser, AdminUser, AuthUser};
 

@@ -105,7 +105,7 @@ pub struct FinishRegistration {
     /// The `PublicKeyCredential` of `navigator.credentials.create`, as JSON (its `toJSON()`:
     /// `id`, `rawId`, `type`, `response.clientDataJSON`, `response.attestationObject`,
     /// `response.transports`; binary members in base64url).
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::webauthn::RegistrationCredential, inline)]
     pub credential: serde_json::Value,
 }
 
@@ -121,7 +121,7 @@ pub struct FinishSignIn {
     /// The `PublicKeyCredential` of `navigator.credentials.get`, as JSON (`id`, `rawId`,
     /// `type`, `response.clientDataJSON`, `response.authenticatorData`, `response.signature`,
     /// `response.userHandle`; binary members in base64url).
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::webauthn::AuthenticationCredential, inline)]
     pub credential: serde_json::Value,
 }
 
@@ -136,7 +136,7 @@ pub struct FinishSecondStep {
     pub mfa_token: String,
     pub ceremony_id: Uuid,
     /// As for a passkey sign-in.
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::webauthn::AuthenticationCredential, inline)]
     pub credential: serde_json::Value,
 }
 
@@ -206,6 +206,7 @@ async fn rename(State(state): State<AppState>, user: AuthUser, IdPath(id): IdPat
         (status = 204, description = "Deleted: it signs nobody in any more"),
         (status = 404, description = "`not_found`: the caller has no such passkey", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` on `password` (it counts toward the account's lockout)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many failures on this account or requests from this address", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn delete_own(
     State(state): State<AppState>,

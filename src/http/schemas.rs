@@ -117,6 +117,40 @@ mod tests {
     }
 
     #[test]
+    fn every_redirect_uri_the_pattern_allows_is_taken_and_the_usual_forms_are_allowed() {
+        use crate::domain::client::redirect_uri;
+        let pattern = stated_pattern::<crate::http::clients::RedirectUri>("");
+        for c in sample_chars() {
+            for candidate in [
+                format!("https://app.example.com/cb{c}"),
+                format!("https://ap{c}p.example.com/"),
+                format!("https://app.example.com:8{c}/"),
+                format!("http://localhost{c}/cb"),
+                format!("com.example.app:{c}"),
+                format!("com.example{c}app:/cb"),
+                format!("https://app.example.com/?q={c}"),
+            ] {
+                assert!(!pattern.is_match(&candidate) || redirect_uri(&candidate).is_ok(), "{candidate:?}");
+            }
+        }
+        for usual in [
+            "https://app.example.com/callback",
+            "http://localhost:5000/cb",
+            "http://127.0.0.1/cb",
+            "http://[::1]:8080/cb",
+            "com.example.app:/oauth",
+            "https://a-b.example:65535/x?y=1&z=%20",
+        ] {
+            assert!(pattern.is_match(usual) && redirect_uri(usual).is_ok(), "{usual}");
+        }
+        for refused in
+            ["http://app.example.com/cb", "https://app.example.com/#f", "myapp:/cb", "https://", "https://1.2.3.4.5/", "https://a:65536/"]
+        {
+            assert!(!pattern.is_match(refused), "{refused}");
+        }
+    }
+
+    #[test]
     fn the_user_filter_pattern_refuses_exactly_the_control_characters() {
         use utoipa::IntoParams;
         let params = crate::http::users::UserListParams::into_params(|| None);

@@ -1,5 +1,6 @@
-//! Outgoing mail: email verification and password reset links, and the notice to an old
-//! address that the account's address is changing.
+//! Outgoing mail: email verification and password reset links, the notice to an old
+//! address that the account's address is changing, and notices of changes to how the
+//! account signs in (passkeys, password, TOTP).
 //!
 //! A request never waits on a mail server: it stores the one-time token and the rendered
 //! message in one transaction ([`crate::store::Store::create_email_token`]) and wakes the
@@ -90,20 +91,30 @@ impl Mailer {
     /// Tells `to` (an old address) what happened to the account's address: `change` says it
     /// in one or two sentences.
     pub async fn send_change_notice(&self, user: &User, to: &str, change: &str) -> bool {
-        self.send_notice(Kind::EmailChanged, user, to, change).await
+        self.send_notice(Kind::EmailChanged, user, to, &[("change", change)]).await
     }
 
-    /// Tells the account's verified address that a way to sign in was added or removed;
-    /// false when it has none.
+    /// Tells the account's verified address that a way to sign in was added, removed or
+    /// turned off; false when it has none.
     pub async fn send_security_notice(&self, user: &User, change: &str) -> bool {
         match user.email.as_deref().filter(|_| user.email_verified) {
-            Some(to) => self.send_notice(Kind::SecurityNotice, user, to, change).await,
+            Some(to) => self.send_notice(Kind::SecurityNotice, user, to, &[("change", change)]).await,
             None => false,
         }
     }
 
-    async fn send_notice(&self, kind: Kind, user: &User, to: &str, change: &str) -> bool {
-        let rendered = self.templates.render(kind, &[("username", &user.username), ("change", change)]);
+    /// Tells the account's verified address that its password was changed or reset, with
+    /// where to reset it; false when it has none. Never the password.
+    pub async fn send_password_notice(&self, user: &User, change: &str) -> bool {
+        let Some(to) = user.email.as_deref().filter(|_| user.email_verified) else { return false };
+        let reset_link = format!("{}/forgot-password", self.public_url);
+        self.send_notice(Kind::PasswordChanged, user, to, &[("change", change), ("reset_link", &reset_link)]).await
+    }
+
+    async fn send_notice(&self, kind: Kind, user: &User, to: &str, values: &[(&str, &str)]) -> bool {
+        let mut values = values.to_vec();
+        values.push(("username", &user.username));
+        let rendered = self.templates.render(kind, &values);
         let queued = match self.build(to, rendered) {
             Ok(mail) => self.store.queue_mail(mail).await.map_err(anyhow::Error::from),
             Err(err) => Err(err),

@@ -15,6 +15,8 @@ pub enum Kind {
     EmailChanged,
     /// A notice to the verified address that a sign-in method was added or removed.
     SecurityNotice,
+    /// A notice to the verified address that the password was changed or reset.
+    PasswordChanged,
 }
 
 impl Kind {
@@ -24,6 +26,7 @@ impl Kind {
             Self::ResetPassword => "reset_password",
             Self::EmailChanged => "email_changed",
             Self::SecurityNotice => "security_notice",
+            Self::PasswordChanged => "password_changed",
         }
     }
 }
@@ -49,6 +52,7 @@ pub struct Templates {
     reset_password: Parts,
     email_changed: Parts,
     security_notice: Parts,
+    password_changed: Parts,
 }
 
 impl Templates {
@@ -99,6 +103,12 @@ impl Templates {
                 include_str!("../../templates/mail/security_notice.txt"),
                 include_str!("../../templates/mail/security_notice.html"),
             )?,
+            password_changed: parts(
+                Kind::PasswordChanged,
+                include_str!("../../templates/mail/password_changed.subject"),
+                include_str!("../../templates/mail/password_changed.txt"),
+                include_str!("../../templates/mail/password_changed.html"),
+            )?,
         })
     }
 
@@ -109,6 +119,7 @@ impl Templates {
             Kind::ResetPassword => &self.reset_password,
             Kind::EmailChanged => &self.email_changed,
             Kind::SecurityNotice => &self.security_notice,
+            Kind::PasswordChanged => &self.password_changed,
         };
         Rendered {
             // A subject is one header line: no line breaks from a value.

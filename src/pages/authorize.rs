@@ -93,7 +93,7 @@ async fn authorize_request(state: AppState, visit: Visit, query: String) -> Resp
 }
 
 fn back_with_error(state: &AppState, visit: Visit, request: &Authorization, error: &'static str, description: &str) -> Response {
-    let refusal = crate::domain::oauth::Refusal { error, description: description.to_string() };
+    let refusal = crate::domain::oauth::Refusal::new(error, description);
     let target = oauth::error_redirect(&request.redirect_uri, &state.config.issuer(), request.state.as_deref(), &refusal);
     visit.respond(Redirect::to(&target))
 }
