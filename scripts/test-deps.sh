@@ -41,10 +41,12 @@ if [ ! -x target/oidc-venv/bin/python ] || ! target/oidc-venv/bin/python -c "imp
     python3 -m venv target/oidc-venv
     target/oidc-venv/bin/pip install --quiet --disable-pip-version-check -r examples/flask/requirements.txt
 fi
-if [ ! -d target/oidc-node/node_modules/openid-client ]; then
-    echo "== fetching openid-client"
+# The Express example's packages (examples/express/package.json) go beside openid-client.
+if [ ! -d target/oidc-node/node_modules/openid-client ] || [ ! -d target/oidc-node/node_modules/express-session ]; then
+    echo "== fetching openid-client and the Express example's packages"
     mkdir -p target/oidc-node
-    (cd target/oidc-node && npm install --silent --no-audit --no-fund --no-save openid-client@5 >/dev/null)
+    (cd target/oidc-node && npm install --silent --no-audit --no-fund --no-save \
+        openid-client@5 express@4 express-session@1 jose@4 >/dev/null)
 fi
 
 # build.rs decides which tests need these tools and marks them ignored when they are

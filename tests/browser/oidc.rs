@@ -67,15 +67,17 @@ impl Example {
     }
 }
 
-/// The `client create` command of examples/flask/README.md, run as written there (its
-/// example port swapped for this test's) against the test server's database; answers the
-/// client it printed.
-fn readme_client(app: &TestApp, port: u16) -> Rp {
-    let readme = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/flask/README.md")).expect("README");
+/// The `client create` command of an example's README, run as written there (its example
+/// port swapped for this test's) against the test server's database; answers the client
+/// it printed.
+pub fn readme_client(app: &TestApp, readme: &str, example_port: u16, port: u16) -> Rp {
+    let readme = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(readme)).expect("README");
     let joined = readme.replace("\\\n", " ");
-    let line = joined.lines().find(|l| l.contains("-- client create")).expect("the README registers the client");
-    let args = shell_words(line.split("-- ").nth(1).expect("arguments after --").split('#').next().unwrap_or_default());
-    let args: Vec<String> = args.into_iter().map(|a| a.replace("127.0.0.1:5000", &format!("127.0.0.1:{port}"))).collect();
+    let line = joined.lines().find(|l| l.contains("gatehouse client create")).expect("the README registers the client");
+    let command = &line[line.find("client create").expect("the command")..];
+    let args = shell_words(command.split('#').next().unwrap_or_default());
+    let (theirs, ours) = (format!("127.0.0.1:{example_port}"), format!("127.0.0.1:{port}"));
+    let args: Vec<String> = args.into_iter().map(|a| a.replace(&theirs, &ours)).collect();
     let out = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
         .args(&args)
         .env("GATEHOUSE_DATABASE_URL", &app.database_url)
@@ -91,7 +93,7 @@ fn readme_client(app: &TestApp, port: u16) -> Rp {
 }
 
 /// Splits a shell command line on spaces, keeping double-quoted words whole.
-fn shell_words(line: &str) -> Vec<String> {
+pub fn shell_words(line: &str) -> Vec<String> {
     let (mut words, mut word, mut quoted) = (Vec::new(), String::new(), false);
     for c in line.chars() {
         match c {
@@ -114,11 +116,11 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("address").port()
 }
 
-async fn body_text(browser: &Browser) -> String {
+pub async fn body_text(browser: &Browser) -> String {
     browser.client.find(fantoccini::Locator::Css("body")).await.expect("a body").text().await.expect("its text")
 }
 
-async fn wait_for_text(browser: &Browser, needle: &str) -> String {
+pub async fn wait_for_text(browser: &Browser, needle: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let text = body_text(browser).await;
@@ -137,7 +139,7 @@ async fn the_flask_example_signs_people_in_through_the_browser_with_consent_and_
     let Some(python) = python() else { return };
     let app = TestApp::spawn().await;
     let port = free_port();
-    let rp = readme_client(&app, port);
+    let rp = readme_client(&app, "examples/flask/README.md", 5000, port);
     let example = Example::start(&python, &app, &rp, port).await;
     let alice = app.user("alice").await;
 
