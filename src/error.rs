@@ -131,6 +131,11 @@ impl OAuthError {
         Self::api_error(StatusCode::UNAUTHORIZED, "invalid_client", description.as_ref())
     }
 
+    /// A 429 `temporarily_unavailable`: over the per-address limit.
+    pub fn too_many_requests(description: impl AsRef<str>) -> ApiError {
+        Self::api_error(StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable", description.as_ref())
+    }
+
     /// A 401 `invalid_token` at userinfo.
     pub fn invalid_token(description: impl AsRef<str>) -> ApiError {
         Self::api_error(StatusCode::UNAUTHORIZED, "invalid_token", description.as_ref())

@@ -54,12 +54,25 @@ fn start(folder: &Path, bin: &Path) -> Server {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("the server starts");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the server did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(50));
+    // Ready once /health answers: it listens before its migrations are done.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !healthy(port) {
+        assert!(Instant::now() < deadline, "the server did not become healthy on {port}");
+        std::thread::sleep(Duration::from_millis(100));
     }
     Server { child, port }
+}
+
+fn healthy(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    if stream.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.starts_with("HTTP/1.1 200")
 }
 
 /// The ```sh blocks of a Markdown document, in order.
