@@ -258,3 +258,54 @@ async fn the_sign_in_page_locks_an_account_after_too_many_failures_with_the_apis
     assert_eq!(answers[2].0, StatusCode::TOO_MANY_REQUESTS, "even the right password, while locked");
     assert!(answers[2].1.contains("Too many failed attempts"));
 }
+
+#[cfg_attr(not(test_tools), ignore = "needs Chromium, chromedriver and the client tools: run scripts/test-deps.sh")]
+#[tokio::test]
+async fn behind_an_https_public_url_signing_out_leaves_no_host_cookie_in_the_browser() {
+    let Some(browser) = crate::common::browser::open().await else { return };
+    // Chromium keeps `Secure` cookies from http://localhost, so the `__Host-` cookies of an
+    // https public URL can be watched without TLS.
+    let app = TestApp::spawn_with(|c| {
+        let url = crate::common::passkeys::on_localhost(c);
+        c.public_url = Some(url.replace("http://", "https://"));
+    })
+    .await;
+    app.user("alice").await;
+    let local = app.state.config.public_url().replace("https://", "http://");
+    browser.goto(&format!("{local}/login")).await;
+    browser.fill("username", "alice").await;
+    browser.fill("password", PASSWORD).await;
+    browser.press("Sign in").await;
+    let names = |cookies: Vec<cookie::Cookie<'static>>| cookies.iter().map(|c| c.name().to_string()).collect::<Vec<_>>();
+    let signed_in = names(browser.client.get_all_cookies().await.expect("cookies"));
+    assert!(signed_in.iter().any(|n| n.starts_with("__Host-") && n.contains("session")), "signed in: {signed_in:?}");
+
+    browser.press("Sign out").await;
+
+    let after = names(browser.client.get_all_cookies().await.expect("cookies"));
+    assert!(!after.iter().any(|n| n.contains("session")), "the browser dropped the session cookie: {after:?}");
+    browser.close().await;
+}
+
+#[cfg_attr(not(test_tools), ignore = "needs Chromium, chromedriver and the client tools: run scripts/test-deps.sh")]
+#[tokio::test]
+async fn the_browser_finds_the_pages_icon_where_it_looks_for_one() {
+    let Some(browser) = crate::common::browser::open().await else { return };
+    let app = TestApp::spawn().await;
+    browser.goto(&app.url("/login")).await;
+
+    let found = browser
+        .client
+        .execute_async(
+            "const done = arguments[0]; const link = document.querySelector('link[rel=icon]');
+             fetch(link ? link.href : '/favicon.ico').then(r => done([link ? link.getAttribute('href') : null, r.status, r.headers.get('content-type')]));",
+            vec![],
+        )
+        .await
+        .expect("script ran");
+
+    assert_eq!(found[0], "/favicon.ico", "the layout names the icon");
+    assert_eq!(found[1], 200, "no 404 in the console on a first visit");
+    assert!(found[2].as_str().is_some_and(|t| t.starts_with("image/")), "{found:?}");
+    browser.close().await;
+}
