@@ -50,4 +50,5 @@ mod templates;
 mod tokens;
 mod user_changes;
 mod users;
+mod webhooks;
 mod work_factors;
