@@ -47,12 +47,12 @@ const OAUTH_JSON_ROUTES: [&str; 5] =
 
 /// A 429 in RFC 6749's shape (`temporarily_unavailable`), keeping `Retry-After`.
 fn oauth_too_many(refusal: Response) -> Response {
-    let error = crate::error::OAuthError {
-        status: StatusCode::TOO_MANY_REQUESTS,
-        error: "temporarily_unavailable",
-        description: "too many requests from this address; try again later".into(),
-    };
-    let mut answer = ApiError::OAuth(error).into_response();
+    let error = crate::error::OAuthError::api_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "temporarily_unavailable",
+        "too many requests from this address; try again later",
+    );
+    let mut answer = error.into_response();
     if let Some(wait) = refusal.headers().get(header::RETRY_AFTER) {
         answer.headers_mut().insert(header::RETRY_AFTER, wait.clone());
     }
