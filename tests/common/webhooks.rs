@@ -116,7 +116,11 @@ impl Receiver {
     pub async fn wait_for_type(&self, kind: &str, within: Duration) -> Vec<Received> {
         let received = self.wait_for(within, |r| r.iter().any(|d| d.kind() == kind)).await;
         let of_kind: Vec<Received> = received.into_iter().filter(|d| d.kind() == kind).collect();
-        assert!(!of_kind.is_empty(), "no {kind} delivery within {within:?}; got {:?}", self.received().iter().map(Received::kind).collect::<Vec<_>>());
+        assert!(
+            !of_kind.is_empty(),
+            "no {kind} delivery within {within:?}; got {:?}",
+            self.received().iter().map(Received::kind).collect::<Vec<_>>()
+        );
         of_kind
     }
 }
@@ -135,7 +139,8 @@ impl TestApp {
 
     /// Registers an endpoint for these events; answers its JSON (with `secret`).
     pub async fn add_webhook(&self, admin_token: &str, url: &str, events: &[&str]) -> Value {
-        let res = self.post("/v1/webhooks", &json!({ "url": url, "events": events, "description": "test receiver" }), Some(admin_token)).await;
+        let res =
+            self.post("/v1/webhooks", &json!({ "url": url, "events": events, "description": "test receiver" }), Some(admin_token)).await;
         assert_eq!(res.status(), reqwest::StatusCode::CREATED, "register a webhook");
         res.json().await.expect("webhook JSON")
     }

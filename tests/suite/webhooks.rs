@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::webhooks::{Receiver, Received};
+use crate::common::webhooks::{Received, Receiver};
 use crate::common::{TestApp, assert_problem};
 
 const SOON: Duration = Duration::from_secs(10);
@@ -52,11 +52,22 @@ async fn an_endpoint_that_answers_500_then_200_gets_the_retry_with_the_same_webh
     assert_eq!(both[0].body, both[1].body, "the same body");
     let waited = both[1].timestamp.parse::<i64>().expect("ts") - both[0].timestamp.parse::<i64>().expect("ts");
     assert!((3..=12).contains(&waited), "about 5 s between the attempts, was {waited}");
-    let list: Value = app.get(&format!("/v1/webhooks/{}/deliveries", hook["id"].as_str().expect("id")), Some(&admin.access)).await.json().await.expect("list");
+    let list: Value = app
+        .get(&format!("/v1/webhooks/{}/deliveries", hook["id"].as_str().expect("id")), Some(&admin.access))
+        .await
+        .json()
+        .await
+        .expect("list");
     let items = list["items"].as_array().expect("items");
     let attempts: Vec<(i64, &str, i64)> = items
         .iter()
-        .map(|d| (d["attempt"].as_i64().unwrap_or_default(), d["status"].as_str().unwrap_or_default(), d["response_status"].as_i64().unwrap_or_default()))
+        .map(|d| {
+            (
+                d["attempt"].as_i64().unwrap_or_default(),
+                d["status"].as_str().unwrap_or_default(),
+                d["response_status"].as_i64().unwrap_or_default(),
+            )
+        })
         .collect();
     assert!(attempts.contains(&(1, "failed", 500)), "{list}");
     let list = wait_for_status(&app, &admin.access, hook["id"].as_str().expect("id"), 2, "succeeded").await;
@@ -182,7 +193,8 @@ async fn the_admin_api_reads_changes_tests_rotates_retries_and_deletes_an_endpoi
     let test = receiver.wait_for_type("webhook.test", SOON).await;
     assert!(test[0].signed_by(&old_secret));
 
-    let rotated: Value = app.post(&format!("/v1/webhooks/{id}/secret"), &json!({}), Some(&admin.access)).await.json().await.expect("rotated");
+    let rotated: Value =
+        app.post(&format!("/v1/webhooks/{id}/secret"), &json!({}), Some(&admin.access)).await.json().await.expect("rotated");
     let new_secret = rotated["secret"].as_str().expect("new secret").to_string();
     assert_ne!(new_secret, old_secret);
     app.post(&format!("/v1/webhooks/{id}/test"), &json!({}), Some(&admin.access)).await;
@@ -192,7 +204,9 @@ async fn the_admin_api_reads_changes_tests_rotates_retries_and_deletes_an_endpoi
 
     let deliveries: Value = app.get(&format!("/v1/webhooks/{id}/deliveries"), Some(&admin.access)).await.json().await.expect("deliveries");
     let first = deliveries["items"].as_array().expect("items").last().expect("the oldest").clone();
-    let res = app.post(&format!("/v1/webhooks/{id}/deliveries/{}/retry", first["id"].as_str().expect("id")), &json!({}), Some(&admin.access)).await;
+    let res = app
+        .post(&format!("/v1/webhooks/{id}/deliveries/{}/retry", first["id"].as_str().expect("id")), &json!({}), Some(&admin.access))
+        .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let again = receiver.wait_for(SOON, |r| r.len() >= 3).await;
     assert_eq!(again[2].id, first["event_id"].as_str().expect("event id"), "sent again with the same webhook-id");
