@@ -354,6 +354,19 @@ impl Store {
         let until = Time(now.0 + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30)));
         let find = self.db.pick(due_deliveries!(), concat!(due_deliveries!(), " FOR UPDATE OF d SKIP LOCKED"));
         on_db!(&self.db, c => {
+            // A read first: most polls find nothing due, and take no write lock for it (on
+            // SQLite a write would queue ahead of requests' writes).
+            let any: Option<i32> = sqlx::query_scalar(
+                "SELECT 1 FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 \
+                 AND (leased_until IS NULL OR leased_until <= $1) LIMIT 1",
+            )
+            .bind(now)
+            .fetch_optional(&c.pool)
+            .await
+            .map_err(classify)?;
+            if any.is_none() {
+                return Ok(Vec::new());
+            }
             let mut tx = c.write().await?;
             let due: Vec<ClaimedDelivery> = sqlx::query_as(find)
                 .bind(now)
