@@ -22,6 +22,10 @@ pub struct Received {
     pub timestamp: String,
     pub signature: String,
     pub body: String,
+    /// The status it was answered with.
+    pub status: u16,
+    /// When the request came in (before any hold).
+    pub arrived: std::time::Instant,
 }
 
 impl Received {
@@ -53,6 +57,8 @@ struct Shared {
 pub struct Receiver {
     pub addr: SocketAddr,
     shared: Arc<Mutex<Shared>>,
+    /// While true, deliveries are held unanswered (a hanging endpoint).
+    hang: tokio::sync::watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -68,20 +74,27 @@ impl Receiver {
         let addr = listener.local_addr().expect("addr");
         let shared = Arc::new(Mutex::new(Shared { received: Vec::new(), script: script.to_vec() }));
         let state = shared.clone();
+        let (hang, held) = tokio::sync::watch::channel(false);
         let app = axum::Router::new().route(
             "/hook",
             axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-                let state = state.clone();
+                let (state, mut held) = (state.clone(), held.clone());
                 async move {
+                    let arrived = std::time::Instant::now();
+                    while *held.borrow_and_update() {
+                        let _ = held.changed().await;
+                    }
                     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
                     let mut shared = state.lock().expect("lock");
+                    let status = if shared.script.is_empty() { 200 } else { shared.script.remove(0) };
                     shared.received.push(Received {
                         id: header("webhook-id"),
                         timestamp: header("webhook-timestamp"),
                         signature: header("webhook-signature"),
                         body: String::from_utf8_lossy(&body).into_owned(),
+                        status,
+                        arrived,
                     });
-                    let status = if shared.script.is_empty() { 200 } else { shared.script.remove(0) };
                     (StatusCode::from_u16(status).expect("a status"), "ok")
                 }
             }),
@@ -89,7 +102,17 @@ impl Receiver {
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Self { addr, shared, server }
+        Self { addr, shared, hang, server }
+    }
+
+    /// Holds every delivery unanswered until [`Self::answer`] (an endpoint that hangs).
+    pub fn hang(&self) {
+        let _ = self.hang.send(true);
+    }
+
+    /// Answers held and new deliveries again.
+    pub fn answer(&self) {
+        let _ = self.hang.send(false);
     }
 
     pub fn url(&self) -> String {
