@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the browser and protocol-client tests use beyond Rust: Chromium and its
 # WebDriver, axe-core (accessibility), a Python venv with the Flask example's requirements
-# (authlib, Flask), and Node's openid-client. Without them `cargo test` reports those tests
+# (authlib, Flask) and the webhook verifiers (standardwebhooks, svix), and Node's openid-client. Without them `cargo test` reports those tests
 # as ignored; after this script it runs them. Safe to run again: it installs only what is
 # missing. System packages come from apt (run as root, or with sudo).
 set -euo pipefail
@@ -40,6 +40,12 @@ if [ ! -x target/oidc-venv/bin/python ] || ! target/oidc-venv/bin/python -c "imp
     echo "== installing the Flask example's requirements"
     python3 -m venv target/oidc-venv
     target/oidc-venv/bin/pip install --quiet --disable-pip-version-check -r examples/flask/requirements.txt
+fi
+# Webhook verifiers nobody here wrote, for tests/webhooks/receiver.py: PyPI's
+# standardwebhooks (the Standard Webhooks reference) and svix, in the same venv.
+if ! target/oidc-venv/bin/python -c "import standardwebhooks, svix" 2>/dev/null; then
+    echo "== installing the webhook verifiers"
+    target/oidc-venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/webhooks/requirements.txt
 fi
 # The Express example's packages (examples/express/package.json) go beside openid-client.
 if [ ! -d target/oidc-node/node_modules/openid-client ] || [ ! -d target/oidc-node/node_modules/express-session ]; then

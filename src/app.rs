@@ -283,6 +283,12 @@ impl Application {
         let mut mail_task = tokio::spawn(mail_worker.run(mail_stop));
         background.push(tokio::spawn(crate::audit::prune_forever(self.state.store.clone(), self.state.config.audit_retention_days)));
         background.push(tokio::spawn(crate::retention::prune_forever(self.state.store.clone(), self.state.config.clone())));
+        // Webhooks: the delivery worker, and pruning of old deliveries (see crate::webhooks).
+        let webhook_settings = &self.state.config.webhooks;
+        let webhook_worker = crate::webhooks::worker::Worker::new(self.state.store.clone(), webhook_settings.webhooks_allow_private)?;
+        let (stop_webhooks, webhooks_stop) = tokio::sync::watch::channel(false);
+        let mut webhook_task = tokio::spawn(webhook_worker.run(webhooks_stop, MAIL_STOP_GRACE));
+        background.push(tokio::spawn(crate::webhooks::prune_forever(self.state.store.clone(), webhook_settings.webhook_retention_days)));
         let store = self.state.store.clone();
         background.push(tokio::spawn(async move { store.watch_changes().await }));
         if self.state.config.metrics_bind != Some(MetricsBind::Off) {
@@ -311,6 +317,10 @@ impl Application {
         let _ = stop_mail.send(true);
         if tokio::time::timeout(MAIL_STOP_GRACE, &mut mail_task).await.is_err() {
             mail_task.abort();
+        }
+        let _ = stop_webhooks.send(true);
+        if tokio::time::timeout(MAIL_STOP_GRACE * 2, &mut webhook_task).await.is_err() {
+            webhook_task.abort();
         }
         served.context("server error")
     }

@@ -117,7 +117,7 @@ pub struct OAuthError {
 }
 
 impl OAuthError {
-    fn api_error(status: StatusCode, error: &'static str, description: &str) -> ApiError {
+    pub(crate) fn api_error(status: StatusCode, error: &'static str, description: &str) -> ApiError {
         ApiError::OAuth(Self { status, error, description: error_description(description) })
     }
 

@@ -30,6 +30,8 @@
 //! - [`files`]: files that hold secrets, created readable by their owner only.
 //! - [`outbound`]: the HTTP client for calls to other servers (rustls with ring).
 //! - [`retention`]: pruning spent sessions, login counts, email tokens and MFA challenges.
+//! - [`webhooks`]: webhook endpoints (flows the API, console and CLI share), signing, the
+//!   address rule against request forgery, and the worker that delivers the queued events.
 
 pub mod accounts;
 pub mod app;
@@ -52,3 +54,4 @@ pub mod progress;
 pub mod retention;
 pub mod store;
 pub mod telemetry;
+pub mod webhooks;

@@ -29,6 +29,9 @@ pub const PASSWORD_HASH_DURATION: &str = "gatehouse_password_hash_duration_secon
 pub const PASSWORD_HASH_WAITING: &str = "gatehouse_password_hash_waiting";
 pub const PASSWORD_HASH_RUNNING: &str = "gatehouse_password_hash_running";
 pub const DB_CONNECTIONS: &str = "gatehouse_db_connections";
+pub const WEBHOOK_DELIVERIES: &str = "gatehouse_webhook_deliveries_total";
+pub const WEBHOOK_QUEUE_DEPTH: &str = "gatehouse_webhook_queue_depth";
+pub const WEBHOOK_OLDEST_PENDING: &str = "gatehouse_webhook_oldest_pending_seconds";
 
 /// How often histogram samples are folded in when nobody scrapes.
 pub const UPKEEP_EVERY: Duration = Duration::from_secs(10);
@@ -76,6 +79,9 @@ fn describe() {
     describe_gauge!(PASSWORD_HASH_WAITING, "Password hashes waiting for a free slot");
     describe_gauge!(PASSWORD_HASH_RUNNING, "Password hashes computing now (at most one per slot)");
     describe_gauge!(DB_CONNECTIONS, "Database pool connections, by state (in_use, idle)");
+    describe_counter!(WEBHOOK_DELIVERIES, "Webhook delivery attempts, by outcome: succeeded, retry, failed");
+    describe_gauge!(WEBHOOK_QUEUE_DEPTH, "Webhook deliveries waiting to be sent (every instance's)");
+    describe_gauge!(WEBHOOK_OLDEST_PENDING, Unit::Seconds, "Age of the oldest webhook delivery waiting to be sent");
 }
 
 /// Renders every series in Prometheus text format.
@@ -186,6 +192,17 @@ pub fn mail(outcome: &'static str) {
 }
 
 /// Call wherever a 429 is answered, with what was limited (`login_ip`, `login_lockout`, ...).
+/// One webhook delivery attempt ended: `succeeded`, `retry` (failed, another is queued) or `failed`.
+pub fn webhook_delivery(outcome: &'static str) {
+    counter!(WEBHOOK_DELIVERIES, "outcome" => outcome).increment(1);
+}
+
+/// The webhook queue as last measured: pending deliveries and the oldest one's age.
+pub fn webhook_queue(pending: i64, oldest_age_secs: f64) {
+    gauge!(WEBHOOK_QUEUE_DEPTH).set(pending as f64);
+    gauge!(WEBHOOK_OLDEST_PENDING).set(oldest_age_secs);
+}
+
 pub fn rate_limited(kind: &'static str) {
     counter!(RATE_LIMITED, "kind" => kind).increment(1);
 }

@@ -15,6 +15,11 @@ pub fn install_tls_provider() {
 /// that wants one follows it itself, after checking where it goes), and no proxy from the
 /// environment.
 pub fn client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    builder(timeout).build()
+}
+
+/// [`client`]'s settings, for a caller that adds its own (webhooks add their resolver).
+pub fn builder(timeout: Duration) -> reqwest::ClientBuilder {
     install_tls_provider();
     reqwest::Client::builder()
         .timeout(timeout)
@@ -22,7 +27,6 @@ pub fn client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .user_agent(concat!("gatehouse/", env!("CARGO_PKG_VERSION")))
-        .build()
 }
 
 #[cfg(test)]

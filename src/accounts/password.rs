@@ -41,8 +41,7 @@ impl Accounts {
         }
         let Some(password) = password.filter(|_| errors.is_empty()) else { return Err(AccountError::Invalid(errors)) };
         let hash = self.hasher.hash(password.expose()).await?;
-        self.store.set_password_hash(user_id, &hash).await?;
-        self.store.revoke_user_sessions(user_id, Some(session_id)).await?;
+        self.store.change_password(user_id, &hash, Some(session_id)).await?;
         tracing::info!(%user_id, "password changed; other sessions revoked");
         audit.record(AuditType::PasswordChanged, Some(user_id), Some(user_id), json!({ "other_sessions_revoked": true })).await;
         let change = "The password of your account was changed, and every other session of it was signed out.";

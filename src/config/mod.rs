@@ -3,6 +3,7 @@
 
 pub mod pages;
 mod values;
+pub mod webhooks;
 
 pub use values::{LogFormat, MetricsBind, PasskeyMode, Secret, SmtpUrl, SqliteSynchronous, redact_url};
 use values::{parse_header_name, parse_jwt_secret, parse_mailbox, parse_metrics_bind, parse_smtp_url, parse_totp_issuer, parse_url};
@@ -17,6 +18,9 @@ use clap::Args;
 pub struct Config {
     #[command(flatten)]
     pub pages: pages::PageSettings,
+
+    #[command(flatten)]
+    pub webhooks: webhooks::WebhookSettings,
 
     /// `sqlite://PATH` or `postgres://...`
     #[arg(long, env = "GATEHOUSE_DATABASE_URL", default_value = "sqlite://gatehouse.db", global = true)]

@@ -40,6 +40,7 @@ after it `token_reused` and the session is revoked.",
         (name = "admin", description = "User management by admins: list, read, change roles, disable, delete"),
         (name = "templates", description = "The caller's own templates"),
         (name = "openid", description = "The OpenID Connect provider's JSON endpoints (errors in RFC 6749's shape); /oauth/authorize and /oauth/logout are pages"),
+        (name = "webhooks", description = "Webhook endpoints (Standard Webhooks) by admins: events signed, queued with each change, delivered at least once"),
         (name = "service", description = "Health, public keys, this document, the /docs page and the metrics"),
     )
 )]

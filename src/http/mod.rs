@@ -23,6 +23,7 @@ pub mod sessions;
 pub mod templates;
 pub mod users;
 pub mod webauthn;
+pub mod webhooks;
 
 pub use caller::{AccountUser, AdminUser, AuthUser};
 
@@ -46,4 +47,5 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(clients::router())
         .merge(oauth::router())
         .merge(audit::router())
+        .merge(webhooks::router())
 }

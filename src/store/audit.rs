@@ -46,10 +46,14 @@ pub enum AuditType {
     OAuthCodeReplayed,
     PasskeyAdded,
     PasskeyRemoved,
+    WebhookCreated,
+    WebhookUpdated,
+    WebhookDeleted,
+    WebhookSecretRotated,
 }
 
 impl AuditType {
-    pub const ALL: [AuditType; 28] = [
+    pub const ALL: [AuditType; 32] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -78,6 +82,10 @@ impl AuditType {
         Self::OAuthCodeReplayed,
         Self::PasskeyAdded,
         Self::PasskeyRemoved,
+        Self::WebhookCreated,
+        Self::WebhookUpdated,
+        Self::WebhookDeleted,
+        Self::WebhookSecretRotated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -110,6 +118,10 @@ impl AuditType {
             Self::OAuthCodeReplayed => "oauth.code_replayed",
             Self::PasskeyAdded => "passkey.added",
             Self::PasskeyRemoved => "passkey.removed",
+            Self::WebhookCreated => "webhook.created",
+            Self::WebhookUpdated => "webhook.updated",
+            Self::WebhookDeleted => "webhook.deleted",
+            Self::WebhookSecretRotated => "webhook.secret_rotated",
         }
     }
 

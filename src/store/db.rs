@@ -204,6 +204,7 @@ macro_rules! on_both_writes {
         impl Write<Postgres> { $($item)* }
     };
 }
+pub(crate) use on_both_writes;
 
 on_both_writes! {
     /// One user row and its roles.

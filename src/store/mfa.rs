@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::Conflict;
 use super::codec::Time;
 use super::db::{classify, on_db};
-use super::{Store, StoreError, StoreResult};
+use super::{EventType, Store, StoreError, StoreResult};
 
 /// A user's TOTP secret. While `enabled` is false it is pending: set up, not yet confirmed
 /// by a first code. `Debug` hides the secret.
@@ -117,6 +117,7 @@ impl Store {
                 .map_err(classify)?;
             sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id).execute(&mut *tx).await.map_err(classify)?;
             tx.insert_recovery_codes(user_id, recovery_hashes, now).await?;
+            tx.queue_user_event(EventType::MfaEnabled, user_id).await?;
             tx.commit().await?;
             self.live.forget(user_id);
             Ok(true)
@@ -174,6 +175,9 @@ impl Store {
                 "DELETE FROM mfa_challenges WHERE user_id = $1",
             ] {
                 sqlx::query(sql).bind(user_id).execute(&mut *tx).await.map_err(classify)?;
+            }
+            if enabled == Some(true) {
+                tx.queue_user_event(EventType::MfaDisabled, user_id).await?;
             }
             tx.commit().await?;
             self.live.forget(user_id);

@@ -9,7 +9,8 @@
 //! [`keys`] (signing keys, server secrets), [`audit`], [`recovery`] (email tokens and the
 //! mail queue), [`mfa`] (TOTP), [`passkeys`] (passkeys and their ceremonies), [`oauth`] (OpenID Connect codes, consents and clients' sessions), [`copy`] and [`copy_rows`] (`gatehouse copy`), [`live`]
 //! (live sessions held in memory, and what keeps them true), and [`totals`] (remembered
-//! totals and page positions of large user lists).
+//! totals and page positions of large user lists); [`events`] (webhook events, queued in the
+//! transaction of the change they report) and [`webhooks`] (endpoints and the delivery queue).
 
 mod attempts;
 mod audit;
@@ -19,6 +20,7 @@ mod codec;
 pub mod copy;
 mod copy_rows;
 mod db;
+mod events;
 mod export;
 mod keys;
 mod live;
@@ -33,6 +35,7 @@ mod templates;
 mod totals;
 mod users;
 mod users_admin;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -42,6 +45,7 @@ pub use audit::{AuditEvent, AuditQuery, AuditType, NewAuditEvent, PoolStatus};
 pub use browser::BrowserSession;
 pub use clients::{Client, ClientPatch, NewClient};
 pub use copy::{Rows, Table};
+pub use events::EventType;
 pub use export::AccountBatch;
 pub use keys::SigningKeyRecord;
 pub use mfa::{MfaChallenge, NewMfaChallenge, TotpRecord};
@@ -53,6 +57,7 @@ pub use sessions::{NewSession, RefreshRecord, Session};
 pub use templates::{NewTemplate, Template, TemplatePatch};
 pub use users::{Credentials, EmailChange, NewUser, User};
 pub use users_admin::{UserPatch, UserQuery};
+pub use webhooks::{AttemptOutcome, ClaimedDelivery, Delivery, NewWebhook, QueueStats, Webhook, WebhookPatch};
 
 use db::{Db, classify, on_db};
 

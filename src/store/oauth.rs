@@ -125,19 +125,24 @@ impl Store {
     /// Ends a user's live sessions with a client past the newest `keep`.
     pub async fn end_excess_client_sessions(&self, user_id: Uuid, client: Uuid, keep: u32) -> StoreResult<()> {
         let now = Time::now();
-        let ended = on_db!(&self.db, c => sqlx::query(
-            "UPDATE sessions SET revoked_at = $4 WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL AND expires_at > $4 \
-             AND id NOT IN (SELECT id FROM sessions WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL \
-             AND expires_at > $4 ORDER BY created_at DESC, id DESC LIMIT $3)",
-        )
-        .bind(user_id)
-        .bind(client)
-        .bind(i64::from(keep))
-        .bind(now)
-        .execute(&c.pool)
-        .await
-        .map_err(classify)?
-        .rows_affected());
+        let ended = on_db!(&self.db, c => {
+            let mut tx = c.write().await?;
+            let ended: Vec<(Uuid, Uuid)> = sqlx::query_as(
+                "UPDATE sessions SET revoked_at = $4 WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL AND expires_at > $4 \
+                 AND id NOT IN (SELECT id FROM sessions WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL \
+                 AND expires_at > $4 ORDER BY created_at DESC, id DESC LIMIT $3) RETURNING id, user_id",
+            )
+            .bind(user_id)
+            .bind(client)
+            .bind(i64::from(keep))
+            .bind(now)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(classify)?;
+            tx.queue_sessions_revoked(&ended).await?;
+            tx.commit().await?;
+            ended.len()
+        });
         if ended > 0 {
             self.live.forget(user_id);
         }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::codec::{MaybeTime, Time};
 use super::db::{classify, on_db};
-use super::{Store, StoreResult};
+use super::{EventType, Store, StoreResult};
 
 /// A registered passkey. `credential` is the WebAuthn library's record (public key,
 /// counter, flags) as JSON; it is no secret, but it is never shown either.
@@ -80,7 +80,10 @@ impl Store {
     /// Adds a passkey; `Conflict(PasskeyTaken)` when its credential id is registered already.
     pub async fn insert_passkey(&self, passkey: &PasskeyRecord) -> StoreResult<()> {
         on_db!(&self.db, c => {
-            bind_passkey(sqlx::query(INSERT), passkey).execute(&c.pool).await.map_err(classify)?;
+            let mut tx = c.write().await?;
+            bind_passkey(sqlx::query(INSERT), passkey).execute(&mut *tx).await.map_err(classify)?;
+            tx.queue_event(EventType::PasskeyAdded, &passkey_event(passkey)).await?;
+            tx.commit().await?;
         });
         Ok(())
     }
@@ -134,12 +137,21 @@ impl Store {
 
     /// Deletes one of the user's passkeys: the deleted record, or `None` when there was none.
     pub async fn delete_passkey(&self, user_id: Uuid, id: Uuid) -> StoreResult<Option<PasskeyRecord>> {
-        on_db!(&self.db, c => sqlx::query_as(concat!("DELETE FROM passkeys WHERE id = $1 AND user_id = $2 RETURNING ", passkey_columns!()))
-            .bind(id)
-            .bind(user_id)
-            .fetch_optional(&c.pool)
-            .await
-            .map_err(classify))
+        on_db!(&self.db, c => {
+            let mut tx = c.write().await?;
+            let removed: Option<PasskeyRecord> =
+                sqlx::query_as(concat!("DELETE FROM passkeys WHERE id = $1 AND user_id = $2 RETURNING ", passkey_columns!()))
+                    .bind(id)
+                    .bind(user_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+            if let Some(removed) = &removed {
+                tx.queue_event(EventType::PasskeyRemoved, &passkey_event(removed)).await?;
+            }
+            tx.commit().await?;
+            Ok(removed)
+        })
     }
 
     /// Keeps a ceremony's state until `expires_at`.
@@ -180,4 +192,17 @@ impl Store {
         .await
         .map_err(classify))
     }
+}
+
+/// `passkey.*`'s data: the passkey as its owner sees it (never its key), and whose it is.
+fn passkey_event(p: &PasskeyRecord) -> serde_json::Value {
+    serde_json::json!({
+        "id": p.id,
+        "user_id": p.user_id,
+        "name": p.name,
+        "authenticator": p.authenticator,
+        "backup_eligible": p.backup_eligible,
+        "backup_state": p.backup_state,
+        "created_at": p.created_at,
+    })
 }

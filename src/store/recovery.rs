@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::codec::Time;
 use super::db::{classify, on_db};
-use super::{Store, StoreResult, User};
+use super::{EventType, Store, StoreResult, User};
 
 /// What a one-time token emailed to a user is good for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,7 +183,7 @@ impl Store {
                 None => {
                     // A link to the pending address makes it the address; users_email_key
                     // refuses it (and the rollback keeps the token) when another account took it.
-                    sqlx::query(
+                    let moved = sqlx::query(
                         "UPDATE users SET email = pending_email, email_key = pending_email_key, pending_email = NULL, \
                          pending_email_key = NULL WHERE id = $1 AND pending_email_key = (SELECT email_key FROM email_tokens WHERE token_hash = $2)",
                     )
@@ -198,6 +198,10 @@ impl Store {
                         .execute(&mut *tx)
                         .await
                         .map_err(classify)?;
+                    if moved.rows_affected() > 0 {
+                        tx.queue_user_event(EventType::UserUpdated, user_id).await?;
+                    }
+                    tx.queue_user_event(EventType::UserEmailVerified, user_id).await?;
                 }
                 Some(hash) => {
                     sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
@@ -207,12 +211,15 @@ impl Store {
                         .execute(&mut *tx)
                         .await
                         .map_err(classify)?;
-                    sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
-                        .bind(user_id)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(classify)?;
+                    let ended: Vec<(Uuid, Uuid)> =
+                        sqlx::query_as("UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL RETURNING id, user_id")
+                            .bind(user_id)
+                            .bind(now)
+                            .fetch_all(&mut *tx)
+                            .await
+                            .map_err(classify)?;
+                    tx.queue_user_event(EventType::PasswordChanged, user_id).await?;
+                    tx.queue_sessions_revoked(&ended).await?;
                 }
             }
             tx.commit().await?;

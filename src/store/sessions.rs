@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::codec::{MaybeTime, Time};
 use super::db::{classify, on_db};
 use super::users::user_columns;
-use super::{Store, StoreResult, User};
+use super::{EventType, Store, StoreResult, User};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Session {
@@ -101,6 +101,7 @@ impl Store {
             .await
             .map_err(classify)?;
             sqlx::query(INSERT_REFRESH).bind(&session.refresh_hash).bind(session.id).bind(now).execute(&mut *tx).await.map_err(classify)?;
+            tx.queue_event(EventType::SessionCreated, &created_event(&session, now)).await?;
             tx.commit().await?;
         });
         Ok(Session {
@@ -162,16 +163,23 @@ impl Store {
 
     /// Revokes one session of this user; false when there is no such live session.
     pub async fn revoke_session(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<bool> {
-        let done = on_db!(&self.db, c => sqlx::query(
-            "UPDATE sessions SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3",
-        )
-        .bind(session_id)
-        .bind(user_id)
-        .bind(Time::now())
-        .execute(&c.pool)
-        .await
-        .map_err(classify)?
-        .rows_affected());
+        let now = Time::now();
+        let done = on_db!(&self.db, c => {
+            let mut tx = c.write().await?;
+            let ended: Vec<(Uuid, Uuid)> = sqlx::query_as(
+                "UPDATE sessions SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3 \
+                 RETURNING id, user_id",
+            )
+            .bind(session_id)
+            .bind(user_id)
+            .bind(now)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(classify)?;
+            tx.queue_sessions_revoked(&ended).await?;
+            tx.commit().await?;
+            ended.len()
+        });
         self.live.forget(user_id);
         Ok(done > 0)
     }
@@ -179,15 +187,18 @@ impl Store {
     /// Revokes every session of the user except `keep`.
     pub async fn revoke_user_sessions(&self, user_id: Uuid, keep: Option<Uuid>) -> StoreResult<()> {
         on_db!(&self.db, c => {
-            sqlx::query(
-            "UPDATE sessions SET revoked_at = $3 WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $2",
-        )
-        .bind(user_id)
-        .bind(keep)
-        .bind(Time::now())
-        .execute(&c.pool)
-        .await
-        .map_err(classify)?;
+            let mut tx = c.write().await?;
+            let ended: Vec<(Uuid, Uuid)> = sqlx::query_as(
+                "UPDATE sessions SET revoked_at = $3 WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $2 RETURNING id, user_id",
+            )
+            .bind(user_id)
+            .bind(keep)
+            .bind(Time::now())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(classify)?;
+            tx.queue_sessions_revoked(&ended).await?;
+            tx.commit().await?;
         });
         self.live.forget(user_id);
         Ok(())
@@ -258,4 +269,19 @@ impl Store {
             .await
             .map_err(classify))
     }
+}
+
+/// `session.created`'s data: the session as its owner's list shows it, and the client
+/// holding it (its row id) for a client's session.
+fn created_event(session: &NewSession, now: Time) -> serde_json::Value {
+    serde_json::json!({
+        "id": session.id,
+        "user_id": session.user_id,
+        "created_at": now.0,
+        "expires_at": session.expires_at,
+        "user_agent": session.user_agent,
+        "ip": session.ip,
+        "amr": session.amr.split(' ').filter(|m| !m.is_empty()).collect::<Vec<_>>(),
+        "client": session.grant.as_ref().map(|g| g.0),
+    })
 }

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::codec::{Roles, Time};
 use super::db::{classify, on_db};
-use super::{Store, StoreError, StoreResult};
+use super::{EventType, Store, StoreError, StoreResult};
 use crate::domain::{Email, Role, Username};
 
 /// A user as the API shows it: never a password hash.
@@ -84,6 +84,7 @@ impl Store {
         on_db!(&self.db, c => {
             let mut tx = c.write().await?;
             tx.insert_user(&user, now).await?;
+            tx.queue_user_event(EventType::UserCreated, user.id).await?;
             tx.commit().await?;
         });
         self.user_by_id(user.id).await?.ok_or(StoreError::NotFound)
@@ -96,6 +97,11 @@ impl Store {
         on_db!(&self.db, c => {
             let mut tx = c.write().await?;
             tx.insert_users(&users, now).await?;
+            if !tx.webhook_targets(EventType::UserCreated).await?.is_empty() {
+                for user in &users {
+                    tx.queue_user_event(EventType::UserCreated, user.id).await?;
+                }
+            }
             tx.commit().await?;
         });
         Ok(users.len())
@@ -151,15 +157,13 @@ impl Store {
         let email = change.and_then(|c| c.email);
         let key = email.as_ref().map(Email::key);
         let email = email.as_ref().map(Email::as_str);
-        let done = on_db!(&self.db, c => sqlx::query(sql)
-            .bind(id)
-            .bind(email)
-            .bind(&key)
-            .bind(Time::now())
-            .execute(&c.pool)
-            .await
-            .map_err(classify)?
-            .rows_affected());
+        let done = on_db!(&self.db, c => {
+            let mut tx = c.write().await?;
+            let done = sqlx::query(sql).bind(id).bind(email).bind(&key).bind(Time::now()).execute(&mut *tx).await.map_err(classify)?.rows_affected();
+            tx.queue_user_event(EventType::UserUpdated, id).await?;
+            tx.commit().await?;
+            done
+        });
         self.live.forget(id);
         if done == 0 {
             return Err(StoreError::NotFound);
@@ -167,17 +171,39 @@ impl Store {
         self.user_by_id(id).await?.ok_or(StoreError::NotFound)
     }
 
+    /// Replaces the hash of the same password (a rehash to current parameters): no event,
+    /// since the password did not change.
     pub async fn set_password_hash(&self, id: Uuid, hash: &str) -> StoreResult<()> {
         on_db!(&self.db, c => {
-            sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+            sqlx::query(SET_PASSWORD).bind(id).bind(hash).bind(Time::now()).execute(&c.pool).await.map_err(classify)?;
+        });
+        self.live.forget(id);
+        Ok(())
+    }
+
+    /// A new password: sets its hash and revokes every session of the user but `keep`, in
+    /// one transaction with their events (`password.changed`, `session.revoked`).
+    pub async fn change_password(&self, id: Uuid, hash: &str, keep: Option<Uuid>) -> StoreResult<()> {
+        let now = Time::now();
+        on_db!(&self.db, c => {
+            let mut tx = c.write().await?;
+            sqlx::query(SET_PASSWORD).bind(id).bind(hash).bind(now).execute(&mut *tx).await.map_err(classify)?;
+            let ended: Vec<(Uuid, Uuid)> = sqlx::query_as(
+                "UPDATE sessions SET revoked_at = $3 WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $2 RETURNING id, user_id",
+            )
             .bind(id)
-            .bind(hash)
-            .bind(Time::now())
-            .execute(&c.pool)
+            .bind(keep)
+            .bind(now)
+            .fetch_all(&mut *tx)
             .await
             .map_err(classify)?;
+            tx.queue_user_event(EventType::PasswordChanged, id).await?;
+            tx.queue_sessions_revoked(&ended).await?;
+            tx.commit().await?;
         });
         self.live.forget(id);
         Ok(())
     }
 }
+
+const SET_PASSWORD: &str = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";

@@ -10,7 +10,7 @@ use super::codec::Time;
 use super::db::{Lock, classify, on_db};
 use super::totals::{Position, anchor_offset};
 use super::users::{SET_EMAIL, user_columns};
-use super::{EmailChange, Page, Store, StoreError, StoreResult, User, like_pattern};
+use super::{EmailChange, EventType, Page, Store, StoreError, StoreResult, User, like_pattern};
 
 /// An admin's change to a user; `None` leaves a field as it is.
 #[derive(Default)]
@@ -75,6 +75,24 @@ const USER_BY_ID: &str = concat!("SELECT ", user_columns!(), " FROM users u WHER
 
 const ANY_ENABLED_ADMIN: &str =
     "SELECT EXISTS (SELECT 1 FROM user_roles r JOIN users u ON u.id = r.user_id WHERE r.role = $1 AND NOT u.disabled)";
+
+/// The events an admin's change makes: `user.updated` for the address, and one for each of
+/// disabled and roles that changed.
+fn changes(before: &User, after: &User) -> Vec<EventType> {
+    let mut kinds = Vec::new();
+    if (&before.email, &before.pending_email, before.email_verified) != (&after.email, &after.pending_email, after.email_verified) {
+        kinds.push(EventType::UserUpdated);
+    }
+    match (before.disabled, after.disabled) {
+        (false, true) => kinds.push(EventType::UserDisabled),
+        (true, false) => kinds.push(EventType::UserEnabled),
+        _ => {}
+    }
+    if before.roles != after.roles {
+        kinds.push(EventType::UserRolesChanged);
+    }
+    kinds
+}
 
 fn is_enabled_admin(user: &User) -> bool {
     user.is_admin() && !user.disabled
@@ -167,12 +185,14 @@ impl Store {
             if let Some(disabled) = patch.disabled {
                 sqlx::query("UPDATE users SET disabled = $2 WHERE id = $1").bind(id).bind(disabled).execute(&mut *tx).await.map_err(classify)?;
                 if disabled {
-                    sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
-                        .bind(id)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(classify)?;
+                    let ended: Vec<(Uuid, Uuid)> =
+                        sqlx::query_as("UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL RETURNING id, user_id")
+                            .bind(id)
+                            .bind(now)
+                            .fetch_all(&mut *tx)
+                            .await
+                            .map_err(classify)?;
+                    tx.queue_sessions_revoked(&ended).await?;
                 }
             }
             if let Some(roles) = &patch.roles {
@@ -188,6 +208,9 @@ impl Store {
                 }
             }
             let after: User = sqlx::query_as(USER_BY_ID).bind(id).fetch_optional(&mut *tx).await.map_err(classify)?.ok_or(StoreError::NotFound)?;
+            for kind in changes(&before, &after) {
+                tx.queue_event(kind, &after).await?;
+            }
             tx.commit().await?;
             self.live.forget(id);
             Ok(after)
@@ -204,6 +227,7 @@ impl Store {
             let before: User = sqlx::query_as(USER_BY_ID).bind(id).fetch_optional(&mut *tx).await.map_err(classify)?.ok_or(StoreError::NotFound)?;
             // Roles, sessions, refresh tokens and templates go with it (ON DELETE CASCADE).
             sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(classify)?;
+            tx.queue_event(EventType::UserDeleted, &before).await?;
             if is_enabled_admin(&before) {
                 let any_admin: bool = sqlx::query_scalar(ANY_ENABLED_ADMIN).bind(crate::domain::Role::ADMIN).fetch_one(&mut *tx).await.map_err(classify)?;
                 if !any_admin {

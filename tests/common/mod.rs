@@ -13,6 +13,8 @@ pub mod oidc;
 pub mod passkeys;
 pub mod postgres;
 pub mod smtp;
+pub mod webhook_crash;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 

@@ -9,3 +9,9 @@ async fn postgres_keeps_every_acknowledged_write_across_5_sigkills() {
     let url = postgres::shared().create_database().await;
     crash::survives_sigkills(&url, 5).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_delivers_every_acknowledged_change_and_none_rolled_back_across_a_sigkill_with_the_endpoint_hanging() {
+    let url = postgres::shared().create_database().await;
+    crate::common::webhook_crash::events_survive_a_sigkill(&url).await;
+}

@@ -50,4 +50,6 @@ mod templates;
 mod tokens;
 mod user_changes;
 mod users;
+mod webhook_verifiers;
+mod webhooks;
 mod work_factors;
