@@ -2,6 +2,7 @@
 //! before parsing, without overriding it), else the default. Bad values stop the start.
 
 pub mod pages;
+pub mod signin;
 mod values;
 
 pub use values::{LogFormat, MetricsBind, PasskeyMode, Secret, SmtpUrl, SqliteSynchronous, redact_url};
@@ -17,6 +18,10 @@ use clap::Args;
 pub struct Config {
     #[command(flatten)]
     pub pages: pages::PageSettings,
+
+    /// Sign-in by email code and the breached-password check.
+    #[command(flatten)]
+    pub signin: signin::SignInSettings,
 
     /// `sqlite://PATH` or `postgres://...`
     #[arg(long, env = "GATEHOUSE_DATABASE_URL", default_value = "sqlite://gatehouse.db", global = true)]

@@ -15,6 +15,8 @@ pub enum Kind {
     EmailChanged,
     /// A notice to the verified address that a sign-in method was added or removed.
     SecurityNotice,
+    /// A sign-in code and its link.
+    EmailCode,
 }
 
 impl Kind {
@@ -24,6 +26,7 @@ impl Kind {
             Self::ResetPassword => "reset_password",
             Self::EmailChanged => "email_changed",
             Self::SecurityNotice => "security_notice",
+            Self::EmailCode => "email_code",
         }
     }
 }
@@ -49,6 +52,7 @@ pub struct Templates {
     reset_password: Parts,
     email_changed: Parts,
     security_notice: Parts,
+    email_code: Parts,
 }
 
 impl Templates {
@@ -99,6 +103,12 @@ impl Templates {
                 include_str!("../../templates/mail/security_notice.txt"),
                 include_str!("../../templates/mail/security_notice.html"),
             )?,
+            email_code: parts(
+                Kind::EmailCode,
+                include_str!("../../templates/mail/email_code.subject"),
+                include_str!("../../templates/mail/email_code.txt"),
+                include_str!("../../templates/mail/email_code.html"),
+            )?,
         })
     }
 
@@ -109,6 +119,7 @@ impl Templates {
             Kind::ResetPassword => &self.reset_password,
             Kind::EmailChanged => &self.email_changed,
             Kind::SecurityNotice => &self.security_notice,
+            Kind::EmailCode => &self.email_code,
         };
         Rendered {
             // A subject is one header line: no line breaks from a value.

@@ -46,10 +46,12 @@ pub enum AuditType {
     OAuthCodeReplayed,
     PasskeyAdded,
     PasskeyRemoved,
+    /// A sign-in code was mailed (or, past the hourly cap, refused).
+    EmailCodeRequested,
 }
 
 impl AuditType {
-    pub const ALL: [AuditType; 28] = [
+    pub const ALL: [AuditType; 29] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -78,6 +80,7 @@ impl AuditType {
         Self::OAuthCodeReplayed,
         Self::PasskeyAdded,
         Self::PasskeyRemoved,
+        Self::EmailCodeRequested,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -110,6 +113,7 @@ impl AuditType {
             Self::OAuthCodeReplayed => "oauth.code_replayed",
             Self::PasskeyAdded => "passkey.added",
             Self::PasskeyRemoved => "passkey.removed",
+            Self::EmailCodeRequested => "login.email_code_requested",
         }
     }
 

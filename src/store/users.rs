@@ -169,7 +169,7 @@ impl Store {
 
     pub async fn set_password_hash(&self, id: Uuid, hash: &str) -> StoreResult<()> {
         on_db!(&self.db, c => {
-            sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+            sqlx::query("UPDATE users SET password_hash = $2, password_breached = false, updated_at = $3 WHERE id = $1")
             .bind(id)
             .bind(hash)
             .bind(Time::now())

@@ -5,6 +5,7 @@ mod audit;
 mod bad_input;
 mod clients;
 mod email_change;
+mod email_code;
 mod email_verification;
 mod errors;
 mod every_field;
