@@ -200,6 +200,14 @@ impl Accounts {
         Err(anyhow::anyhow!("no free username for a new passwordless account").into())
     }
 
+    /// Whether the account has a password, and whether its last login found that password
+    /// in a breach corpus: what the account page asks about.
+    pub async fn password_state(&self, user_id: Uuid) -> Result<(bool, bool), AccountError> {
+        let credentials = self.store.credentials_by_id(user_id).await?.ok_or(AccountError::InvalidToken)?;
+        let has_password = crate::auth::password::has_password(&credentials.password_hash);
+        Ok((has_password, has_password && self.store.password_breached(user_id).await?))
+    }
+
     /// Mails a signed-in passwordless account a code that stands in for its password at the
     /// next re-check (password, email, TOTP, passkeys). An account with a password is refused.
     pub async fn request_reauth_code(&self, audit: &Audit, user_id: Uuid) -> Result<Uuid, AccountError> {

@@ -13,6 +13,7 @@ pub mod mfa;
 pub mod oidc;
 pub mod passkeys;
 pub mod postgres;
+pub mod pwned;
 pub mod smtp;
 
 use std::net::SocketAddr;

@@ -3,6 +3,7 @@
 mod api_docs;
 mod audit;
 mod bad_input;
+mod breached;
 mod clients;
 mod email_change;
 mod email_code;
