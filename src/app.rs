@@ -94,7 +94,8 @@ impl AppState {
         let mailer = Arc::new(crate::mail::Mailer::new(&config, store.clone())?);
         let hasher = PasswordHasher::for_this_machine();
         let passkeys = crate::auth::passkeys::from_config(&config)?;
-        let accounts = Accounts::new(&config, store.clone(), hasher, mailer.clone()).with_passkeys(passkeys);
+        let breach = crate::auth::breached::BreachCheck::new(&config.signin.breached_passwords, &config.signin.breached_passwords_api_url)?;
+        let accounts = Accounts::new(&config, store.clone(), hasher, mailer.clone()).with_passkeys(passkeys).with_breach_check(breach);
         let tokens = Arc::new(tokens);
         let sessions = Sessions {
             store: store.clone(),

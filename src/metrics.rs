@@ -32,6 +32,8 @@ pub const DB_CONNECTIONS: &str = "gatehouse_db_connections";
 pub const WEBHOOK_DELIVERIES: &str = "gatehouse_webhook_deliveries_total";
 pub const WEBHOOK_QUEUE_DEPTH: &str = "gatehouse_webhook_queue_depth";
 pub const WEBHOOK_OLDEST_PENDING: &str = "gatehouse_webhook_oldest_pending_seconds";
+pub const EMAIL_CODES: &str = "gatehouse_email_codes_total";
+pub const BREACH_CHECKS: &str = "gatehouse_breached_password_checks_total";
 
 /// How often histogram samples are folded in when nobody scrapes.
 pub const UPKEEP_EVERY: Duration = Duration::from_secs(10);
@@ -75,6 +77,11 @@ fn describe() {
     describe_counter!(RATE_LIMITED, "Requests refused with 429, by kind");
     describe_counter!(MAILS, "Mail delivery attempts, by outcome: sent, retry, dropped");
     describe_counter!(OAUTH_TOKENS, "OpenID Connect token requests, by grant and outcome (issued or the OAuth error)");
+    describe_counter!(
+        EMAIL_CODES,
+        "Sign-in code requests, by outcome: mailed, capped (past the hourly cap), none (no code goes to that address)"
+    );
+    describe_counter!(BREACH_CHECKS, "Breached-password lookups, by outcome: clean, breached, unavailable (failed open)");
     describe_histogram!(PASSWORD_HASH_DURATION, Unit::Seconds, "Time to hash or verify a password, by operation");
     describe_gauge!(PASSWORD_HASH_WAITING, "Password hashes waiting for a free slot");
     describe_gauge!(PASSWORD_HASH_RUNNING, "Password hashes computing now (at most one per slot)");
@@ -180,6 +187,16 @@ pub fn refresh(outcome: &'static str) {
 /// and RFC 6749's error codes), so no caller can add series.
 pub fn oauth_token(grant: &'static str, outcome: &'static str) {
     counter!(OAUTH_TOKENS, "grant" => grant, "outcome" => outcome).increment(1);
+}
+
+/// A sign-in code request: `mailed`, `capped` or `none`.
+pub fn email_code(outcome: &'static str) {
+    counter!(EMAIL_CODES, "outcome" => outcome).increment(1);
+}
+
+/// A breached-password lookup: `clean`, `breached` or `unavailable`.
+pub fn breach_check(outcome: &'static str) {
+    counter!(BREACH_CHECKS, "outcome" => outcome).increment(1);
 }
 
 pub fn registered() {

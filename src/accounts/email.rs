@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::{AccountError, Accounts};
 use crate::audit::Audit;
 use crate::auth::lockout::retry_after_secs;
-use crate::auth::{Verdict, mfa};
+use crate::auth::mfa;
 use crate::domain::{Email, login_key};
 use crate::error::{Conflict, FieldError};
 use crate::store::{AuditType, Credentials, EmailChange, MailQuota, StoreError, User};
@@ -58,7 +58,7 @@ impl Accounts {
     async fn confirm_identity(&self, credentials: &Credentials, password: &str, code: Option<&str>) -> Result<(), AccountError> {
         let invalid = |field: &str, message: &str| AccountError::Invalid(vec![FieldError::new(field, message)]);
         self.reserve_account(credentials.user.id).await?;
-        if self.hasher.verify(password, Some(&credentials.password_hash)).await? == Verdict::Mismatch {
+        if !self.secret_matches(credentials, password).await? {
             return Err(invalid("current_password", "is not your current password"));
         }
         if credentials.user.mfa_enabled {

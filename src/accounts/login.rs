@@ -48,6 +48,11 @@ impl Accounts {
         if self.require_verified_email && !user.email_verified {
             return Err(refuse(audit, Some(user.id), "email_unverified", "email_unverified", AccountError::EmailUnverified).await);
         }
+        // A password now known breached is let in, flagged until it is changed.
+        if self.breach.is_on() {
+            let breached = self.breach.is_breached(password).await;
+            self.store.set_password_breached(user.id, breached).await?;
+        }
         if needs_rehash {
             let fresh = self.hasher.hash(password).await?;
             self.store.set_password_hash(user.id, &fresh).await?;
@@ -56,9 +61,9 @@ impl Accounts {
         // TOTP on: the second step completes the login (and only it resets the failure count).
         if user.mfa_enabled {
             crate::metrics::login("mfa_required");
-            return Err(AccountError::MfaRequired(mfa::challenge(&self.store, self.mfa_token_ttl, user.id, login).await?));
+            return Err(AccountError::MfaRequired(mfa::challenge(&self.store, self.mfa_token_ttl, user.id, login, "pwd").await?));
         }
-        self.complete(sessions, audit, user, attempt_key(login), client, None).await
+        self.complete(sessions, audit, user, attempt_key(login), client, FirstFactor::Password, None).await
     }
 
     /// The second step: the token of `MfaRequired` and a current TOTP or an unused recovery
@@ -113,7 +118,8 @@ impl Accounts {
             return Err(AccountError::InvalidCredentials);
         }
         // The name typed at the first step starts over too.
-        self.complete(sessions, audit, step.user, step.challenge.login_key, client, Some(factor)).await
+        let first = FirstFactor::from_amr(&step.challenge.first_factor);
+        self.complete(sessions, audit, step.user, step.challenge.login_key, client, first, Some(factor)).await
     }
 
     /// A locked attempt is counted (`locked` login, `login_lockout` 429) and audited.
@@ -131,23 +137,26 @@ impl Accounts {
     }
 
     /// A completed login: the account and the name typed start over, a session starts.
-    async fn complete(
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn complete(
         &self,
         sessions: &Sessions,
         audit: &Audit,
         user: User,
         typed: String,
         client: ClientInfo,
+        first: FirstFactor,
         factor: Option<mfa::Factor>,
     ) -> Result<TokenPair, AccountError> {
         self.lockout.clear(&user, Some(typed)).await?;
+        let first_amr = first.amr();
         let amr = match factor {
-            None => "pwd",
-            Some(mfa::Factor::Totp) => "pwd otp mfa",
-            Some(mfa::Factor::RecoveryCode) => "pwd mfa",
-            Some(mfa::Factor::Passkey) => "pwd hwk mfa",
+            None => first_amr.to_string(),
+            Some(mfa::Factor::Totp) => format!("{first_amr} otp mfa"),
+            Some(mfa::Factor::RecoveryCode) => format!("{first_amr} mfa"),
+            Some(mfa::Factor::Passkey) => format!("{first_amr} hwk mfa"),
         };
-        let detail = match factor {
+        let mut detail = match factor {
             None => {
                 tracing::info!(user_id = %user.id, "login succeeded");
                 json!({})
@@ -157,10 +166,44 @@ impl Accounts {
                 json!({ "mfa": factor.as_str() })
             }
         };
-        let pair = sessions::start(sessions, user, client, amr).await?;
+        if first == FirstFactor::EmailCode {
+            detail["method"] = json!("email_code");
+        }
+        let mut pair = sessions::start(sessions, user, client, &amr).await?;
+        if first == FirstFactor::Password && self.breach.is_on() {
+            pair.password_breached = self.store.password_breached(pair.user.id).await?;
+        }
         crate::metrics::login("success");
         audit.record(AuditType::LoginSucceeded, Some(pair.user.id), Some(pair.user.id), detail).await;
         Ok(pair)
+    }
+}
+
+/// What the first step of a login proved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum FirstFactor {
+    Password,
+    /// A code mailed to the account's verified address.
+    EmailCode,
+}
+
+impl FirstFactor {
+    /// RFC 8176 has no value for a code by email, and `otp` would claim a one-time
+    /// password device: `mca` (multiple-channel authentication: the code travels by mail,
+    /// the answer by the browser) is the registered value that describes it.
+    fn amr(self) -> &'static str {
+        match self {
+            Self::Password => "pwd",
+            Self::EmailCode => "mca",
+        }
+    }
+
+    fn from_amr(amr: &str) -> Self {
+        if amr == Self::EmailCode.amr() { Self::EmailCode } else { Self::Password }
+    }
+
+    pub(super) fn as_amr(self) -> &'static str {
+        self.amr()
     }
 }
 

@@ -7,6 +7,7 @@
 mod admin;
 mod clients;
 mod email;
+mod email_code;
 mod login;
 pub mod oauth;
 pub mod oauth_tokens;
@@ -21,6 +22,7 @@ use std::time::Duration;
 
 pub use clients::{ClientChange, ClientRequest};
 pub use email::EmailWish;
+pub use email_code::EmailCodeSettings;
 pub use passkeys::{Ceremony, NAME_MAX as PASSKEY_NAME_MAX, passkey_name, read_credential};
 pub use register::{Registered, Registration};
 
@@ -50,6 +52,10 @@ pub struct Accounts {
     pub passkeys: Option<Arc<crate::auth::passkeys::RelyingParty>>,
     /// GATEHOUSE_AUDIENCE: the account API's tokens' `aud`, which no client's may carry.
     pub account_audience: String,
+    /// Sign-in by email code.
+    pub email_code: EmailCodeSettings,
+    /// GATEHOUSE_BREACHED_PASSWORDS; off for the command line.
+    pub breach: crate::auth::breached::BreachCheck,
 }
 
 impl Accounts {
@@ -64,7 +70,25 @@ impl Accounts {
             mailer,
             passkeys: None,
             account_audience: config.audience.clone(),
+            email_code: EmailCodeSettings {
+                enabled: config.signin.email_code,
+                signup: config.signin.email_code_signup,
+                per_hour: config.signin.email_code_per_hour,
+                ttl: Duration::from_secs(config.signin.email_code_ttl),
+            },
+            breach: crate::auth::breached::BreachCheck::off(),
         }
+    }
+
+    /// The same flows with this breached-password check.
+    pub fn with_breach_check(mut self, breach: crate::auth::breached::BreachCheck) -> Self {
+        self.breach = breach;
+        self
+    }
+
+    /// The new password's field error when the corpus holds it (NIST SP 800-63B).
+    pub(crate) async fn refuse_breached(&self, field: &'static str, password: &str) -> Option<FieldError> {
+        self.breach.is_breached(password).await.then(|| FieldError::new(field, BREACHED))
     }
 
     /// The same flows with passkeys on.
@@ -78,6 +102,9 @@ impl Accounts {
         admit(self.lockout.reserve_account(account).await?)
     }
 }
+
+/// The refusal of a password found in a breach corpus.
+pub const BREACHED: &str = "this password has appeared in a data breach; choose another";
 
 /// Why a flow did not complete.
 #[derive(Debug, thiserror::Error)]

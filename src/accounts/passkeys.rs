@@ -18,8 +18,8 @@ use webauthn_rs::prelude::{Credential, Passkey};
 use super::{AccountError, Accounts};
 use crate::audit::Audit;
 use crate::auth::passkeys::{AuthenticationResult, CEREMONY_SECS, PublicKeyCredential, RegisterPublicKeyCredential, RelyingParty};
+use crate::auth::refresh;
 use crate::auth::sessions::{self, ClientInfo, Sessions, TokenPair};
-use crate::auth::{Verdict, refresh};
 use crate::error::FieldError;
 use crate::store::{AuditType, PasskeyRecord, PasskeyUse, User};
 
@@ -119,7 +119,7 @@ impl Accounts {
     async fn fresh_password(&self, user_id: Uuid, password: &str) -> Result<User, AccountError> {
         let credentials = self.store.credentials_by_id(user_id).await?.ok_or(AccountError::InvalidToken)?;
         self.reserve_account(user_id).await?;
-        if self.hasher.verify(password, Some(&credentials.password_hash)).await? == Verdict::Mismatch {
+        if !self.secret_matches(&credentials, password).await? {
             return Err(invalid("password", "is not your password"));
         }
         self.lockout.clear(&credentials.user, None).await?;

@@ -24,7 +24,10 @@ impl Accounts {
     ) -> Result<(), AccountError> {
         let credentials = self.store.credentials_by_id(user_id).await?.ok_or(AccountError::InvalidToken)?;
         self.reserve_account(user_id).await?;
-        let verdict = self.hasher.verify(current, Some(&credentials.password_hash)).await?;
+        // A passwordless account proves itself with a fresh re-check code instead.
+        let had_password = crate::auth::password::has_password(&credentials.password_hash);
+        let verdict =
+            if self.secret_matches(&credentials, current).await? { Verdict::Match { needs_rehash: false } } else { Verdict::Mismatch };
         if verdict != Verdict::Mismatch {
             // The right password: the reservation above must not add up toward a lock.
             self.lockout.clear(&credentials.user, None).await?;
@@ -36,8 +39,13 @@ impl Accounts {
             errors.push(FieldError::new("current_password", "is not your current password"));
         }
         let password = self.policy.parse(new, &known).map_err(|m| errors.push(FieldError::new("new_password", m))).ok();
-        if password.is_some() && verdict != Verdict::Mismatch && new == current {
+        if password.is_some() && verdict != Verdict::Mismatch && had_password && new == current {
             errors.push(FieldError::new("new_password", "must differ from the current password"));
+        }
+        if let Some(password) = password.as_ref().filter(|_| errors.is_empty())
+            && let Some(breached) = self.refuse_breached("new_password", password.expose()).await
+        {
+            errors.push(breached);
         }
         let Some(password) = password.filter(|_| errors.is_empty()) else { return Err(AccountError::Invalid(errors)) };
         let hash = self.hasher.hash(password.expose()).await?;
@@ -57,6 +65,9 @@ impl Accounts {
         let account = self.store.email_token_user(TokenPurpose::ResetPassword, &token_hash).await?.ok_or(AccountError::InvalidToken)?;
         let known: Vec<&str> = [Some(account.username.as_str()), account.email.as_deref()].into_iter().flatten().collect();
         let password = self.policy.parse(new, &known).map_err(|m| AccountError::Invalid(vec![FieldError::new("new_password", m)]))?;
+        if let Some(breached) = self.refuse_breached("new_password", password.expose()).await {
+            return Err(AccountError::Invalid(vec![breached]));
+        }
         let hash = self.hasher.hash(password.expose()).await?;
         // Used up, the password set and every session revoked in one transaction.
         let user = self.store.reset_password(&token_hash, &hash).await?.ok_or(AccountError::InvalidToken)?;

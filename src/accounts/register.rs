@@ -40,6 +40,9 @@ impl Accounts {
         if !errors.is_empty() {
             return Err(AccountError::Invalid(errors));
         }
+        if let Some(breached) = self.refuse_breached("password", password.expose()).await {
+            return Err(AccountError::Invalid(vec![breached]));
+        }
         let mut roles = vec![Role::user()];
         if new.admin {
             roles.push(Role::admin());

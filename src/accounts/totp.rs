@@ -6,8 +6,8 @@ use uuid::Uuid;
 
 use super::{AccountError, Accounts};
 use crate::audit::Audit;
+use crate::auth::mfa;
 use crate::auth::totp::{self, Enrollment};
-use crate::auth::{Verdict, mfa};
 use crate::error::{Conflict, FieldError};
 use crate::store::{AuditType, StoreError, User};
 
@@ -63,7 +63,7 @@ impl Accounts {
             return Err(conflict(Conflict::MfaNotEnabled));
         }
         self.reserve_account(user_id).await?;
-        if self.hasher.verify(password, Some(&credentials.password_hash)).await? == Verdict::Mismatch {
+        if !self.secret_matches(&credentials, password).await? {
             return Err(invalid("password", "is not your password"));
         }
         let Some(factor) = mfa::verify_code(&self.store, user_id, code).await? else {

@@ -31,8 +31,15 @@ impl Factor {
 }
 
 /// A correct password of a user with TOTP on: stores a challenge, valid for `ttl`, and
-/// answers its token. `login` is the name typed at this step.
-pub async fn challenge(store: &DynStore, ttl: std::time::Duration, user_id: uuid::Uuid, login: &str) -> StoreResult<MfaToken> {
+/// answers its token. `login` is the name typed at this step (or the address a code went
+/// to); `first_factor` the step's amr value (`pwd`, or `mca` for an email code).
+pub async fn challenge(
+    store: &DynStore,
+    ttl: std::time::Duration,
+    user_id: uuid::Uuid,
+    login: &str,
+    first_factor: &'static str,
+) -> StoreResult<MfaToken> {
     let token = refresh::new_token();
     let ttl = chrono::Duration::from_std(ttl).map_err(anyhow::Error::from)?;
     store
@@ -40,6 +47,7 @@ pub async fn challenge(store: &DynStore, ttl: std::time::Duration, user_id: uuid
             token_hash: refresh::hash(&token),
             user_id,
             login_key: lockout::attempt_key(login),
+            first_factor,
             expires_at: Utc::now() + ttl,
         })
         .await?;

@@ -1,6 +1,8 @@
 //! Passwords, signing keys and access tokens, refresh tokens, sessions, the failed-login
 //! limit, the second factor and the passkeys' relying party: what the flows in [`crate::accounts`] build on.
 
+pub mod breached;
+pub mod email_code;
 pub mod id_tokens;
 pub mod keys;
 pub mod legacy;

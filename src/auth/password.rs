@@ -26,6 +26,15 @@ const OUTPUT_LEN: usize = 32;
 /// The argon2 working memory of one hashing slot.
 type Memory = Vec<Block>;
 
+/// What `password_hash` holds for an account without a password (one made by a sign-up
+/// code): no password matches it, and checking one costs what an unknown user's costs.
+pub const NO_PASSWORD: &str = "";
+
+/// Whether a stored hash is a password (not [`NO_PASSWORD`]).
+pub fn has_password(stored: &str) -> bool {
+    stored != NO_PASSWORD
+}
+
 /// The outcome of checking a password against a stored hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -145,7 +154,7 @@ impl PasswordHasher {
     /// A stored hash beyond the work factor bounds ([`super::legacy::check_work_factor`]) is
     /// never computed: it is checked like an unknown user's, so it answers `Mismatch`.
     pub async fn verify(&self, password: &str, stored: Option<&str>) -> anyhow::Result<Verdict> {
-        let stored = stored.filter(|hash| match super::legacy::check_work_factor(hash) {
+        let stored = stored.filter(|hash| has_password(hash)).filter(|hash| match super::legacy::check_work_factor(hash) {
             Ok(()) => true,
             Err(why) => {
                 tracing::warn!(reason = %why, "stored password hash not verified: its work factor is beyond the bounds; the login fails");

@@ -40,6 +40,11 @@ pub struct TokenPair {
     #[schema(example = 2592000)]
     pub refresh_expires_in: i64,
     pub user: User,
+    /// Present (and true) only after a password login whose password is now found in a
+    /// breach corpus: the session works; the client should ask for a new password.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[schema(example = json!(null))]
+    pub password_breached: bool,
 }
 
 impl std::fmt::Debug for TokenPair {
@@ -87,6 +92,7 @@ fn pair(
         // Rounded up: right after login this is the full GATEHOUSE_REFRESH_TTL.
         refresh_expires_in: ((expires_at - Utc::now()).num_milliseconds().max(0) + 999) / 1000,
         user,
+        password_breached: false,
     })
 }
 

@@ -2,6 +2,7 @@
 //! before parsing, without overriding it), else the default. Bad values stop the start.
 
 pub mod pages;
+pub mod signin;
 mod values;
 pub mod webhooks;
 
@@ -21,6 +22,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub webhooks: webhooks::WebhookSettings,
+    /// Sign-in by email code and the breached-password check.
+    #[command(flatten)]
+    pub signin: signin::SignInSettings,
 
     /// `sqlite://PATH` or `postgres://...`
     #[arg(long, env = "GATEHOUSE_DATABASE_URL", default_value = "sqlite://gatehouse.db", global = true)]

@@ -35,6 +35,10 @@ const LIMITED_ROUTES: &[&str] = &[
     "/v1/auth/password/forgot",
     "/v1/auth/password/reset",
     "/v1/auth/email/verify",
+    // Sign-in by email code: each request may write a code and queue a mail.
+    "/v1/auth/email-code",
+    "/v1/auth/email-code/verify",
+    "/v1/auth/email-code/reauth",
     // Authenticated, but each call sends a mail.
     "/v1/auth/email/resend",
     // Each grant writes a session or checks a secret.
@@ -55,6 +59,9 @@ const LIMITED_METHOD_ROUTES: &[(Method, &str)] = &[
     (Method::POST, "/account/passkeys/delete"),
     (Method::POST, "/login"),
     (Method::POST, "/login/mfa"),
+    (Method::POST, "/login/email-code"),
+    (Method::POST, "/login/email"),
+    (Method::POST, "/account/email-code"),
     (Method::POST, "/register"),
     (Method::POST, "/account/password"),
     (Method::POST, "/forgot-password"),

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod caller;
 pub mod clients;
 pub mod docs;
+pub mod email_code;
 pub mod extract;
 pub mod fields;
 pub mod health;
@@ -37,6 +38,7 @@ pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
         .merge(health::router())
         .merge(auth::router())
+        .merge(email_code::router())
         .merge(me::router())
         .merge(recovery::router())
         .merge(mfa::router())

@@ -165,6 +165,21 @@ impl Mailer {
         }
     }
 
+    /// Writes the mail of a sign-in code: the code and the link to the page whose button
+    /// spends it. The caller stores it with the code ([`crate::store::Store::create_email_code`])
+    /// and then calls [`Mailer::announce`].
+    pub fn write_code_mail(&self, to: &str, challenge: Uuid, code: &str, ttl: Duration) -> anyhow::Result<NewMail> {
+        let query = serde_urlencoded::to_string([("challenge", challenge.to_string()), ("code", code.replace('-', ""))])?;
+        let link = format!("{}/login/email?{query}", self.public_url);
+        let rendered = self.templates.render(Kind::EmailCode, &[("code", code), ("link", &link), ("valid_for", &describe(ttl))]);
+        self.build(to, rendered)
+    }
+
+    /// Wakes the worker for a message queued by the caller.
+    pub fn announce(&self) {
+        self.queued.notify_one();
+    }
+
     fn build(&self, email: &str, rendered: templates::Rendered) -> anyhow::Result<NewMail> {
         let to: Mailbox = email.parse()?;
         let message = Message::builder()
@@ -199,7 +214,7 @@ pub fn verification_address(user: &User) -> Option<&str> {
 }
 
 /// "24 hours", "30 minutes", "45 seconds".
-fn describe(ttl: Duration) -> String {
+pub(crate) fn describe(ttl: Duration) -> String {
     let secs = ttl.as_secs();
     let (n, unit) = if secs.is_multiple_of(3600) {
         (secs / 3600, "hour")

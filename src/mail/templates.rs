@@ -17,6 +17,8 @@ pub enum Kind {
     SecurityNotice,
     /// A notice to the verified address that the password was changed or reset.
     PasswordChanged,
+    /// A sign-in code and its link.
+    EmailCode,
 }
 
 impl Kind {
@@ -27,6 +29,7 @@ impl Kind {
             Self::EmailChanged => "email_changed",
             Self::SecurityNotice => "security_notice",
             Self::PasswordChanged => "password_changed",
+            Self::EmailCode => "email_code",
         }
     }
 }
@@ -53,6 +56,7 @@ pub struct Templates {
     email_changed: Parts,
     security_notice: Parts,
     password_changed: Parts,
+    email_code: Parts,
 }
 
 impl Templates {
@@ -109,6 +113,12 @@ impl Templates {
                 include_str!("../../templates/mail/password_changed.txt"),
                 include_str!("../../templates/mail/password_changed.html"),
             )?,
+            email_code: parts(
+                Kind::EmailCode,
+                include_str!("../../templates/mail/email_code.subject"),
+                include_str!("../../templates/mail/email_code.txt"),
+                include_str!("../../templates/mail/email_code.html"),
+            )?,
         })
     }
 
@@ -120,6 +130,7 @@ impl Templates {
             Kind::EmailChanged => &self.email_changed,
             Kind::SecurityNotice => &self.security_notice,
             Kind::PasswordChanged => &self.password_changed,
+            Kind::EmailCode => &self.email_code,
         };
         Rendered {
             // A subject is one header line: no line breaks from a value.

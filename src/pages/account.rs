@@ -33,6 +33,8 @@ const DONE: &[&str] = &[
     "passkey_added",
     "passkey_renamed",
     "passkey_removed",
+    "reauth_code_sent",
+    "reauth_code_capped",
 ];
 
 pub fn router() -> Router<AppState> {
@@ -118,7 +120,18 @@ pub(super) async fn render(
             return super::error_page(state, visit);
         }
     };
+    let (has_password, breached) = match state.accounts.password_state(session.user.id).await {
+        Ok(found) => found,
+        Err(err) => {
+            tracing::warn!(error = %err, "could not read the password state for the account page");
+            return super::error_page(state, visit);
+        }
+    };
     let mut context = base(state, &visit, "account_title");
+    // A passwordless account's re-checks take a code by email where others take the password.
+    context.insert("has_password", Value::from(has_password));
+    context.insert("password_breached", Value::from(breached));
+    context.insert("secret_label", Value::from(state.pages.text(if has_password { "current_password" } else { "emailed_code" })));
     context.insert("user", Value::from_serialize(&session.user));
     context.insert("passkeys_on", Value::from(state.accounts.passkeys_on()));
     context.insert("passkeys", Value::from_serialize(&passkeys));

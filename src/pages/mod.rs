@@ -13,6 +13,7 @@ mod admin_actions;
 mod admin_audit;
 mod admin_clients;
 mod authorize;
+mod email_code;
 mod logout;
 mod passkeys;
 mod recovery;
@@ -39,6 +40,7 @@ type Page = Result<Response, Response>;
 pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(signin::router())
+        .merge(email_code::router())
         .merge(account::router())
         .merge(recovery::router())
         .merge(security::router())

@@ -130,6 +130,7 @@ pub(super) fn render_sign_in(
     context.insert("notice", Value::from(notice));
     context.insert("error", Value::from(error));
     context.insert("passkeys", Value::from(state.accounts.passkeys_on()));
+    context.insert("email_code", Value::from(state.accounts.email_code_on()));
     let page = state.pages.render(status, "login.html", context);
     visit.respond(page)
 }

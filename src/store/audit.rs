@@ -50,10 +50,12 @@ pub enum AuditType {
     WebhookUpdated,
     WebhookDeleted,
     WebhookSecretRotated,
+    /// A sign-in code was mailed (or, past the hourly cap, refused).
+    EmailCodeRequested,
 }
 
 impl AuditType {
-    pub const ALL: [AuditType; 32] = [
+    pub const ALL: [AuditType; 33] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -86,6 +88,7 @@ impl AuditType {
         Self::WebhookUpdated,
         Self::WebhookDeleted,
         Self::WebhookSecretRotated,
+        Self::EmailCodeRequested,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -122,6 +125,7 @@ impl AuditType {
             Self::WebhookUpdated => "webhook.updated",
             Self::WebhookDeleted => "webhook.deleted",
             Self::WebhookSecretRotated => "webhook.secret_rotated",
+            Self::EmailCodeRequested => "login.email_code_requested",
         }
     }
 

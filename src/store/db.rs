@@ -97,6 +97,9 @@ pub(crate) enum Lock {
     /// limit cannot both pass it. `NO KEY UPDATE` leaves the row free for the foreign-key
     /// checks of other inserts (sessions). `NotFound` when the owner is gone.
     TemplateOwner(Uuid),
+    /// One address's email codes, before the codes of its last hour are counted: parallel
+    /// requests at the cap cannot both pass it. The key is the address key's hash.
+    EmailAddress(i64),
 }
 
 impl Db {
@@ -275,6 +278,7 @@ impl Write<Postgres> {
             Lock::TemplateOwner(owner) => {
                 sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE").bind(owner).execute(&mut **self)
             }
+            Lock::EmailAddress(key) => sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(key).execute(&mut **self),
         };
         let taken = taken.await.map_err(classify)?;
         if matches!(lock, Lock::TemplateOwner(_)) && taken.rows_affected() == 0 {

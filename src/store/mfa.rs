@@ -34,6 +34,8 @@ pub struct NewMfaChallenge {
     pub user_id: Uuid,
     /// The lockout key of the login name of the first step.
     pub login_key: String,
+    /// The first step's amr value: `pwd`, or `mca` for an email code.
+    pub first_factor: &'static str,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -41,6 +43,7 @@ pub struct NewMfaChallenge {
 pub struct MfaChallenge {
     pub user_id: Uuid,
     pub login_key: String,
+    pub first_factor: String,
 }
 
 impl Store {
@@ -190,12 +193,13 @@ impl Store {
         let now = Time::now();
         on_db!(&self.db, c => {
             sqlx::query("DELETE FROM mfa_challenges WHERE expires_at <= $1").bind(now).execute(&c.pool).await.map_err(classify)?;
-            sqlx::query("INSERT INTO mfa_challenges (token_hash, user_id, login_key, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+            sqlx::query("INSERT INTO mfa_challenges (token_hash, user_id, login_key, created_at, expires_at, first_factor) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(&challenge.token_hash)
                 .bind(challenge.user_id)
                 .bind(&challenge.login_key)
                 .bind(now)
                 .bind(Time(challenge.expires_at))
+                .bind(challenge.first_factor)
                 .execute(&c.pool)
                 .await
                 .map_err(classify)?;
@@ -205,7 +209,7 @@ impl Store {
 
     /// The live (unexpired, unused) challenge with this token hash.
     pub async fn mfa_challenge(&self, token_hash: &[u8]) -> StoreResult<Option<MfaChallenge>> {
-        on_db!(&self.db, c => sqlx::query_as("SELECT user_id, login_key FROM mfa_challenges WHERE token_hash = $1 AND expires_at > $2")
+        on_db!(&self.db, c => sqlx::query_as("SELECT user_id, login_key, first_factor FROM mfa_challenges WHERE token_hash = $1 AND expires_at > $2")
             .bind(token_hash)
             .bind(Time::now())
             .fetch_optional(&c.pool)

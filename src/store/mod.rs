@@ -7,7 +7,7 @@
 //! [`users_admin`] (the admin list and changes that keep an enabled admin), [`attempts`]
 //! (the lockout rule), [`sessions`] (sessions and rotated refresh tokens), [`templates`],
 //! [`keys`] (signing keys, server secrets), [`audit`], [`recovery`] (email tokens and the
-//! mail queue), [`mfa`] (TOTP), [`passkeys`] (passkeys and their ceremonies), [`oauth`] (OpenID Connect codes, consents and clients' sessions), [`copy`] and [`copy_rows`] (`gatehouse copy`), [`live`]
+//! mail queue), [`mfa`] (TOTP), [`email_codes`] (codes mailed for a sign-in by email), [`passkeys`] (passkeys and their ceremonies), [`oauth`] (OpenID Connect codes, consents and clients' sessions), [`copy`] and [`copy_rows`] (`gatehouse copy`), [`live`]
 //! (live sessions held in memory, and what keeps them true), and [`totals`] (remembered
 //! totals and page positions of large user lists); [`events`] (webhook events, queued in the
 //! transaction of the change they report) and [`webhooks`] (endpoints and the delivery queue).
@@ -21,6 +21,7 @@ pub mod copy;
 mod copy_rows;
 mod db;
 mod events;
+mod email_codes;
 mod export;
 mod keys;
 mod live;
@@ -46,6 +47,7 @@ pub use browser::BrowserSession;
 pub use clients::{Client, ClientPatch, NewClient};
 pub use copy::{Rows, Table};
 pub use events::EventType;
+pub use email_codes::{CodePurpose, EMAIL_CODE_MAX_FAILURES, EmailCodeRecord, NewEmailCode};
 pub use export::AccountBatch;
 pub use keys::SigningKeyRecord;
 pub use mfa::{MfaChallenge, NewMfaChallenge, TotpRecord};

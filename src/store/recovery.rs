@@ -82,7 +82,7 @@ macro_rules! live_token {
     };
 }
 
-const QUEUE_MAIL: &str =
+pub(super) const QUEUE_MAIL: &str =
     "INSERT INTO mail_queue (id, sender, recipient, message, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $5)";
 
 /// Oldest due messages first, up to $3; `$lock` makes other instances skip them on PostgreSQL.
@@ -204,7 +204,7 @@ impl Store {
                     tx.queue_user_event(EventType::UserEmailVerified, user_id).await?;
                 }
                 Some(hash) => {
-                    sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+                    sqlx::query("UPDATE users SET password_hash = $2, password_breached = false, updated_at = $3 WHERE id = $1")
                         .bind(user_id)
                         .bind(hash)
                         .bind(now)

@@ -187,7 +187,7 @@ impl Store {
         let now = Time::now();
         on_db!(&self.db, c => {
             let mut tx = c.write().await?;
-            sqlx::query(SET_PASSWORD).bind(id).bind(hash).bind(now).execute(&mut *tx).await.map_err(classify)?;
+            sqlx::query(SET_NEW_PASSWORD).bind(id).bind(hash).bind(now).execute(&mut *tx).await.map_err(classify)?;
             let ended: Vec<(Uuid, Uuid)> = sqlx::query_as(
                 "UPDATE sessions SET revoked_at = $3 WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $2 RETURNING id, user_id",
             )
@@ -207,3 +207,5 @@ impl Store {
 }
 
 const SET_PASSWORD: &str = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
+/// A new password is not (yet) known breached.
+const SET_NEW_PASSWORD: &str = "UPDATE users SET password_hash = $2, password_breached = false, updated_at = $3 WHERE id = $1";

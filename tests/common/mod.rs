@@ -7,11 +7,13 @@
 pub mod admin;
 pub mod browser;
 pub mod crash;
+pub mod email_code;
 pub mod live;
 pub mod mfa;
 pub mod oidc;
 pub mod passkeys;
 pub mod postgres;
+pub mod pwned;
 pub mod smtp;
 pub mod webhook_crash;
 pub mod webhooks;
@@ -85,6 +87,8 @@ impl TestApp {
         config.bind = "127.0.0.1:0".parse().expect("address");
         // Mail of tests without an SMTP server lands beside the database, not in the repo.
         config.mail_outbox = dir.path().join("outbox");
+        // No test reaches the internet: the breached-password tests turn a local source on.
+        config.signin.breached_passwords = gatehouse::config::signin::BreachSource::Off;
         adjust(&mut config);
         Self::start(config, dir).await
     }

@@ -3,8 +3,10 @@
 mod api_docs;
 mod audit;
 mod bad_input;
+mod breached;
 mod clients;
 mod email_change;
+mod email_code;
 mod email_verification;
 mod errors;
 mod every_field;
