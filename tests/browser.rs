@@ -9,6 +9,8 @@ pub const STORE: common::StoreKind = common::StoreKind::Sqlite;
 mod accessibility;
 #[path = "browser/admin.rs"]
 mod admin;
+#[path = "browser/email_code.rs"]
+mod email_code;
 #[path = "browser/journey.rs"]
 mod journey;
 #[path = "browser/oidc.rs"]
