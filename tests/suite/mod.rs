@@ -31,6 +31,7 @@ mod mfa_setup;
 mod oidc;
 mod oidc_audience;
 mod oidc_consent;
+mod oidc_email_code;
 mod openapi;
 mod page_sessions;
 mod passkeys;
