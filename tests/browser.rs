@@ -11,6 +11,8 @@ mod accessibility;
 mod admin;
 #[path = "browser/express.rs"]
 mod express;
+#[path = "browser/email_code.rs"]
+mod email_code;
 #[path = "browser/journey.rs"]
 mod journey;
 #[path = "browser/oidc.rs"]

@@ -179,6 +179,7 @@ fn user_create_with_an_email_queues_a_verification_mail_that_a_running_server_se
         .env("GATEHOUSE_DATABASE_URL", &cli.database_url)
         .env("GATEHOUSE_BIND", "127.0.0.1:0")
         .env("GATEHOUSE_METRICS_BIND", "off")
+        .env("GATEHOUSE_BREACHED_PASSWORDS", "off")
         .env("GATEHOUSE_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -49,6 +49,7 @@ fn start(folder: &Path, bin: &Path) -> Server {
         .current_dir(folder)
         .env("PATH", path_with(bin))
         .env("GATEHOUSE_BIND", format!("127.0.0.1:{port}"))
+        .env("GATEHOUSE_BREACHED_PASSWORDS", "off")
         .env("GATEHOUSE_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())

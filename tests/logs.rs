@@ -33,6 +33,7 @@ fn start_at(dir: &tempfile::TempDir, format: &str, level: &str) -> (tokio::proce
         .current_dir(dir.path())
         .env("GATEHOUSE_DATABASE_URL", format!("sqlite://{}", dir.path().join("gatehouse.db").display()))
         .env("GATEHOUSE_BIND", "127.0.0.1:0")
+        .env("GATEHOUSE_BREACHED_PASSWORDS", "off")
         .env("GATEHOUSE_LOG_FORMAT", format)
         .env("GATEHOUSE_LOG", level)
         .stdout(Stdio::null())

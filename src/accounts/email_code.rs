@@ -268,7 +268,7 @@ mod tests {
 
     #[test]
     fn usernames_made_from_addresses_follow_the_username_rules() {
-        for (address, want) in [("anna.b@example.com", "anna.b"), ("x@example.com", "x__"), ("jörg+tag@example.com", "jrgtag")] {
+        for (address, want) in [("anna.b@example.com", "anna.b"), ("x@example.com", "x__"), ("j+o%rg@example.com", "jorg")] {
             let name = username_from(&Email::parse(address).expect("an address"));
             assert_eq!(name, want);
             assert!(Username::parse(&name).is_ok());

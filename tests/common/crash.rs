@@ -74,6 +74,7 @@ impl Server {
             .arg("serve")
             .env("GATEHOUSE_DATABASE_URL", database_url)
             .env("GATEHOUSE_BIND", "127.0.0.1:0")
+            .env("GATEHOUSE_BREACHED_PASSWORDS", "off")
             .env("GATEHOUSE_LOG", "info")
             .env("GATEHOUSE_LOG_FORMAT", "json")
             // Lost answers to refreshes are the grace window's business: keep it open for

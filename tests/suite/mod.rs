@@ -32,6 +32,7 @@ mod oauth_answers;
 mod oidc;
 mod oidc_audience;
 mod oidc_consent;
+mod oidc_email_code;
 mod openapi;
 mod page_sessions;
 mod passkeys;

@@ -34,7 +34,7 @@ async fn oauth_error(res: reqwest::Response, status: StatusCode, error: &str) {
 }
 
 /// Checks an ID token's signature against the served JWKS and answers its claims.
-async fn verified_id_token(app: &TestApp, token: &str, audience: &str) -> Value {
+pub(super) async fn verified_id_token(app: &TestApp, token: &str, audience: &str) -> Value {
     let header = jsonwebtoken::decode_header(token).expect("a JWT");
     let jwks: Value = app.get("/.well-known/jwks.json", None).await.json().await.expect("JWKS");
     let kid = header.kid.expect("kid");
