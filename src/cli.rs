@@ -4,8 +4,11 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Config;
 
+/// `gatehouse --version`: the crate's version and the commit it was built from.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("GATEHOUSE_COMMIT"), ")");
+
 #[derive(Parser)]
-#[command(name = "gatehouse", version, about = "Authentication and user management service")]
+#[command(name = "gatehouse", version = VERSION, about = "Authentication and user management service")]
 pub struct Cli {
     #[command(flatten)]
     pub config: Config,
@@ -75,6 +78,32 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Ask the server these settings describe for its /health, over loopback at
+    /// GATEHOUSE_BIND's port: exit 0 when it answers 200, 1 otherwise. For health checks in
+    /// images without a shell.
+    Healthcheck {
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
+        timeout: u64,
+    },
+    /// Check the settings.
+    Config {
+        #[command(subcommand)]
+        action: ConfigCommand,
+    },
+    /// Print a completion script for a shell, e.g. `gatehouse completions bash >
+    /// /etc/bash_completion.d/gatehouse`.
+    Completions { shell: clap_complete::Shell },
+    /// Print the manual page (roff), e.g. `gatehouse man > /usr/local/share/man/man1/gatehouse.1`.
+    Man,
+}
+
+#[derive(Subcommand)]
+pub enum ConfigCommand {
+    /// Check every setting as `serve` would (values, template folders, the logo, passkeys),
+    /// without opening the database, and print the effective ones with secrets hidden;
+    /// exit 1 with the reason on a bad one.
+    Check,
 }
 
 #[derive(Subcommand)]
@@ -91,8 +120,8 @@ pub enum UserCommand {
     /// List users, oldest first.
     List {
         /// Only users whose username or email contains this (case ignored).
-        #[arg(long)]
-        q: Option<String>,
+        #[arg(long, alias = "q", value_name = "TEXT")]
+        query: Option<String>,
         /// Only users holding this role.
         #[arg(long)]
         role: Option<String>,
@@ -112,6 +141,9 @@ pub enum UserCommand {
     Enable { username: String },
     /// Delete a user with its sessions and templates; refused for the last enabled admin.
     Delete { username: String },
+    /// Set a user's password, read from one line of standard input (or prompted on a
+    /// terminal), under the same rules as the API; every session of the user is signed out.
+    SetPassword { username: String },
     /// Turn a user's TOTP second factor off (a lost authenticator): its secret and
     /// recovery codes are deleted; the user logs in with the password alone.
     ResetMfa { username: String },

@@ -3,13 +3,14 @@
 mod clients;
 mod copy;
 mod operate;
+mod setup;
 mod users;
 
 use std::io::{BufRead, IsTerminal};
 
 use crate::app::Application;
 use crate::auth::keys::{generate_key, generate_rsa_key};
-use crate::cli::{Cli, Command, KeysCommand, UserCommand};
+use crate::cli::{Cli, Command, ConfigCommand, KeysCommand, UserCommand};
 use crate::config::Config;
 use crate::store;
 use anyhow::{Context, bail};
@@ -27,6 +28,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Client { action } => clients::run(&config, store::connect(&config.database_url).await?, action).await,
         Command::Copy { to, force } => copy::copy(&config, &to, force).await,
         Command::Import { file } => import(&config, &file).await,
+        Command::Healthcheck { timeout } => setup::healthcheck(&config, std::time::Duration::from_secs(timeout)).await,
+        Command::Config { action: ConfigCommand::Check } => setup::check_config(&config),
+        Command::Completions { shell } => setup::completions(shell),
+        Command::Man => setup::man(),
     }
 }
 
@@ -35,7 +40,7 @@ async fn user(config: &Config, action: UserCommand) -> anyhow::Result<()> {
     // Listing reads only; the others run the account flows.
     let admin = || users::UserAdmin::new(config, store.clone());
     match action {
-        UserCommand::List { q, role, json } => users::list(&store, q, role, json).await,
+        UserCommand::List { query, role, json } => users::list(&store, query, role, json).await,
         UserCommand::Create { username, email, admin: is_admin } => {
             admin()?.create(&username, email.as_deref(), &read_password()?, is_admin).await
         }
@@ -43,6 +48,7 @@ async fn user(config: &Config, action: UserCommand) -> anyhow::Result<()> {
         UserCommand::Disable { username } => admin()?.set_disabled(&username, true).await,
         UserCommand::Enable { username } => admin()?.set_disabled(&username, false).await,
         UserCommand::Delete { username } => admin()?.delete(&username).await,
+        UserCommand::SetPassword { username } => admin()?.set_password(&username, &read_password()?).await,
         UserCommand::ResetMfa { username } => admin()?.reset_mfa(&username).await,
         UserCommand::Passkeys { username, json } => admin()?.passkeys(&username, json).await,
         UserCommand::RemovePasskey { username, passkey_id } => admin()?.remove_passkey(&username, passkey_id).await,

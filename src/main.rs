@@ -25,11 +25,16 @@ async fn main() -> std::process::ExitCode {
         eprintln!("error: {err:#}");
         return std::process::ExitCode::FAILURE;
     }
+    let json_log = cli.config.log_format == gatehouse::config::LogFormat::Json;
     match gatehouse::commands::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            tracing::error!("{err:#}");
-            eprintln!("error: {err:#}");
+            // Once: as a log line where logs are JSON (read by a machine), else as text.
+            if json_log {
+                tracing::error!("{err:#}");
+            } else {
+                eprintln!("error: {err:#}");
+            }
             std::process::ExitCode::FAILURE
         }
     }

@@ -13,6 +13,9 @@ use serde_json::Value;
 
 use common::{PASSWORD, TestApp};
 
+#[path = "cli/setup.rs"]
+mod setup;
+
 /// A scratch directory with its own database; the binary runs inside it, so no `.env`
 /// from elsewhere is read.
 struct Scratch {

@@ -90,7 +90,9 @@ fn user_subcommands_list_set_roles_disable_enable_and_delete_under_the_last_admi
     cli.ok(&["user", "disable", "bob"]);
     assert!(row(&cli.ok(&["user", "list"]), "bob").is_some_and(|r| r.contains("disabled")));
     cli.ok(&["user", "enable", "bob"]);
-    assert!(row(&cli.ok(&["user", "list", "--q", "BO"]), "bob").is_some_and(|r| r.contains("enabled")));
+    assert!(row(&cli.ok(&["user", "list", "--query", "BO"]), "bob").is_some_and(|r| r.contains("enabled")));
+    assert!(row(&cli.ok(&["user", "list", "--q", "BO"]), "bob").is_some(), "the earlier spelling still works");
+    assert!(row(&cli.ok(&["user", "list", "--query", "zz-nobody"]), "bob").is_none());
 
     // With bob an enabled admin, root may now step down.
     cli.ok(&["user", "set-roles", "root", "user"]);

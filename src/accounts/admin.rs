@@ -1,5 +1,5 @@
 //! An admin's changes to an account, from `/v1/users/{id}` or `gatehouse user ...`: roles,
-//! disabled, email, deletion and MFA reset. `actor` is the admin, `None` on the command line.
+//! disabled, email, deletion, MFA reset and a new password. `actor` is the admin, `None` on the command line.
 //! The store keeps the last-admin rule (`last_admin`).
 
 use serde_json::json;
@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::{AccountError, Accounts};
 use crate::audit::Audit;
+use crate::error::FieldError;
 use crate::store::{AuditType, User, UserPatch};
 
 impl Accounts {
@@ -55,6 +56,24 @@ impl Accounts {
             self.mailer.send_security_notice(&user, change).await;
         }
         Ok((user, was_on))
+    }
+}
+
+impl Accounts {
+    /// Sets a new password on the user `id` (an operator's `gatehouse user set-password`),
+    /// under the password rules of the API; every session of the user is revoked, as after
+    /// a reset, and earlier failed logins no longer count.
+    pub async fn set_password(&self, audit: &Audit, actor: Option<Uuid>, id: Uuid, new: &str) -> Result<User, AccountError> {
+        let user = self.store.user_by_id(id).await?.ok_or(AccountError::NotFound)?;
+        let known: Vec<&str> = [Some(user.username.as_str()), user.email.as_deref()].into_iter().flatten().collect();
+        let password = self.policy.parse(new, &known).map_err(|m| AccountError::Invalid(vec![FieldError::new("password", m)]))?;
+        let hash = self.hasher.hash(password.expose()).await?;
+        self.store.set_password_hash(id, &hash).await?;
+        self.store.revoke_user_sessions(id, None).await?;
+        self.lockout.clear(&user, None).await?;
+        tracing::info!(actor_id = ?actor, user_id = %id, "password set by an admin; every session revoked");
+        audit.record(AuditType::PasswordChanged, actor, Some(id), json!({ "sessions_revoked": true, "by_admin": true })).await;
+        Ok(user)
     }
 }
 

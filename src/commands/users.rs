@@ -1,5 +1,5 @@
-//! `gatehouse user create | list | set-roles | disable | enable | delete | reset-mfa |
-//! passkeys | remove-passkey`: the
+//! `gatehouse user create | list | set-roles | disable | enable | delete | set-password |
+//! reset-mfa | passkeys | remove-passkey`: the
 //! flows of [`crate::accounts`] (the admin routes' rules: roles always with `user`, never
 //! leaving no enabled admin; the same audit events, with no actor and `"via": "cli"`) for
 //! operators without HTTP.
@@ -72,6 +72,13 @@ impl UserAdmin {
         let found = self.find(username).await?;
         let user = self.accounts.delete_user(&self.audit, None, found.id).await.map_err(|e| explain(e, username))?;
         println!("deleted user {} ({}) with its sessions and templates", user.username, user.id);
+        Ok(())
+    }
+
+    pub async fn set_password(&self, username: &str, password: &str) -> anyhow::Result<()> {
+        let found = self.find(username).await?;
+        let user = self.accounts.set_password(&self.audit, None, found.id, password).await.map_err(|e| explain(e, username))?;
+        println!("password set for {} ({}); every session of the user is signed out", user.username, user.id);
         Ok(())
     }
 

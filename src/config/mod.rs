@@ -14,8 +14,13 @@ use std::time::Duration;
 
 use clap::Args;
 
-/// Settings shared by the server and every subcommand.
+/// The help heading of the settings.
+pub const SETTINGS_HEADING: &str = "Server settings";
+
+/// Settings shared by the server and every subcommand. Their help comes under a heading
+/// of its own, after a subcommand's own options.
 #[derive(Clone, Args)]
+#[command(next_help_heading = SETTINGS_HEADING)]
 pub struct Config {
     #[command(flatten)]
     pub pages: pages::PageSettings,

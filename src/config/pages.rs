@@ -4,6 +4,7 @@
 use clap::Args;
 
 #[derive(Clone, Args)]
+#[command(next_help_heading = super::SETTINGS_HEADING)]
 pub struct PageSettings {
     /// Origins besides this service's own that a page may return to after sign-in
     /// (`return_to`), comma-separated, e.g. `https://app.example.com`; anything else goes to
