@@ -6,6 +6,7 @@ mod email;
 pub mod lockout;
 mod login;
 pub mod oauth;
+pub mod provider;
 mod password;
 mod quota;
 mod role;

@@ -22,6 +22,9 @@ pub mod schemas;
 pub mod sessions;
 pub mod templates;
 pub mod users;
+// Upstream sign-in: providers and people's identities.
+pub mod identities;
+pub mod providers;
 
 pub use caller::{AccountUser, AdminUser, AuthUser};
 
@@ -45,4 +48,6 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(clients::router())
         .merge(oauth::router())
         .merge(audit::router())
+        .merge(providers::router())
+        .merge(identities::router())
 }

@@ -21,6 +21,7 @@ mod return_to;
 mod security;
 mod session;
 mod signin;
+mod upstream;
 
 use axum::Router;
 use axum::extract::State;
@@ -45,6 +46,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(admin::router())
         .merge(authorize::router())
         .merge(passkeys::router())
+        .merge(upstream::router())
         .route("/pages/style.css", axum::routing::get(render::stylesheet))
         .route("/pages/logo", axum::routing::get(render::logo))
         .layer(axum::middleware::map_response_with_state(state.clone(), page_headers))

@@ -36,6 +36,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("admin_client_secret.html", include_str!("../../templates/pages/admin_client_secret.html")),
     ("consent.html", include_str!("../../templates/pages/consent.html")),
     ("logout.html", include_str!("../../templates/pages/logout.html")),
+    ("providers.html", include_str!("../../templates/pages/providers.html")),
+    ("link_confirm.html", include_str!("../../templates/pages/link_confirm.html")),
 ];
 const TEXT: &str = include_str!("../../templates/pages/text.json");
 const STYLE: &str = include_str!("../../templates/pages/style.css");

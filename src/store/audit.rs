@@ -46,10 +46,17 @@ pub enum AuditType {
     OAuthCodeReplayed,
     PasskeyAdded,
     PasskeyRemoved,
+    /// Upstream sign-in: an identity linked to an account, or unlinked; a provider added,
+    /// changed or removed.
+    IdentityLinked,
+    IdentityUnlinked,
+    ProviderCreated,
+    ProviderUpdated,
+    ProviderDeleted,
 }
 
 impl AuditType {
-    pub const ALL: [AuditType; 28] = [
+    pub const ALL: [AuditType; 33] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -78,6 +85,11 @@ impl AuditType {
         Self::OAuthCodeReplayed,
         Self::PasskeyAdded,
         Self::PasskeyRemoved,
+        Self::IdentityLinked,
+        Self::IdentityUnlinked,
+        Self::ProviderCreated,
+        Self::ProviderUpdated,
+        Self::ProviderDeleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -110,6 +122,11 @@ impl AuditType {
             Self::OAuthCodeReplayed => "oauth.code_replayed",
             Self::PasskeyAdded => "passkey.added",
             Self::PasskeyRemoved => "passkey.removed",
+            Self::IdentityLinked => "identity.linked",
+            Self::IdentityUnlinked => "identity.unlinked",
+            Self::ProviderCreated => "provider.created",
+            Self::ProviderUpdated => "provider.updated",
+            Self::ProviderDeleted => "provider.deleted",
         }
     }
 

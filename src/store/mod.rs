@@ -33,6 +33,9 @@ mod templates;
 mod totals;
 mod users;
 mod users_admin;
+// Upstream sign-in: providers, identities and flows in progress.
+mod identities;
+mod upstream;
 
 use std::sync::Arc;
 
@@ -53,6 +56,8 @@ pub use sessions::{NewSession, RefreshRecord, Session};
 pub use templates::{NewTemplate, Template, TemplatePatch};
 pub use users::{Credentials, EmailChange, NewUser, User};
 pub use users_admin::{UserPatch, UserQuery};
+pub use identities::{Identity, IdentityRecord, NO_PASSWORD, SignInMethods, has_password};
+pub use upstream::{NewProvider, Provider, ProviderPatch};
 
 use db::{Db, classify, on_db};
 
@@ -77,6 +82,12 @@ pub enum Conflict {
     PublicClient,
     /// A passkey whose credential is registered already (to this or another account).
     PasskeyTaken,
+    /// A provider slug in use.
+    SlugTaken,
+    /// An upstream identity linked to an account already.
+    IdentityTaken,
+    /// Removing an account's last way to sign in.
+    LastSignInMethod,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -142,6 +153,11 @@ impl Store {
         let (size, idle) = on_db!(&self.db, c => (c.pool.size(), c.pool.num_idle()));
         PoolStatus { size, idle: u32::try_from(idle).unwrap_or(u32::MAX) }
     }
+}
+
+/// `at` cut to the millisecond, as both stores keep times.
+pub fn now_millis(at: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    codec::Time::millis(at).0
 }
 
 /// A `LIKE` pattern (with `ESCAPE '\'`) matching `needle` anywhere: `%` and `_` (and the

@@ -83,6 +83,8 @@ impl TestApp {
         config.bind = "127.0.0.1:0".parse().expect("address");
         // Mail of tests without an SMTP server lands beside the database, not in the repo.
         config.mail_outbox = dir.path().join("outbox");
+        // The key sealing upstream providers' secrets, beside the database too.
+        config.secrets_key_file = dir.path().join("secrets.key");
         adjust(&mut config);
         Self::start(config, dir).await
     }
