@@ -13,6 +13,7 @@ pub mod oidc;
 pub mod passkeys;
 pub mod postgres;
 pub mod smtp;
+pub mod upstream;
 
 use std::net::SocketAddr;
 

@@ -46,5 +46,6 @@ mod template_quota;
 mod templates;
 mod tokens;
 mod user_changes;
+mod upstream;
 mod users;
 mod work_factors;
