@@ -47,5 +47,6 @@ mod templates;
 mod tokens;
 mod user_changes;
 mod upstream;
+mod upstream_kinds;
 mod users;
 mod work_factors;
