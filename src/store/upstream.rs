@@ -45,24 +45,40 @@ pub struct Provider {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(sqlx::FromRow)]
-struct ProviderRow {
-    id: Uuid,
-    slug: String,
-    name: String,
-    kind: String,
-    issuer: Option<String>,
-    client_id: String,
-    client_secret_sealed: Vec<u8>,
-    scopes: String,
-    allow_signup: bool,
-    link_by_email: bool,
-    trust_upstream_mfa: bool,
-    authorization_endpoint: Option<String>,
-    token_endpoint: Option<String>,
-    api_base: Option<String>,
+/// A provider row as stored (the secret sealed, the scopes a JSON array).
+#[derive(Clone, sqlx::FromRow)]
+pub struct ProviderRow {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub kind: String,
+    pub issuer: Option<String>,
+    pub client_id: String,
+    pub client_secret_sealed: Vec<u8>,
+    pub scopes: String,
+    pub allow_signup: bool,
+    pub link_by_email: bool,
+    pub trust_upstream_mfa: bool,
+    pub authorization_endpoint: Option<String>,
+    pub token_endpoint: Option<String>,
+    pub api_base: Option<String>,
     #[sqlx(try_from = "Time")]
-    created_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A provider row as `gatehouse copy` carries it.
+#[derive(Clone, sqlx::FromRow)]
+pub struct ProviderCopyRow {
+    #[sqlx(flatten)]
+    pub row: ProviderRow,
+    #[sqlx(try_from = "Time")]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for ProviderCopyRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderCopyRow").field("slug", &self.row.slug).finish_non_exhaustive()
+    }
 }
 
 impl ProviderRow {
@@ -112,6 +128,14 @@ macro_rules! provider_columns {
          trust_upstream_mfa, authorization_endpoint, token_endpoint, api_base, created_at"
     };
 }
+pub(super) use provider_columns;
+
+/// Adds a provider row with its own `updated_at` (what `gatehouse copy` carries).
+pub(super) const INSERT_WITH_UPDATED: &str = concat!(
+    "INSERT INTO upstream_providers (",
+    provider_columns!(),
+    ", updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+);
 
 pub(super) const INSERT: &str = concat!(
     "INSERT INTO upstream_providers (",
