@@ -23,3 +23,5 @@ mod protections;
 mod recovery;
 #[path = "browser/sign_in.rs"]
 mod sign_in;
+#[path = "browser/upstream.rs"]
+mod upstream;

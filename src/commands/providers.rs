@@ -57,7 +57,8 @@ pub async fn run(config: &Config, store: DynStore, action: ProviderCommand) -> a
             }
         }
         ProviderCommand::Show { slug } => {
-            let (provider, _) = store.provider_by_slug(&slug).await.context("cannot read the providers")?.ok_or_else(|| anyhow!("no provider {slug:?}"))?;
+            let (provider, _) =
+                store.provider_by_slug(&slug).await.context("cannot read the providers")?.ok_or_else(|| anyhow!("no provider {slug:?}"))?;
             println!("{}", serde_json::to_string(&provider)?);
         }
         ProviderCommand::Remove { slug } => {
@@ -88,7 +89,9 @@ fn explain(err: AccountError) -> anyhow::Error {
             anyhow!("{}", fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "))
         }
         AccountError::NotFound => anyhow!("no such provider"),
-        AccountError::Store(crate::store::StoreError::Conflict(crate::store::Conflict::SlugTaken)) => anyhow!("this slug is already in use"),
+        AccountError::Store(crate::store::StoreError::Conflict(crate::store::Conflict::SlugTaken)) => {
+            anyhow!("this slug is already in use")
+        }
         other => anyhow!(other),
     }
 }

@@ -17,11 +17,7 @@ use crate::error::{ApiError, Problem, Result};
 use crate::store::Identity;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_own))
-        .routes(routes!(delete_own))
-        .routes(routes!(admin_list))
-        .routes(routes!(admin_delete))
+    OpenApiRouter::new().routes(routes!(list_own)).routes(routes!(delete_own)).routes(routes!(admin_list)).routes(routes!(admin_delete))
 }
 
 #[derive(Serialize, ToSchema)]

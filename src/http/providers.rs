@@ -199,7 +199,12 @@ async fn patch_provider(
         (status = 403, description = "`forbidden`: the caller is not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: no such provider", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn delete_provider(State(state): State<AppState>, AdminUser(admin): AdminUser, audit: Audit, Path(slug): Path<String>) -> Result<StatusCode> {
+async fn delete_provider(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    audit: Audit,
+    Path(slug): Path<String>,
+) -> Result<StatusCode> {
     state.upstream.remove_provider(&audit, Some(admin.user_id), &slug).await?;
     Ok(StatusCode::NO_CONTENT)
 }

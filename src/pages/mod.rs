@@ -12,6 +12,7 @@ mod admin;
 mod admin_actions;
 mod admin_audit;
 mod admin_clients;
+mod admin_providers;
 mod authorize;
 mod logout;
 mod passkeys;
@@ -47,6 +48,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(authorize::router())
         .merge(passkeys::router())
         .merge(upstream::router())
+        .merge(admin_providers::router())
         .route("/pages/style.css", axum::routing::get(render::stylesheet))
         .route("/pages/logo", axum::routing::get(render::logo))
         .layer(axum::middleware::map_response_with_state(state.clone(), page_headers))

@@ -102,7 +102,13 @@ struct StartQuery {
     return_to: String,
 }
 
-async fn start(State(state): State<AppState>, visit: Visit, jar: CookieJar, Path(slug): Path<String>, Query(query): Query<StartQuery>) -> Response {
+async fn start(
+    State(state): State<AppState>,
+    visit: Visit,
+    jar: CookieJar,
+    Path(slug): Path<String>,
+    Query(query): Query<StartQuery>,
+) -> Response {
     let (browser, cookie) = binding(&state, &jar);
     match state.upstream.begin(&slug, &browser, &query.return_to, None).await {
         Ok(url) => visit.respond(([(header::SET_COOKIE, cookie)], Redirect::to(&url))),
@@ -130,7 +136,14 @@ async fn callback(
     finish(&state, visit, &audit, &slug, &return_to, outcome).await
 }
 
-async fn finish(state: &AppState, visit: Visit, audit: &Audit, slug: &str, return_to: &str, outcome: Result<Outcome, UpstreamError>) -> Response {
+async fn finish(
+    state: &AppState,
+    visit: Visit,
+    audit: &Audit,
+    slug: &str,
+    return_to: &str,
+    outcome: Result<Outcome, UpstreamError>,
+) -> Response {
     match outcome {
         Ok(Outcome::SignedIn(pair)) => signed_in(state, visit, pair, return_to).await,
         Ok(Outcome::SecondStep(token)) => second_step_page(state, visit, StatusCode::OK, &token.0, return_to, None).await,
@@ -181,11 +194,25 @@ struct ConfirmForm {
     password: String,
 }
 
-async fn confirm_page(State(state): State<AppState>, visit: Visit, jar: CookieJar, Path(slug): Path<String>, Query(query): Query<ConfirmQuery>) -> Response {
+async fn confirm_page(
+    State(state): State<AppState>,
+    visit: Visit,
+    jar: CookieJar,
+    Path(slug): Path<String>,
+    Query(query): Query<ConfirmQuery>,
+) -> Response {
     render_confirm(&state, visit, &jar, &slug, &query.flow, StatusCode::OK, None).await
 }
 
-async fn render_confirm(state: &AppState, visit: Visit, jar: &CookieJar, slug: &str, flow: &str, status: StatusCode, error: Option<String>) -> Response {
+async fn render_confirm(
+    state: &AppState,
+    visit: Visit,
+    jar: &CookieJar,
+    slug: &str,
+    flow: &str,
+    status: StatusCode,
+    error: Option<String>,
+) -> Response {
     let pending = match state.upstream.pending(flow, binding_of(state, jar).as_deref()).await {
         Ok(pending) => pending,
         Err(err) => return refused_page(state, visit, None, slug, "", err).await,
@@ -257,7 +284,13 @@ async fn start_link(State(state): State<AppState>, visit: Visit, jar: CookieJar,
     }
 }
 
-async fn unlink(State(state): State<AppState>, visit: Visit, audit: Audit, Path(id): Path<String>, Form(form): Form<super::signin::CsrfForm>) -> Response {
+async fn unlink(
+    State(state): State<AppState>,
+    visit: Visit,
+    audit: Audit,
+    Path(id): Path<String>,
+    Form(form): Form<super::signin::CsrfForm>,
+) -> Response {
     let Some(session) = visit.session.clone() else { return visit.send_to_sign_in("/account") };
     if !visit.csrf_ok(&state, &form.csrf) {
         return form_expired(&state, visit);

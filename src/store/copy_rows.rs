@@ -23,7 +23,9 @@ fn export_sql(table: Table) -> &'static str {
         Table::OauthClients => "SELECT * FROM oauth_clients ORDER BY id LIMIT $1 OFFSET $2",
         Table::OauthConsents => "SELECT * FROM oauth_consents ORDER BY user_id, client_id LIMIT $1 OFFSET $2",
         Table::Passkeys => concat!("SELECT ", passkey_columns!(), " FROM passkeys ORDER BY id LIMIT $1 OFFSET $2"),
-        Table::UpstreamProviders => concat!("SELECT ", super::upstream::provider_columns!(), ", updated_at FROM upstream_providers ORDER BY id LIMIT $1 OFFSET $2"),
+        Table::UpstreamProviders => {
+            concat!("SELECT ", super::upstream::provider_columns!(), ", updated_at FROM upstream_providers ORDER BY id LIMIT $1 OFFSET $2")
+        }
         Table::UserIdentities => {
             "SELECT id, user_id, provider_id, subject, email, created_at, last_used_at FROM user_identities ORDER BY id LIMIT $1 OFFSET $2"
         }

@@ -46,6 +46,7 @@ pub use browser::BrowserSession;
 pub use clients::{Client, ClientPatch, NewClient};
 pub use copy::{Rows, Table};
 pub use export::AccountBatch;
+pub use identities::{Identity, IdentityRecord, NO_PASSWORD, SignInMethods, has_password};
 pub use keys::SigningKeyRecord;
 pub use mfa::{MfaChallenge, NewMfaChallenge, TotpRecord};
 pub use oauth::{CodeClaim, CodeRecord, NewCode, SessionGrant};
@@ -54,10 +55,9 @@ pub use prune::{PruneCutoffs, Pruned};
 pub use recovery::{MailQuota, NewEmailToken, NewMail, QueuedMail, TokenPurpose};
 pub use sessions::{NewSession, RefreshRecord, Session};
 pub use templates::{NewTemplate, Template, TemplatePatch};
+pub use upstream::{NewProvider, Provider, ProviderPatch};
 pub use users::{Credentials, EmailChange, NewUser, User};
 pub use users_admin::{UserPatch, UserQuery};
-pub use identities::{Identity, IdentityRecord, NO_PASSWORD, SignInMethods, has_password};
-pub use upstream::{NewProvider, Provider, ProviderPatch};
 
 use db::{Db, classify, on_db};
 

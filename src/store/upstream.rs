@@ -193,7 +193,8 @@ impl Store {
     /// A provider by its slug, with its sealed secret.
     pub async fn provider_by_slug(&self, slug: &str) -> StoreResult<Option<(Provider, Vec<u8>)>> {
         let sql = concat!("SELECT ", provider_columns!(), " FROM upstream_providers WHERE slug = $1");
-        let row: Option<ProviderRow> = on_db!(&self.db, c => sqlx::query_as(sql).bind(slug).fetch_optional(&c.pool).await.map_err(classify)?);
+        let row: Option<ProviderRow> =
+            on_db!(&self.db, c => sqlx::query_as(sql).bind(slug).fetch_optional(&c.pool).await.map_err(classify)?);
         Ok(row.map(ProviderRow::split))
     }
 

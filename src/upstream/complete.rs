@@ -84,7 +84,8 @@ impl Upstream {
                 tracing::info!(provider = %provider.slug, verified_upstream = profile.email_verified, "an upstream address matches an account: not linked");
                 return Err(UpstreamError::refused("email_in_use", "upstream_email_in_use"));
             }
-            let pending = Pending { provider: provider.slug.clone(), profile, user_id: holder.user.id, username: holder.user.username, return_to };
+            let pending =
+                Pending { provider: provider.slug.clone(), profile, user_id: holder.user.id, username: holder.user.username, return_to };
             let token = refresh::new_token();
             let kept = serde_json::to_string(&pending).map_err(anyhow::Error::from)?;
             let expires_at = Utc::now() + chrono::Duration::seconds(CONFIRM_TTL_SECS);
@@ -130,7 +131,14 @@ impl Upstream {
         let verdict = accounts.hasher.verify(password, Some(&credentials.password_hash)).await?;
         if !matches!(verdict, Verdict::Match { .. }) {
             crate::metrics::login("invalid_credentials");
-            audit.record(AuditType::LoginFailed, None, Some(pending.user_id), json!({ "reason": "invalid_credentials", "step": "link_confirm" })).await;
+            audit
+                .record(
+                    AuditType::LoginFailed,
+                    None,
+                    Some(pending.user_id),
+                    json!({ "reason": "invalid_credentials", "step": "link_confirm" }),
+                )
+                .await;
             return Err(AccountError::InvalidCredentials.into());
         }
         accounts.lockout.clear(&credentials.user, None).await.map_err(AccountError::from)?;
@@ -143,7 +151,15 @@ impl Upstream {
         Ok((outcome, pending.return_to))
     }
 
-    async fn link(&self, audit: &Audit, actor: Option<Uuid>, user_id: Uuid, provider: &Provider, profile: &Profile, via: &str) -> Result<(), UpstreamError> {
+    async fn link(
+        &self,
+        audit: &Audit,
+        actor: Option<Uuid>,
+        user_id: Uuid,
+        provider: &Provider,
+        profile: &Profile,
+        via: &str,
+    ) -> Result<(), UpstreamError> {
         let id = Uuid::now_v7();
         match self.store.link_identity(id, user_id, provider.id, &profile.subject, profile.email.as_deref()).await {
             Err(StoreError::Conflict(Conflict::IdentityTaken)) => {
@@ -159,7 +175,8 @@ impl Upstream {
     /// A new account for an unknown identity: the username from the profile, made unique;
     /// the address as the provider gave it, verified only when the provider said so.
     async fn sign_up(&self, audit: &Audit, provider: &Provider, profile: &Profile) -> Result<User, UpstreamError> {
-        let base = username_base([profile.preferred_username.as_deref(), profile.email.as_deref(), profile.name.as_deref()].into_iter().flatten());
+        let base =
+            username_base([profile.preferred_username.as_deref(), profile.email.as_deref(), profile.name.as_deref()].into_iter().flatten());
         let email = profile.email.as_deref().and_then(|e| Email::parse(e).ok());
         for attempt in 0..20u32 {
             let candidate = match attempt {

@@ -136,7 +136,8 @@ impl Upstream {
             "github" => {
                 let token_endpoint = provider.token_endpoint.clone().unwrap_or_else(|| rules::GITHUB_TOKEN.to_string());
                 let post = ["client_secret_post".to_string()];
-                let tokens = oidc::exchange(self, &provider, &secret, &token_endpoint, Some(&post), &callback.code, &begun.verifier).await?;
+                let tokens =
+                    oidc::exchange(self, &provider, &secret, &token_endpoint, Some(&post), &callback.code, &begun.verifier).await?;
                 super::github::profile(self, &provider, &tokens).await?
             }
             _ => {
@@ -153,7 +154,8 @@ impl Upstream {
                 }
                 let token_endpoint = provider.token_endpoint.clone().unwrap_or_else(|| discovery.token_endpoint.clone());
                 let methods = discovery.token_endpoint_auth_methods_supported.as_deref();
-                let tokens: Tokens = oidc::exchange(self, &provider, &secret, &token_endpoint, methods, &callback.code, &begun.verifier).await?;
+                let tokens: Tokens =
+                    oidc::exchange(self, &provider, &secret, &token_endpoint, methods, &callback.code, &begun.verifier).await?;
                 oidc::profile(self, &provider, &discovery, &tokens, &begun.nonce).await?
             }
         };

@@ -165,7 +165,8 @@ pub async fn profile(
         Some(Value::String(s)) => s == "true",
         _ => false,
     };
-    let mfa = claims.get("amr").and_then(Value::as_array).is_some_and(|amr| amr.iter().filter_map(Value::as_str).any(|m| MFA_AMR.contains(&m)));
+    let mfa =
+        claims.get("amr").and_then(Value::as_array).is_some_and(|amr| amr.iter().filter_map(Value::as_str).any(|m| MFA_AMR.contains(&m)));
     Ok(Profile {
         subject: text("sub").unwrap_or_default(),
         email: text("email").filter(|e| !e.is_empty()),

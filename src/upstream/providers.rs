@@ -113,7 +113,13 @@ impl Upstream {
         Ok(provider)
     }
 
-    pub async fn change_provider(&self, audit: &Audit, actor: Option<Uuid>, slug: &str, change: ProviderChange) -> Result<Provider, AccountError> {
+    pub async fn change_provider(
+        &self,
+        audit: &Audit,
+        actor: Option<Uuid>,
+        slug: &str,
+        change: ProviderChange,
+    ) -> Result<Provider, AccountError> {
         let (current, _) = self.store.provider_by_slug(slug).await?.ok_or(AccountError::NotFound)?;
         let mut errors = Vec::new();
         let name = change.name.as_deref().and_then(|n| check("name", rules::name(n), &mut errors));

@@ -25,6 +25,8 @@ use super::{PASSWORD, TestApp, TestUser};
 
 pub const CLIENT_ID: &str = "gatehouse-at-corp";
 pub const CLIENT_SECRET: &str = "corp-secret-of-the-test-client";
+/// The only client secret the GitHub stand-in takes.
+pub const GITHUB_SECRET: &str = "gh-secret";
 
 fn node_modules() -> Option<PathBuf> {
     let dir = std::env::var_os("GATEHOUSE_OIDC_UPSTREAM_MODULES")
@@ -150,7 +152,12 @@ impl TestApp {
             email_key: email.to_lowercase(),
             expires_at: chrono::Utc::now() + chrono::Duration::hours(1),
         };
-        let mail = gatehouse::store::NewMail { id: uuid::Uuid::now_v7(), sender: "t@localhost".into(), recipient: email.into(), message: b"x".to_vec() };
+        let mail = gatehouse::store::NewMail {
+            id: uuid::Uuid::now_v7(),
+            sender: "t@localhost".into(),
+            recipient: email.into(),
+            message: b"x".to_vec(),
+        };
         store.create_email_token(new, mail).await.expect("token");
         let res = self.post("/v1/auth/email/verify", &json!({ "token": token }), None).await;
         assert_eq!(res.status(), StatusCode::NO_CONTENT);
@@ -218,6 +225,17 @@ impl GithubStandIn {
         Self { base, next }
     }
 
+    /// Adds this stand-in to `app` as provider `github`.
+    pub async fn add_to(&self, app: &TestApp, admin: &TestUser) {
+        let body = json!({
+            "slug": "github", "name": "GitHub", "kind": "github", "client_id": "Iv1.test", "client_secret": GITHUB_SECRET,
+            "authorization_endpoint": format!("{}/login/oauth/authorize", self.base),
+            "token_endpoint": format!("{}/login/oauth/access_token", self.base),
+            "api_base": self.base,
+        });
+        app.add_provider(admin, body).await;
+    }
+
     pub fn next_login(&self, user: GithubUser) {
         *self.next.lock().expect("lock") = user;
     }
@@ -231,7 +249,8 @@ async fn gh_authorize(Query(q): Query<std::collections::HashMap<String, String>>
 }
 
 async fn gh_token(Form(form): Form<std::collections::HashMap<String, String>>) -> Json<Value> {
-    if form.get("code").map(String::as_str) != Some("gh-code-1") || form.get("client_secret").is_none() || form.get("code_verifier").is_none() {
+    let secret_ok = form.get("client_secret").map(String::as_str) == Some(GITHUB_SECRET);
+    if form.get("code").map(String::as_str) != Some("gh-code-1") || !secret_ok || !form.contains_key("code_verifier") {
         return Json(json!({ "error": "bad_verification_code" }));
     }
     Json(json!({ "access_token": "gho_test", "token_type": "bearer", "scope": "read:user,user:email" }))
@@ -244,7 +263,10 @@ async fn gh_user(State(gh): State<Github>) -> Json<Value> {
 
 async fn gh_emails(State(gh): State<Github>) -> Json<Value> {
     let user = gh.next.lock().expect("lock").clone();
-    let list: Vec<Value> =
-        user.emails.iter().map(|(email, primary, verified)| json!({ "email": email, "primary": primary, "verified": verified, "visibility": null })).collect();
+    let list: Vec<Value> = user
+        .emails
+        .iter()
+        .map(|(email, primary, verified)| json!({ "email": email, "primary": primary, "verified": verified, "visibility": null }))
+        .collect();
     Json(json!(list))
 }

@@ -19,8 +19,10 @@ async fn a_person_signs_up_through_an_openid_provider_and_signs_in_again_with_th
     let Some(idp) = Idp::start(&app, "corp").await else { return };
     let admin = app.admin("root").await;
     app.add_corp(&admin, &idp).await;
-    idp.next_login(json!({ "sub": "emp-1", "email": "ana@corp.example", "email_verified": true, "name": "Ana Lopez", "preferred_username": "ana" }))
-        .await;
+    idp.next_login(
+        json!({ "sub": "emp-1", "email": "ana@corp.example", "email_verified": true, "name": "Ana Lopez", "preferred_username": "ana" }),
+    )
+    .await;
 
     let agent = app.agent();
     let (status, at, _page) = continue_with(&agent, "corp").await;
@@ -115,7 +117,9 @@ async fn id_tokens_with_a_wrong_audience_nonce_or_signature_are_refused() {
     app.add_corp(&admin, &idp).await;
     idp.next_login(json!({ "sub": "emp-3", "email": "dan@corp.example", "email_verified": true })).await;
 
-    for (mode, reason) in [("aud", "upstream_id_token_audience"), ("nonce", "upstream_id_token_nonce"), ("signature", "upstream_id_token_signature")] {
+    for (mode, reason) in
+        [("aud", "upstream_id_token_audience"), ("nonce", "upstream_id_token_nonce"), ("signature", "upstream_id_token_signature")]
+    {
         idp.tamper(Some(mode)).await;
         let (status, _, _) = continue_with(&app.agent(), "corp").await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{mode} refused");
@@ -234,7 +238,8 @@ async fn providers_are_managed_by_admins_and_their_secret_never_comes_back() {
     let Some(idp) = Idp::start(&app, "corp").await else { return };
     let admin = app.admin("root").await;
     let user = app.user("plain").await;
-    let body = json!({ "slug": "corp", "name": "Corp", "kind": "oidc", "issuer": idp.issuer, "client_id": "c", "client_secret": "s3cret-value" });
+    let body =
+        json!({ "slug": "corp", "name": "Corp", "kind": "oidc", "issuer": idp.issuer, "client_id": "c", "client_secret": "s3cret-value" });
 
     assert_problem(app.post("/v1/providers", &body, Some(&user.access)).await, StatusCode::FORBIDDEN, "forbidden").await;
     let created = app.add_provider(&admin, body.clone()).await;
@@ -244,17 +249,32 @@ async fn providers_are_managed_by_admins_and_their_secret_never_comes_back() {
     assert_eq!(created["link_by_email"], true);
     assert_eq!(created["trust_upstream_mfa"], false);
     assert_problem(app.post("/v1/providers", &body, Some(&admin.access)).await, StatusCode::CONFLICT, "slug_taken").await;
-    let unreadable = json!({ "slug": "gone", "name": "Gone", "kind": "oidc", "issuer": "http://127.0.0.1:9", "client_id": "c", "client_secret": "s" });
-    let problem = assert_problem(app.post("/v1/providers", &unreadable, Some(&admin.access)).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let unreadable =
+        json!({ "slug": "gone", "name": "Gone", "kind": "oidc", "issuer": "http://127.0.0.1:9", "client_id": "c", "client_secret": "s" });
+    let problem = assert_problem(
+        app.post("/v1/providers", &unreadable, Some(&admin.access)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(problem["errors"][0]["field"], "issuer");
-    let bad = json!({ "slug": "Bad Slug", "name": "", "kind": "saml", "issuer": "http://idp.example.com", "client_id": "", "client_secret": "" });
-    let problem = assert_problem(app.post("/v1/providers", &bad, Some(&admin.access)).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let bad =
+        json!({ "slug": "Bad Slug", "name": "", "kind": "saml", "issuer": "http://idp.example.com", "client_id": "", "client_secret": "" });
+    let problem =
+        assert_problem(app.post("/v1/providers", &bad, Some(&admin.access)).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+            .await;
     let fields: Vec<&str> = problem["errors"].as_array().expect("errors").iter().map(|e| e["field"].as_str().expect("field")).collect();
     for field in ["slug", "name", "kind", "issuer", "client_id", "client_secret"] {
         assert!(fields.contains(&field), "{field} in {fields:?}");
     }
 
-    let changed = app.patch("/v1/providers/corp", &json!({ "name": "Corp SSO", "allow_signup": false, "client_secret": "new-secret" }), Some(&admin.access)).await;
+    let changed = app
+        .patch(
+            "/v1/providers/corp",
+            &json!({ "name": "Corp SSO", "allow_signup": false, "client_secret": "new-secret" }),
+            Some(&admin.access),
+        )
+        .await;
     assert_eq!(changed.status(), StatusCode::OK);
     let listed = app.get("/v1/providers", Some(&admin.access)).await.text().await.expect("list");
     assert!(listed.contains("Corp SSO"));

@@ -9,16 +9,7 @@ use crate::common::upstream::{GithubStandIn, GithubUser, browse, continue_with};
 use crate::common::{PASSWORD, TestApp, TestUser};
 
 async fn add_github(app: &TestApp, admin: &TestUser, github: &GithubStandIn) {
-    app.add_provider(
-        admin,
-        json!({
-            "slug": "github", "name": "GitHub", "kind": "github", "client_id": "Iv1.test", "client_secret": "gh-secret",
-            "authorization_endpoint": format!("{}/login/oauth/authorize", github.base),
-            "token_endpoint": format!("{}/login/oauth/access_token", github.base),
-            "api_base": github.base,
-        }),
-    )
-    .await;
+    github.add_to(app, admin).await;
 }
 
 #[tokio::test]
