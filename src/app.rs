@@ -72,6 +72,8 @@ pub struct Services {
     pub csrf_secret: Arc<Vec<u8>>,
     /// Authorization codes issued per user and client.
     pub code_limiter: Arc<crate::accounts::oauth::CodeLimiter>,
+    /// Sign-in through upstream providers.
+    pub upstream: crate::upstream::Upstream,
 }
 
 impl AppState {
@@ -105,7 +107,9 @@ impl AppState {
             reuse_grace: config.refresh_reuse_grace(),
             sessions_per_client: config.oauth_sessions_per_client,
         };
+        let upstream = crate::upstream::Upstream::new(&config, store.clone())?;
         Ok(Self(Arc::new(Services {
+            upstream,
             mailer,
             ip_limiter: http::limits::ip_limiter(config.rate_limit_per_ip),
             config: Arc::new(config),

@@ -66,6 +66,11 @@ pub enum Command {
         #[command(subcommand)]
         action: ClientCommand,
     },
+    /// Add and manage upstream sign-in providers ("Continue with Google, GitHub, ...").
+    Provider {
+        #[command(subcommand)]
+        action: ProviderCommand,
+    },
     /// Copy every user (with its TOTP secret and recovery codes), template, session, refresh
     /// token, signing key, server secret and audit event from the configured database into
     /// another one (for example SQLite to PostgreSQL). Failed-login counts and pending
@@ -207,6 +212,52 @@ pub enum KeysCommand {
     },
     /// Make a new signing key; the old public keys stay in the JWKS until their tokens expire.
     Rotate,
+}
+
+/// `gatehouse provider ...`. The client secret is read from one line of standard input (or
+/// prompted on a terminal), never a flag.
+#[derive(Subcommand)]
+pub enum ProviderCommand {
+    /// Add a provider; register `{public_url}/login/SLUG/callback` as its redirect URI upstream.
+    Add {
+        slug: String,
+        /// What the button says: "Continue with NAME".
+        #[arg(long)]
+        name: String,
+        /// `oidc` (any OpenID provider by its issuer) or `github`.
+        #[arg(long, default_value = "oidc")]
+        kind: String,
+        /// The OpenID issuer (kind `oidc`).
+        #[arg(long)]
+        issuer: Option<String>,
+        #[arg(long)]
+        client_id: String,
+        /// A scope to ask for (repeat); default `openid email profile` or, for GitHub, `read:user user:email`.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Unknown identities do not make accounts.
+        #[arg(long)]
+        no_signup: bool,
+        /// Never link an identity to an account by its address (even after the password).
+        #[arg(long)]
+        no_link_by_email: bool,
+        /// The provider's `amr` saying MFA was done stands in for the TOTP step.
+        #[arg(long)]
+        trust_upstream_mfa: bool,
+        #[arg(long)]
+        authorization_endpoint: Option<String>,
+        #[arg(long)]
+        token_endpoint: Option<String>,
+        /// GitHub Enterprise's API root (`https://HOST/api/v3`).
+        #[arg(long)]
+        api_base: Option<String>,
+    },
+    /// List the providers (one JSON object a line; never a secret).
+    List,
+    /// Show one provider.
+    Show { slug: String },
+    /// Remove a provider and every identity linked through it.
+    Remove { slug: String },
 }
 
 /// Rewrites clap's answer to a bad setting value so that it names the environment variable

@@ -36,6 +36,9 @@ impl Conflict {
             Self::MfaNotEnabled => "mfa_not_enabled",
             Self::PublicClient => "public_client",
             Self::PasskeyTaken => "passkey_taken",
+            Self::SlugTaken => "slug_taken",
+            Self::IdentityTaken => "identity_taken",
+            Self::LastSignInMethod => "last_sign_in_method",
         }
     }
 
@@ -52,6 +55,9 @@ impl Conflict {
             Self::MfaNotEnabled => "TOTP is not on.",
             Self::PublicClient => "A public client has no secret.",
             Self::PasskeyTaken => "This passkey is registered already.",
+            Self::SlugTaken => "This slug is already in use.",
+            Self::IdentityTaken => "This identity is linked to an account already.",
+            Self::LastSignInMethod => "This is the account's last way to sign in; add another first.",
         }
     }
 }

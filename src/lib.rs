@@ -29,6 +29,7 @@
 //! - [`audit`]: the audit recorder the flows take (per request, or the CLI's), and pruning.
 //! - [`files`]: files that hold secrets, created readable by their owner only.
 //! - [`outbound`]: the HTTP client for calls to other servers (rustls with ring).
+//! - [`upstream`]: sign-in through upstream providers (OpenID, GitHub) and account linking.
 //! - [`retention`]: pruning spent sessions, login counts, email tokens and MFA challenges.
 //! - [`webhooks`]: webhook endpoints (flows the API, console and CLI share), signing, the
 //!   address rule against request forgery, and the worker that delivers the queued events.
@@ -54,4 +55,5 @@ pub mod progress;
 pub mod retention;
 pub mod store;
 pub mod telemetry;
+pub mod upstream;
 pub mod webhooks;

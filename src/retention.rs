@@ -41,6 +41,8 @@ pub fn cutoffs(config: &Config, now: DateTime<Utc>) -> PruneCutoffs {
 
 /// Prunes once, now; answers how many rows of each kind went.
 pub async fn prune(store: &DynStore, config: &Config) -> anyhow::Result<Pruned> {
+    // Upstream sign-ins begun and never finished (they live 10 minutes).
+    store.prune_upstream_flows().await?;
     Ok(store.prune_spent(&cutoffs(config, Utc::now())).await?)
 }
 

@@ -9,10 +9,10 @@ pub const STORE: common::StoreKind = common::StoreKind::Sqlite;
 mod accessibility;
 #[path = "browser/admin.rs"]
 mod admin;
-#[path = "browser/express.rs"]
-mod express;
 #[path = "browser/email_code.rs"]
 mod email_code;
+#[path = "browser/express.rs"]
+mod express;
 #[path = "browser/journey.rs"]
 mod journey;
 #[path = "browser/oidc.rs"]
@@ -27,3 +27,5 @@ mod protections;
 mod recovery;
 #[path = "browser/sign_in.rs"]
 mod sign_in;
+#[path = "browser/upstream.rs"]
+mod upstream;

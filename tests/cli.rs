@@ -325,3 +325,32 @@ async fn copy_with_force_to_the_configured_sqlite_file_spelled_differently_is_re
     let app = TestApp::spawn_with(|c| c.database_url = url).await;
     assert_eq!(app.post_login("alice", PASSWORD).await.status(), StatusCode::OK, "the database kept its users");
 }
+
+#[test]
+fn provider_add_reads_the_secret_from_stdin_seals_it_and_list_show_remove_never_print_it() {
+    let scratch = Scratch::new();
+    let secret = "gh-client-secret-never-shown";
+    let args = ["provider", "add", "github", "--kind", "github", "--name", "GitHub", "--client-id", "Iv1.cli"];
+
+    let added = scratch.run(&args, &format!("{secret}\n"), &[]);
+
+    assert!(added.status.success(), "{}", stderr(&added));
+    let provider: Value = serde_json::from_str(stdout(&added).trim()).expect("JSON");
+    assert_eq!(provider["slug"], "github");
+    assert_eq!(provider["scopes"], serde_json::json!(["read:user", "user:email"]));
+    assert!(stderr(&added).contains("/login/github/callback"), "names the redirect URI to register");
+    let database = std::fs::read(scratch.dir.path().join("gatehouse.db")).expect("database");
+    assert!(!database.windows(secret.len()).any(|w| w == secret.as_bytes()), "sealed, not in the clear");
+    let key_file = scratch.dir.path().join("gatehouse-secrets.key");
+    assert_eq!(gatehouse::files::shared_mode(&key_file), None, "the key file is its owner's only");
+    for args in [&["provider", "list"][..], &["provider", "show", "github"]] {
+        let shown = scratch.run(args, "", &[]);
+        assert!(shown.status.success());
+        assert!(stdout(&shown).contains("Iv1.cli") && !stdout(&shown).contains(secret));
+    }
+    let taken = scratch.run(&args, &format!("{secret}\n"), &[]);
+    assert!(!taken.status.success() && stderr(&taken).contains("already in use"), "{}", stderr(&taken));
+    let removed = scratch.run(&["provider", "remove", "github"], "", &[]);
+    assert!(removed.status.success());
+    assert!(!scratch.run(&["provider", "show", "github"], "", &[]).status.success());
+}

@@ -9,6 +9,8 @@ mod suite;
 
 #[path = "postgres/copy.rs"]
 mod copy;
+#[path = "postgres/copy_upstream.rs"]
+mod copy_upstream;
 #[path = "postgres/crash.rs"]
 mod crash;
 #[path = "postgres/live_view.rs"]

@@ -11,6 +11,7 @@ pub mod mfa;
 pub mod passkeys;
 pub mod password;
 pub mod refresh;
+pub mod sealing;
 pub mod sessions;
 pub mod tokens;
 pub mod totp;

@@ -197,6 +197,38 @@ pub struct Config {
     /// content (default 16 MiB).
     #[arg(long, env = "GATEHOUSE_TEMPLATES_MAX_BYTES", default_value_t = 16 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..=1 << 40), global = true)]
     pub templates_max_bytes: u64,
+
+    /// The key sealing upstream providers' client secrets in the database: 64 hexadecimal
+    /// characters. Unset: the key in GATEHOUSE_SECRETS_KEY_FILE.
+    #[arg(long, env = "GATEHOUSE_SECRETS_KEY", value_parser = parse_secrets_key, hide_env_values = true, global = true)]
+    pub secrets_key: Option<SecretsKey>,
+
+    /// File holding that key, made (readable by its owner only) the first time a secret is sealed.
+    #[arg(long, env = "GATEHOUSE_SECRETS_KEY_FILE", default_value = "gatehouse-secrets.key", global = true)]
+    pub secrets_key_file: std::path::PathBuf,
+}
+
+/// GATEHOUSE_SECRETS_KEY: 32 bytes, never shown.
+#[derive(Clone)]
+pub struct SecretsKey(pub [u8; 32]);
+
+impl std::fmt::Debug for SecretsKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretsKey(***)")
+    }
+}
+
+impl SecretsKey {
+    /// 32 bytes as 64 hexadecimal characters (white space around them ignored).
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let why = || "must be 64 hexadecimal characters (32 bytes)".to_string();
+        let bytes = hex::decode(value.trim()).map_err(|_| why())?;
+        bytes.try_into().map(SecretsKey).map_err(|_| why())
+    }
+}
+
+fn parse_secrets_key(value: &str) -> Result<SecretsKey, String> {
+    SecretsKey::parse(value)
 }
 
 impl std::fmt::Debug for Config {

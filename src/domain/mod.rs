@@ -7,6 +7,7 @@ pub mod lockout;
 mod login;
 pub mod oauth;
 mod password;
+pub mod provider;
 mod quota;
 mod role;
 pub mod schema;

@@ -25,6 +25,9 @@ pub mod templates;
 pub mod users;
 pub mod webauthn;
 pub mod webhooks;
+// Upstream sign-in: providers and people's identities.
+pub mod identities;
+pub mod providers;
 
 pub use caller::{AccountUser, AdminUser, AuthUser};
 
@@ -50,4 +53,6 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(oauth::router())
         .merge(audit::router())
         .merge(webhooks::router())
+        .merge(providers::router())
+        .merge(identities::router())
 }

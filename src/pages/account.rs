@@ -35,6 +35,8 @@ const DONE: &[&str] = &[
     "passkey_removed",
     "reauth_code_sent",
     "reauth_code_capped",
+    "identity_linked",
+    "identity_unlinked",
 ];
 
 pub fn router() -> Router<AppState> {
@@ -136,6 +138,9 @@ pub(super) async fn render(
     context.insert("passkeys_on", Value::from(state.accounts.passkeys_on()));
     context.insert("passkeys", Value::from_serialize(&passkeys));
     context.insert("history", Value::from_serialize(&history));
+    let (identities, link_providers) = super::upstream::account_rows(state, session.user.id).await;
+    context.insert("identities", identities);
+    context.insert("link_providers", link_providers);
     context.insert("sessions", Value::from_serialize(&sessions));
     context.insert("errors", Value::from_serialize(&errors));
     context.insert("notice", Value::from(notice));

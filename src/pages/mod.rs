@@ -12,6 +12,7 @@ mod admin;
 mod admin_actions;
 mod admin_audit;
 mod admin_clients;
+mod admin_providers;
 mod authorize;
 mod email_code;
 mod logout;
@@ -22,6 +23,7 @@ mod return_to;
 mod security;
 mod session;
 mod signin;
+mod upstream;
 
 use axum::Router;
 use axum::extract::State;
@@ -47,6 +49,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(admin::router())
         .merge(authorize::router())
         .merge(passkeys::router())
+        .merge(upstream::router())
+        .merge(admin_providers::router())
         .route("/pages/style.css", axum::routing::get(render::stylesheet))
         .route("/pages/logo", axum::routing::get(render::logo))
         .route("/favicon.ico", axum::routing::get(render::favicon))

@@ -152,7 +152,7 @@ async fn finish_sign_in(
         Ok(pair) => return signed_in(&state, visit, pair, &form.return_to).await,
         Err(err) => refused_sign_in(&state, &err),
     };
-    let page = render_sign_in(&state, visit, status, "", &form.return_to, None, Some(message));
+    let page = render_sign_in(&state, visit, status, "", &form.return_to, None, Some(message)).await;
     with_sign_in_policy(&state, &form.return_to, page).await
 }
 

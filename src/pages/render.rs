@@ -38,6 +38,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("logout.html", include_str!("../../templates/pages/logout.html")),
     ("email_code.html", include_str!("../../templates/pages/email_code.html")),
     ("email_code_enter.html", include_str!("../../templates/pages/email_code_enter.html")),
+    ("providers.html", include_str!("../../templates/pages/providers.html")),
+    ("link_confirm.html", include_str!("../../templates/pages/link_confirm.html")),
+    ("admin_providers.html", include_str!("../../templates/pages/admin_providers.html")),
 ];
 const TEXT: &str = include_str!("../../templates/pages/text.json");
 const STYLE: &str = include_str!("../../templates/pages/style.css");

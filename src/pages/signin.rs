@@ -111,11 +111,11 @@ async fn sign_in_page(State(state): State<AppState>, visit: Visit, Query(query):
     }
     let notice = ["signed_out", "welcome", "password_reset_done"].contains(&query.notice.as_str()).then(|| state.pages.text(&query.notice));
     let hint: String = query.login_hint.chars().take(254).collect();
-    let page = render_sign_in(&state, visit, StatusCode::OK, &hint, &query.return_to, notice, None);
+    let page = render_sign_in(&state, visit, StatusCode::OK, &hint, &query.return_to, notice, None).await;
     with_sign_in_policy(&state, &query.return_to, page).await
 }
 
-pub(super) fn render_sign_in(
+pub(super) async fn render_sign_in(
     state: &AppState,
     visit: Visit,
     status: StatusCode,
@@ -131,6 +131,7 @@ pub(super) fn render_sign_in(
     context.insert("error", Value::from(error));
     context.insert("passkeys", Value::from(state.accounts.passkeys_on()));
     context.insert("email_code", Value::from(state.accounts.email_code_on()));
+    context.insert("providers", super::upstream::offered(state).await);
     let page = state.pages.render(status, "login.html", context);
     visit.respond(page)
 }
@@ -145,7 +146,7 @@ async fn sign_in(State(state): State<AppState>, visit: Visit, client: ClientInfo
         Err(AccountError::MfaRequired(token)) => second_step_page(&state, visit, StatusCode::OK, &token.0, &form.return_to, None).await,
         Err(err) => {
             let (status, message) = refusal(&state, &err);
-            render_sign_in(&state, visit, status, form.username.trim(), &form.return_to, None, Some(message))
+            render_sign_in(&state, visit, status, form.username.trim(), &form.return_to, None, Some(message)).await
         }
     };
     with_sign_in_policy(&state, &form.return_to, page).await
@@ -243,7 +244,7 @@ pub(super) fn refusal(state: &AppState, err: &AccountError) -> (StatusCode, Stri
 }
 
 async fn sign_up_page(State(state): State<AppState>, visit: Visit, Query(query): Query<PageQuery>) -> Response {
-    render_sign_up(&state, visit, StatusCode::OK, &SignUpForm::empty(query.return_to), BTreeMap::new(), None)
+    render_sign_up(&state, visit, StatusCode::OK, &SignUpForm::empty(query.return_to), BTreeMap::new(), None).await
 }
 
 impl SignUpForm {
@@ -252,7 +253,7 @@ impl SignUpForm {
     }
 }
 
-fn render_sign_up(
+async fn render_sign_up(
     state: &AppState,
     visit: Visit,
     status: StatusCode,
@@ -266,6 +267,7 @@ fn render_sign_up(
     context.insert("return_to", Value::from(form.return_to.as_str()));
     context.insert("errors", Value::from_serialize(&errors));
     context.insert("error", Value::from(error));
+    context.insert("providers", super::upstream::offered(state).await);
     let page = state.pages.render(status, "register.html", context);
     visit.respond(page)
 }
@@ -295,11 +297,11 @@ async fn sign_up(State(state): State<AppState>, visit: Visit, audit: Audit, Form
         }
         Err(other) => {
             let (status, message) = refusal(&state, &other);
-            return render_sign_up(&state, visit, status, &form, errors, Some(message));
+            return render_sign_up(&state, visit, status, &form, errors, Some(message)).await;
         }
     }
     let message = state.pages.text("fix_fields");
-    render_sign_up(&state, visit, StatusCode::UNPROCESSABLE_ENTITY, &form, errors, Some(message))
+    render_sign_up(&state, visit, StatusCode::UNPROCESSABLE_ENTITY, &form, errors, Some(message)).await
 }
 
 async fn sign_out(State(state): State<AppState>, visit: Visit, audit: Audit, Form(form): Form<CsrfForm>) -> Response {

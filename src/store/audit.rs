@@ -52,10 +52,17 @@ pub enum AuditType {
     WebhookSecretRotated,
     /// A sign-in code was mailed (or, past the hourly cap, refused).
     EmailCodeRequested,
+    /// Upstream sign-in: an identity linked to an account, or unlinked; a provider added,
+    /// changed or removed.
+    IdentityLinked,
+    IdentityUnlinked,
+    ProviderCreated,
+    ProviderUpdated,
+    ProviderDeleted,
 }
 
 impl AuditType {
-    pub const ALL: [AuditType; 33] = [
+    pub const ALL: [AuditType; 38] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -89,6 +96,11 @@ impl AuditType {
         Self::WebhookDeleted,
         Self::WebhookSecretRotated,
         Self::EmailCodeRequested,
+        Self::IdentityLinked,
+        Self::IdentityUnlinked,
+        Self::ProviderCreated,
+        Self::ProviderUpdated,
+        Self::ProviderDeleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -126,6 +138,11 @@ impl AuditType {
             Self::WebhookDeleted => "webhook.deleted",
             Self::WebhookSecretRotated => "webhook.secret_rotated",
             Self::EmailCodeRequested => "login.email_code_requested",
+            Self::IdentityLinked => "identity.linked",
+            Self::IdentityUnlinked => "identity.unlinked",
+            Self::ProviderCreated => "provider.created",
+            Self::ProviderUpdated => "provider.updated",
+            Self::ProviderDeleted => "provider.deleted",
         }
     }
 

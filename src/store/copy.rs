@@ -31,6 +31,10 @@ pub enum Table {
     /// Passkeys, with their counters and backup flags. (Ceremonies live minutes and stay
     /// behind, like authorization codes.)
     Passkeys,
+    /// Upstream sign-in providers, their client secrets as sealed (the target needs the
+    /// same GATEHOUSE_SECRETS_KEY to open them), then people's identities at them.
+    UpstreamProviders,
+    UserIdentities,
     Sessions,
     RefreshTokens,
     SigningKeys,
@@ -40,7 +44,7 @@ pub enum Table {
 }
 
 impl Table {
-    pub const ALL: [Table; 12] = [
+    pub const ALL: [Table; 14] = [
         Table::Users,
         Table::TotpSecrets,
         Table::RecoveryCodes,
@@ -48,6 +52,8 @@ impl Table {
         Table::OauthClients,
         Table::OauthConsents,
         Table::Passkeys,
+        Table::UpstreamProviders,
+        Table::UserIdentities,
         Table::Sessions,
         Table::RefreshTokens,
         Table::SigningKeys,
@@ -69,6 +75,8 @@ impl Table {
             Table::OauthClients => "oauth_clients",
             Table::OauthConsents => "oauth_consents",
             Table::Passkeys => "passkeys",
+            Table::UpstreamProviders => "upstream_providers",
+            Table::UserIdentities => "user_identities",
             Table::AuditEvents => "audit_events",
         }
     }
@@ -237,6 +245,8 @@ pub enum Rows {
     OauthClients(Vec<OauthClientRow>),
     OauthConsents(Vec<OauthConsentRow>),
     Passkeys(Vec<super::PasskeyRecord>),
+    UpstreamProviders(Vec<super::upstream::ProviderCopyRow>),
+    UserIdentities(Vec<super::IdentityRecord>),
     AuditEvents(Vec<AuditEventRow>),
 }
 
@@ -254,6 +264,8 @@ impl Rows {
             Rows::OauthClients(rows) => rows.len(),
             Rows::OauthConsents(rows) => rows.len(),
             Rows::Passkeys(rows) => rows.len(),
+            Rows::UpstreamProviders(rows) => rows.len(),
+            Rows::UserIdentities(rows) => rows.len(),
             Rows::AuditEvents(rows) => rows.len(),
         }
     }

@@ -23,6 +23,12 @@ fn export_sql(table: Table) -> &'static str {
         Table::OauthClients => "SELECT * FROM oauth_clients ORDER BY id LIMIT $1 OFFSET $2",
         Table::OauthConsents => "SELECT * FROM oauth_consents ORDER BY user_id, client_id LIMIT $1 OFFSET $2",
         Table::Passkeys => concat!("SELECT ", passkey_columns!(), " FROM passkeys ORDER BY id LIMIT $1 OFFSET $2"),
+        Table::UpstreamProviders => {
+            concat!("SELECT ", super::upstream::provider_columns!(), ", updated_at FROM upstream_providers ORDER BY id LIMIT $1 OFFSET $2")
+        }
+        Table::UserIdentities => {
+            "SELECT id, user_id, provider_id, subject, email, created_at, last_used_at FROM user_identities ORDER BY id LIMIT $1 OFFSET $2"
+        }
         Table::AuditEvents => {
             "SELECT id, time, type, actor_id, user_id, ip, user_agent, request_id, CAST(detail AS TEXT) AS detail \
              FROM audit_events ORDER BY id LIMIT $1 OFFSET $2"
@@ -53,6 +59,8 @@ impl Store {
                 Table::OauthClients => Rows::OauthClients(page!()),
                 Table::OauthConsents => Rows::OauthConsents(page!()),
                 Table::Passkeys => Rows::Passkeys(page!()),
+                Table::UpstreamProviders => Rows::UpstreamProviders(page!()),
+                Table::UserIdentities => Rows::UserIdentities(page!()),
                 Table::AuditEvents => Rows::AuditEvents(page!()),
             })
         })
@@ -207,6 +215,46 @@ impl Store {
                 Rows::Passkeys(rows) => {
                     for p in rows {
                         super::passkeys::bind_passkey(sqlx::query(super::passkeys::INSERT), p).execute(&mut *tx).await.map_err(classify)?;
+                    }
+                }
+                Rows::UpstreamProviders(rows) => {
+                    for r in rows {
+                        let p = &r.row;
+                        sqlx::query(super::upstream::INSERT_WITH_UPDATED)
+                            .bind(p.id)
+                            .bind(&p.slug)
+                            .bind(&p.name)
+                            .bind(&p.kind)
+                            .bind(&p.issuer)
+                            .bind(&p.client_id)
+                            .bind(&p.client_secret_sealed)
+                            .bind(&p.scopes)
+                            .bind(p.allow_signup)
+                            .bind(p.link_by_email)
+                            .bind(p.trust_upstream_mfa)
+                            .bind(&p.authorization_endpoint)
+                            .bind(&p.token_endpoint)
+                            .bind(&p.api_base)
+                            .bind(Time(p.created_at))
+                            .bind(Time(r.updated_at))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(classify)?;
+                    }
+                }
+                Rows::UserIdentities(rows) => {
+                    for i in rows {
+                        sqlx::query(super::identities::INSERT)
+                            .bind(i.id)
+                            .bind(i.user_id)
+                            .bind(i.provider_id)
+                            .bind(&i.subject)
+                            .bind(&i.email)
+                            .bind(Time(i.created_at))
+                            .bind(i.last_used_at.map(Time))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(classify)?;
                     }
                 }
                 Rows::OauthClients(rows) => {

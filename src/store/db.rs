@@ -363,11 +363,15 @@ pub(crate) fn classify(err: sqlx::Error) -> StoreError {
                     Some("users_email_key") => Some(Conflict::EmailTaken),
                     Some("templates_owner_name_key") => Some(Conflict::NameTaken),
                     Some("passkeys_credential_id_key") => Some(Conflict::PasskeyTaken),
+                    Some("upstream_providers_slug_key") => Some(Conflict::SlugTaken),
+                    Some("user_identities_provider_subject_key") => Some(Conflict::IdentityTaken),
                     Some(_) => None,
                     None if message.contains("users.username_key") => Some(Conflict::UsernameTaken),
                     None if message.contains("users.email_key") => Some(Conflict::EmailTaken),
                     None if message.contains("templates.owner_id, templates.name") => Some(Conflict::NameTaken),
                     None if message.contains("passkeys.credential_id") => Some(Conflict::PasskeyTaken),
+                    None if message.contains("upstream_providers.slug") => Some(Conflict::SlugTaken),
+                    None if message.contains("user_identities.provider_id, user_identities.subject") => Some(Conflict::IdentityTaken),
                     None => None,
                 };
                 if let Some(conflict) = conflict {

@@ -20,8 +20,8 @@ mod codec;
 pub mod copy;
 mod copy_rows;
 mod db;
-mod events;
 mod email_codes;
+mod events;
 mod export;
 mod keys;
 mod live;
@@ -37,6 +37,9 @@ mod totals;
 mod users;
 mod users_admin;
 mod webhooks;
+// Upstream sign-in: providers, identities and flows in progress.
+mod identities;
+mod upstream;
 
 use std::sync::Arc;
 
@@ -46,9 +49,10 @@ pub use audit::{AuditEvent, AuditQuery, AuditType, NewAuditEvent, PoolStatus};
 pub use browser::BrowserSession;
 pub use clients::{Client, ClientPatch, NewClient};
 pub use copy::{Rows, Table};
-pub use events::EventType;
 pub use email_codes::{CodePurpose, EMAIL_CODE_MAX_FAILURES, EmailCodeRecord, NewEmailCode};
+pub use events::EventType;
 pub use export::AccountBatch;
+pub use identities::{Identity, IdentityRecord, NO_PASSWORD, SignInMethods, has_password};
 pub use keys::SigningKeyRecord;
 pub use mfa::{MfaChallenge, NewMfaChallenge, TotpRecord};
 pub use oauth::{CodeClaim, CodeRecord, NewCode, SessionGrant};
@@ -57,6 +61,7 @@ pub use prune::{PruneCutoffs, Pruned};
 pub use recovery::{MailQuota, NewEmailToken, NewMail, QueuedMail, TokenPurpose};
 pub use sessions::{NewSession, RefreshRecord, Session};
 pub use templates::{NewTemplate, Template, TemplatePatch};
+pub use upstream::{NewProvider, Provider, ProviderPatch};
 pub use users::{Credentials, EmailChange, NewUser, User};
 pub use users_admin::{UserPatch, UserQuery};
 pub use webhooks::{AttemptOutcome, ClaimedDelivery, Delivery, NewWebhook, QueueStats, Webhook, WebhookPatch};
@@ -84,6 +89,12 @@ pub enum Conflict {
     PublicClient,
     /// A passkey whose credential is registered already (to this or another account).
     PasskeyTaken,
+    /// A provider slug in use.
+    SlugTaken,
+    /// An upstream identity linked to an account already.
+    IdentityTaken,
+    /// Removing an account's last way to sign in.
+    LastSignInMethod,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -149,6 +160,11 @@ impl Store {
         let (size, idle) = on_db!(&self.db, c => (c.pool.size(), c.pool.num_idle()));
         PoolStatus { size, idle: u32::try_from(idle).unwrap_or(u32::MAX) }
     }
+}
+
+/// `at` cut to the millisecond, as both stores keep times.
+pub fn now_millis(at: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    codec::Time::millis(at).0
 }
 
 /// A `LIKE` pattern (with `ESCAPE '\'`) matching `needle` anywhere: `%` and `_` (and the

@@ -15,6 +15,7 @@ pub mod passkeys;
 pub mod postgres;
 pub mod pwned;
 pub mod smtp;
+pub mod upstream;
 pub mod webhook_crash;
 pub mod webhooks;
 
@@ -89,6 +90,8 @@ impl TestApp {
         config.mail_outbox = dir.path().join("outbox");
         // No test reaches the internet: the breached-password tests turn a local source on.
         config.signin.breached_passwords = gatehouse::config::signin::BreachSource::Off;
+        // The key sealing upstream providers' secrets, beside the database too.
+        config.secrets_key_file = dir.path().join("secrets.key");
         adjust(&mut config);
         Self::start(config, dir).await
     }

@@ -51,6 +51,8 @@ mod sessions;
 mod template_quota;
 mod templates;
 mod tokens;
+mod upstream;
+mod upstream_kinds;
 mod user_changes;
 mod users;
 mod webhook_verifiers;
