@@ -145,7 +145,7 @@ async fn finish(
     outcome: Result<Outcome, UpstreamError>,
 ) -> Response {
     match outcome {
-        Ok(Outcome::SignedIn(pair)) => signed_in(state, visit, pair, return_to).await,
+        Ok(Outcome::SignedIn(pair)) => signed_in(state, visit, *pair, return_to).await,
         Ok(Outcome::SecondStep(token)) => second_step_page(state, visit, StatusCode::OK, &token.0, return_to, None).await,
         Ok(Outcome::Linked) => visit.respond(Redirect::to("/account?done=identity_linked")),
         Ok(Outcome::Confirm(token)) => {

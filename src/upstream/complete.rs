@@ -30,7 +30,7 @@ pub const CONFIRM: &str = "confirm";
 const CONFIRM_TTL_SECS: i64 = 600;
 
 pub enum Outcome {
-    SignedIn(TokenPair),
+    SignedIn(Box<TokenPair>),
     /// TOTP is on: the second step's token (the sign-in page's second step finishes it).
     SecondStep(MfaToken),
     /// A signed-in person linked another identity.
@@ -251,6 +251,6 @@ impl Upstream {
         tracing::info!(user_id = %pair.user.id, provider = %provider.slug, "login succeeded through an upstream provider");
         let detail = json!({ "method": "upstream", "provider": provider.slug, "upstream_mfa": upstream_mfa });
         audit.record(AuditType::LoginSucceeded, Some(pair.user.id), Some(pair.user.id), detail).await;
-        Ok(Outcome::SignedIn(pair))
+        Ok(Outcome::SignedIn(Box::new(pair)))
     }
 }
