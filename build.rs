@@ -25,7 +25,8 @@ fn main() {
         && target.join("axe/package/axe.min.js").is_file()
         && target.join("oidc-venv/bin/python").exists()
         && target.join("oidc-node/node_modules/openid-client").is_dir()
-        && target.join("oidc-node/node_modules/express-session").is_dir();
+        && target.join("oidc-node/node_modules/express-session").is_dir()
+        && target.join("oidc-upstream/node_modules/oidc-provider").is_dir();
     if tools || ci {
         println!("cargo::rustc-cfg=test_tools");
     }

@@ -55,6 +55,14 @@ if [ ! -d target/oidc-node/node_modules/openid-client ] || [ ! -d target/oidc-no
         openid-client@5 express@4 express-session@1 jose@4 >/dev/null)
 fi
 
+# Node's oidc-provider (an OpenID certified provider) plays the upstream "company IdP" in
+# the upstream sign-in tests.
+if [ ! -d target/oidc-upstream/node_modules/oidc-provider ]; then
+    echo "== fetching oidc-provider"
+    mkdir -p target/oidc-upstream
+    (cd target/oidc-upstream && npm install --silent --no-audit --no-fund --no-save oidc-provider@9 >/dev/null)
+fi
+
 # build.rs decides which tests need these tools and marks them ignored when they are
 # missing; touching it makes cargo look again.
 touch build.rs

@@ -26,6 +26,7 @@ async fn wait_for_path(browser: &Browser, prefix: &str) {
     browser.client.wait().for_element(Locator::Css("body")).await.expect("loaded");
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs node and oidc-provider: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn continue_with_a_provider_links_the_account_after_its_password_in_a_real_browser() {
     let Some(browser) = browser::open().await else { return };

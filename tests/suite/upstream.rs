@@ -13,6 +13,7 @@ async fn audit_of(app: &TestApp, admin: &crate::common::TestUser, kind: &str) ->
     res.json::<Value>().await.expect("audit")["items"].as_array().expect("items").clone()
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs node and oidc-provider: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn a_person_signs_up_through_an_openid_provider_and_signs_in_again_with_the_same_identity() {
     let app = TestApp::spawn().await;
@@ -51,6 +52,7 @@ async fn a_person_signs_up_through_an_openid_provider_and_signs_in_again_with_th
     assert_eq!(offered, json!({ "items": [{ "slug": "corp", "name": "Corp" }] }));
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs node and oidc-provider: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn an_identity_whose_verified_address_matches_an_account_is_linked_only_after_that_accounts_password() {
     let app = TestApp::spawn().await;
@@ -89,6 +91,7 @@ async fn an_identity_whose_verified_address_matches_an_account_is_linked_only_af
     assert_eq!((status, at.ends_with("/account")), (StatusCode::OK, true));
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs node and oidc-provider: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn an_unverified_upstream_address_is_never_linked_to_the_account_holding_it() {
     let app = TestApp::spawn().await;
@@ -109,6 +112,7 @@ async fn an_unverified_upstream_address_is_never_linked_to_the_account_holding_i
     assert_eq!(failed[0]["detail"]["reason"], "upstream_email_in_use");
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs node and oidc-provider: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn id_tokens_with_a_wrong_audience_nonce_or_signature_are_refused() {
     let app = TestApp::spawn().await;
@@ -134,6 +138,7 @@ async fn id_tokens_with_a_wrong_audience_nonce_or_signature_are_refused() {
     assert_eq!((status, at.ends_with("/account")), (StatusCode::OK, true), "an honest token signs in");
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs node and oidc-provider: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn a_replayed_callback_and_a_callback_in_another_browser_are_refused() {
     let app = TestApp::spawn().await;
@@ -157,6 +162,7 @@ async fn a_replayed_callback_and_a_callback_in_another_browser_are_refused() {
     assert!(replay.text().await.expect("page").contains("expired or was already used"));
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs node and oidc-provider: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn a_new_upstream_signing_key_is_fetched_when_a_token_names_it() {
     let app = TestApp::spawn().await;
@@ -175,6 +181,7 @@ async fn a_new_upstream_signing_key_is_fetched_when_a_token_names_it() {
     assert!(at.ends_with("/account"));
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs node and oidc-provider: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn identities_are_listed_and_unlinked_but_never_the_last_way_to_sign_in() {
     let app = TestApp::spawn().await;
@@ -210,6 +217,7 @@ async fn identities_are_listed_and_unlinked_but_never_the_last_way_to_sign_in() 
     assert_eq!(audit_of(&app, &admin, "identity.unlinked").await.len(), 1);
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs node and oidc-provider: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn an_account_with_totp_still_takes_its_second_step_after_an_upstream_sign_in() {
     let app = TestApp::spawn().await;
@@ -232,6 +240,7 @@ async fn an_account_with_totp_still_takes_its_second_step_after_an_upstream_sign
     assert!(agent.get("/account").await.status().is_redirection(), "not signed in yet");
 }
 
+#[cfg_attr(not(test_tools), ignore = "needs node and oidc-provider: run scripts/test-deps.sh")]
 #[tokio::test]
 async fn providers_are_managed_by_admins_and_their_secret_never_comes_back() {
     let app = TestApp::spawn().await;
