@@ -67,7 +67,12 @@ pub struct CreateClientRequest {
 
 /// A resource server's URI (see `resources`).
 #[derive(Deserialize, ToSchema)]
-#[schema(value_type = String, max_length = 2000, pattern = r"^[hH][tT][tT][pP][sS]?://[^\s#]+$", example = "https://api.photos.example.com")]
+#[schema(
+    value_type = String,
+    max_length = 2000,
+    pattern = r"^(?:https://(?:[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\.)*[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*(?::(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(?:[/?][^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000#]*)?|http://(?:localhost|127\.0\.0\.1|\[::1\])(?::(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(?:[/?][^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000#]*)?)$",
+    example = "https://api.photos.example.com"
+)]
 pub struct ResourceUri(pub String);
 
 /// A redirect URI (see `redirect_uris`).
