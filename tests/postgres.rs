@@ -21,5 +21,7 @@ mod mail_queue;
 mod multi_instance;
 #[path = "postgres/outage.rs"]
 mod outage;
+#[path = "postgres/webhook_instances.rs"]
+mod webhook_instances;
 
 pub const STORE: common::StoreKind = common::StoreKind::Postgres;

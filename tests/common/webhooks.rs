@@ -52,6 +52,12 @@ struct Shared {
     received: Vec<Received>,
     /// Statuses to answer, first first; 200 once they run out.
     script: Vec<u16>,
+    /// Requests being answered now, by webhook-id.
+    in_flight: std::collections::HashMap<String, usize>,
+    /// Times a webhook-id came while another request with it was being answered.
+    overlaps: usize,
+    /// How long each answer takes.
+    delay: Duration,
 }
 
 pub struct Receiver {
@@ -70,9 +76,18 @@ impl Receiver {
 
     /// Answers these statuses in turn, then 200.
     pub async fn answering(script: &[u16]) -> Self {
+        Self::serving(script, Duration::ZERO).await
+    }
+
+    /// Takes `delay` over each answer (200), counting overlapping deliveries of one event.
+    pub async fn slow(delay: Duration) -> Self {
+        Self::serving(&[], delay).await
+    }
+
+    async fn serving(script: &[u16], delay: Duration) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let shared = Arc::new(Mutex::new(Shared { received: Vec::new(), script: script.to_vec() }));
+        let shared = Arc::new(Mutex::new(Shared { script: script.to_vec(), delay, ..Shared::default() }));
         let state = shared.clone();
         let (hang, held) = tokio::sync::watch::channel(false);
         let app = axum::Router::new().route(
@@ -85,7 +100,20 @@ impl Receiver {
                         let _ = held.changed().await;
                     }
                     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+                    let delay = {
+                        let mut shared = state.lock().expect("lock");
+                        let count = shared.in_flight.entry(header("webhook-id")).or_default();
+                        *count += 1;
+                        if *count > 1 {
+                            shared.overlaps += 1;
+                        }
+                        shared.delay
+                    };
+                    tokio::time::sleep(delay).await;
                     let mut shared = state.lock().expect("lock");
+                    if let Some(count) = shared.in_flight.get_mut(&header("webhook-id")) {
+                        *count -= 1;
+                    }
                     let status = if shared.script.is_empty() { 200 } else { shared.script.remove(0) };
                     shared.received.push(Received {
                         id: header("webhook-id"),
@@ -117,6 +145,11 @@ impl Receiver {
 
     pub fn url(&self) -> String {
         format!("http://{}/hook", self.addr)
+    }
+
+    /// Deliveries of one event that overlapped in time.
+    pub fn overlaps(&self) -> usize {
+        self.shared.lock().expect("lock").overlaps
     }
 
     pub fn received(&self) -> Vec<Received> {
