@@ -10,6 +10,8 @@ mod email;
 mod login;
 pub mod oauth;
 pub mod oauth_tokens;
+mod org_invitations;
+mod orgs;
 mod passkeys;
 mod password;
 mod recovery;
@@ -21,6 +23,8 @@ use std::time::Duration;
 
 pub use clients::{ClientChange, ClientRequest};
 pub use email::EmailWish;
+pub use org_invitations::INVITATION_TTL;
+pub use orgs::{OrgAccess, OrgActor, parse_org_roles};
 pub use passkeys::{Ceremony, NAME_MAX as PASSKEY_NAME_MAX, passkey_name, read_credential};
 pub use register::{Registered, Registration};
 
@@ -50,6 +54,8 @@ pub struct Accounts {
     pub passkeys: Option<Arc<crate::auth::passkeys::RelyingParty>>,
     /// GATEHOUSE_AUDIENCE: the account API's tokens' `aud`, which no client's may carry.
     pub account_audience: String,
+    /// GATEHOUSE_ORGS_SELF_SERVICE: verified users may create organizations.
+    pub orgs_self_service: bool,
 }
 
 impl Accounts {
@@ -64,6 +70,7 @@ impl Accounts {
             mailer,
             passkeys: None,
             account_audience: config.audience.clone(),
+            orgs_self_service: config.orgs_self_service,
         }
     }
 

@@ -149,7 +149,8 @@ pub async fn exchange_code(
     let user = sessions.store.user_by_id(record.user_id).await?.filter(|u| !u.disabled).ok_or_else(|| invalid_grant("the user is gone"))?;
     let offline = record.scope.split(' ').any(|s| s == "offline_access");
     let grant = Grant { client_id: &client.client_id, scope: &record.scope, resource };
-    let granted = GrantedSession { id: session_id, client: client.id, grant, amr: &record.amr, auth_time: record.auth_time, offline };
+    let granted =
+        GrantedSession { id: session_id, client: client.id, grant, amr: &record.amr, auth_time: record.auth_time, offline, org: None };
     let pair = sessions::start_granted(sessions, user.clone(), info, granted).await?;
     audit
         .record(AuditType::OAuthGranted, Some(user.id), Some(user.id), json!({ "client_id": client.client_id, "scope": record.scope }))
@@ -291,7 +292,7 @@ pub async fn introspect(sessions: &Sessions, client: &Client, token: &str) -> Re
     }
     if let Ok(claims) = sessions.tokens.verify_granted(token).await {
         let mine = claims.client_id.as_deref() == Some(client.client_id.as_str());
-        if !mine || !sessions.store.session_is_live(claims.sid, claims.sub).await? {
+        if !mine || !sessions.store.session_is_live(claims.sid, claims.sub, claims.org_id()).await? {
             return Ok(inactive);
         }
         return Ok(json!({
@@ -319,7 +320,7 @@ pub async fn userinfo(sessions: &Sessions, token: &str) -> Result<Value, ApiErro
     if claims.client_id.is_none() || !scopes.contains(&"openid") {
         return Err(refused());
     }
-    let user = sessions.store.live_session_user(claims.sid, claims.sub).await?.ok_or_else(refused)?;
+    let user = sessions.store.live_session_user(claims.sid, claims.sub, claims.org_id()).await?.ok_or_else(refused)?;
     let mut body = serde_json::to_value(ProfileClaims::of(&user, &scopes)).map_err(anyhow::Error::from)?;
     body["sub"] = json!(user.id);
     Ok(body)

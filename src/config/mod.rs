@@ -184,6 +184,11 @@ pub struct Config {
     /// content (default 16 MiB).
     #[arg(long, env = "GATEHOUSE_TEMPLATES_MAX_BYTES", default_value_t = 16 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..=1 << 40), global = true)]
     pub templates_max_bytes: u64,
+
+    /// Whether users with a verified address may create organizations (admins always may).
+    #[arg(long, env = "GATEHOUSE_ORGS_SELF_SERVICE", default_value_t = true, action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new(), global = true)]
+    pub orgs_self_service: bool,
 }
 
 impl std::fmt::Debug for Config {

@@ -13,6 +13,8 @@ pub mod me;
 pub mod mfa;
 pub mod middleware;
 pub mod oauth;
+pub mod org_invitations;
+pub mod orgs;
 mod outcomes;
 pub mod overload;
 pub mod paging;
@@ -45,4 +47,6 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(clients::router())
         .merge(oauth::router())
         .merge(audit::router())
+        .merge(orgs::router())
+        .merge(org_invitations::router())
 }

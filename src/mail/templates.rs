@@ -15,6 +15,8 @@ pub enum Kind {
     EmailChanged,
     /// A notice to the verified address that a sign-in method was added or removed.
     SecurityNotice,
+    /// An invitation to join an organization.
+    OrgInvitation,
 }
 
 impl Kind {
@@ -24,6 +26,7 @@ impl Kind {
             Self::ResetPassword => "reset_password",
             Self::EmailChanged => "email_changed",
             Self::SecurityNotice => "security_notice",
+            Self::OrgInvitation => "org_invitation",
         }
     }
 }
@@ -49,6 +52,7 @@ pub struct Templates {
     reset_password: Parts,
     email_changed: Parts,
     security_notice: Parts,
+    org_invitation: Parts,
 }
 
 impl Templates {
@@ -99,6 +103,12 @@ impl Templates {
                 include_str!("../../templates/mail/security_notice.txt"),
                 include_str!("../../templates/mail/security_notice.html"),
             )?,
+            org_invitation: parts(
+                Kind::OrgInvitation,
+                include_str!("../../templates/mail/org_invitation.subject"),
+                include_str!("../../templates/mail/org_invitation.txt"),
+                include_str!("../../templates/mail/org_invitation.html"),
+            )?,
         })
     }
 
@@ -109,6 +119,7 @@ impl Templates {
             Kind::ResetPassword => &self.reset_password,
             Kind::EmailChanged => &self.email_changed,
             Kind::SecurityNotice => &self.security_notice,
+            Kind::OrgInvitation => &self.org_invitation,
         };
         Rendered {
             // A subject is one header line: no line breaks from a value.

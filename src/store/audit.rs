@@ -46,10 +46,19 @@ pub enum AuditType {
     OAuthCodeReplayed,
     PasskeyAdded,
     PasskeyRemoved,
+    OrgCreated,
+    OrgUpdated,
+    OrgDeleted,
+    OrgMemberAdded,
+    OrgMemberRolesChanged,
+    OrgMemberRemoved,
+    OrgInvitationSent,
+    OrgInvitationRevoked,
+    OrgInvitationAccepted,
 }
 
 impl AuditType {
-    pub const ALL: [AuditType; 28] = [
+    pub const ALL: [AuditType; 37] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -78,6 +87,15 @@ impl AuditType {
         Self::OAuthCodeReplayed,
         Self::PasskeyAdded,
         Self::PasskeyRemoved,
+        Self::OrgCreated,
+        Self::OrgUpdated,
+        Self::OrgDeleted,
+        Self::OrgMemberAdded,
+        Self::OrgMemberRolesChanged,
+        Self::OrgMemberRemoved,
+        Self::OrgInvitationSent,
+        Self::OrgInvitationRevoked,
+        Self::OrgInvitationAccepted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -110,6 +128,15 @@ impl AuditType {
             Self::OAuthCodeReplayed => "oauth.code_replayed",
             Self::PasskeyAdded => "passkey.added",
             Self::PasskeyRemoved => "passkey.removed",
+            Self::OrgCreated => "org.created",
+            Self::OrgUpdated => "org.updated",
+            Self::OrgDeleted => "org.deleted",
+            Self::OrgMemberAdded => "org.member_added",
+            Self::OrgMemberRolesChanged => "org.member_roles_changed",
+            Self::OrgMemberRemoved => "org.member_removed",
+            Self::OrgInvitationSent => "org.invitation_sent",
+            Self::OrgInvitationRevoked => "org.invitation_revoked",
+            Self::OrgInvitationAccepted => "org.invitation_accepted",
         }
     }
 

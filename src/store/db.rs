@@ -97,6 +97,9 @@ pub(crate) enum Lock {
     /// limit cannot both pass it. `NO KEY UPDATE` leaves the row free for the foreign-key
     /// checks of other inserts (sessions). `NotFound` when the owner is gone.
     TemplateOwner(Uuid),
+    /// The org's row, before its owners are counted: two owners demoting each other at once
+    /// cannot both pass the last-owner check. `NotFound` when the org is gone.
+    Org(Uuid),
 }
 
 impl Db {
@@ -274,9 +277,10 @@ impl Write<Postgres> {
             Lock::TemplateOwner(owner) => {
                 sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE").bind(owner).execute(&mut **self)
             }
+            Lock::Org(org) => sqlx::query("SELECT 1 FROM organizations WHERE id = $1 FOR NO KEY UPDATE").bind(org).execute(&mut **self),
         };
         let taken = taken.await.map_err(classify)?;
-        if matches!(lock, Lock::TemplateOwner(_)) && taken.rows_affected() == 0 {
+        if matches!(lock, Lock::TemplateOwner(_) | Lock::Org(_)) && taken.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
         Ok(())
@@ -358,11 +362,15 @@ pub(crate) fn classify(err: sqlx::Error) -> StoreError {
                     Some("users_email_key") => Some(Conflict::EmailTaken),
                     Some("templates_owner_name_key") => Some(Conflict::NameTaken),
                     Some("passkeys_credential_id_key") => Some(Conflict::PasskeyTaken),
+                    Some("organizations_slug_key") => Some(Conflict::SlugTaken),
+                    Some("org_members_pkey") => Some(Conflict::AlreadyMember),
                     Some(_) => None,
                     None if message.contains("users.username_key") => Some(Conflict::UsernameTaken),
                     None if message.contains("users.email_key") => Some(Conflict::EmailTaken),
                     None if message.contains("templates.owner_id, templates.name") => Some(Conflict::NameTaken),
                     None if message.contains("passkeys.credential_id") => Some(Conflict::PasskeyTaken),
+                    None if message.contains("organizations.slug") => Some(Conflict::SlugTaken),
+                    None if message.contains("org_members.org_id, org_members.user_id") => Some(Conflict::AlreadyMember),
                     None => None,
                 };
                 if let Some(conflict) = conflict {

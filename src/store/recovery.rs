@@ -82,7 +82,7 @@ macro_rules! live_token {
     };
 }
 
-const QUEUE_MAIL: &str =
+pub(super) const QUEUE_MAIL: &str =
     "INSERT INTO mail_queue (id, sender, recipient, message, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $5)";
 
 /// Oldest due messages first, up to $3; `$lock` makes other instances skip them on PostgreSQL.

@@ -10,6 +10,7 @@ pub mod crash;
 pub mod live;
 pub mod mfa;
 pub mod oidc;
+pub mod orgs;
 pub mod passkeys;
 pub mod postgres;
 pub mod smtp;
