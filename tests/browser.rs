@@ -15,6 +15,8 @@ mod journey;
 mod oidc;
 #[path = "browser/oidc_node.rs"]
 mod oidc_node;
+#[path = "browser/oidc_orgs.rs"]
+mod oidc_orgs;
 #[path = "browser/passkeys.rs"]
 mod passkeys;
 #[path = "browser/protections.rs"]

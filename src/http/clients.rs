@@ -82,6 +82,7 @@ pub enum ScopeName {
     Profile,
     Email,
     OfflineAccess,
+    Organization,
 }
 
 impl ScopeName {
@@ -91,6 +92,7 @@ impl ScopeName {
             Self::Profile => "profile",
             Self::Email => "email",
             Self::OfflineAccess => "offline_access",
+            Self::Organization => "organization",
         }
     }
 }

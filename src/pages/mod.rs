@@ -13,6 +13,7 @@ mod admin_actions;
 mod admin_audit;
 mod admin_clients;
 mod authorize;
+mod authorize_org;
 mod logout;
 mod passkeys;
 mod recovery;

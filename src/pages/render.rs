@@ -36,6 +36,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("admin_client_secret.html", include_str!("../../templates/pages/admin_client_secret.html")),
     ("consent.html", include_str!("../../templates/pages/consent.html")),
     ("logout.html", include_str!("../../templates/pages/logout.html")),
+    ("org_chooser.html", include_str!("../../templates/pages/org_chooser.html")),
 ];
 const TEXT: &str = include_str!("../../templates/pages/text.json");
 const STYLE: &str = include_str!("../../templates/pages/style.css");

@@ -48,7 +48,7 @@ async fn the_schema_lists_every_audit_type_and_the_server_takes_each_and_nothing
     let doc = openapi(&app).await;
 
     let types = query_schema(&doc, "/v1/audit", "type")["enum"].as_array().expect("type is an enum").clone();
-    assert_eq!(types.len(), 28, "{types:?}");
+    assert_eq!(types.len(), 37, "{types:?}");
     assert!(types.contains(&json!("login.failed")) && types.contains(&json!("passkey.removed")), "{types:?}");
     for kind in &types {
         let kind = kind.as_str().expect("a string");
