@@ -186,7 +186,8 @@ pub fn too_old(request: &Authorization, auth_time: DateTime<Utc>) -> bool {
 }
 
 /// Issues a code for a signed-in user, living `ttl_secs` (GATEHOUSE_OAUTH_CODE_TTL, at most
-/// 60), and answers where the browser goes with it.
+/// 60), and answers where the browser goes with it; `org` is the org the session is for.
+#[allow(clippy::too_many_arguments)]
 pub async fn issue_code(
     store: &DynStore,
     issuer: &str,
