@@ -17,6 +17,8 @@ mod oidc;
 mod oidc_node;
 #[path = "browser/oidc_orgs.rs"]
 mod oidc_orgs;
+#[path = "browser/orgs.rs"]
+mod orgs;
 #[path = "browser/passkeys.rs"]
 mod passkeys;
 #[path = "browser/protections.rs"]

@@ -14,6 +14,7 @@ mod admin_audit;
 mod admin_clients;
 mod authorize;
 mod authorize_org;
+mod invitations;
 mod logout;
 mod passkeys;
 mod recovery;
@@ -46,6 +47,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(admin::router())
         .merge(authorize::router())
         .merge(passkeys::router())
+        .merge(invitations::router())
         .route("/pages/style.css", axum::routing::get(render::stylesheet))
         .route("/pages/logo", axum::routing::get(render::logo))
         .route("/favicon.ico", axum::routing::get(render::favicon))

@@ -37,6 +37,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("consent.html", include_str!("../../templates/pages/consent.html")),
     ("logout.html", include_str!("../../templates/pages/logout.html")),
     ("org_chooser.html", include_str!("../../templates/pages/org_chooser.html")),
+    ("invitation.html", include_str!("../../templates/pages/invitation.html")),
 ];
 const TEXT: &str = include_str!("../../templates/pages/text.json");
 const STYLE: &str = include_str!("../../templates/pages/style.css");
