@@ -3,6 +3,7 @@
 mod clients;
 mod copy;
 mod operate;
+mod orgs;
 mod users;
 
 use std::io::{BufRead, IsTerminal};
@@ -25,6 +26,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User { action } => user(&config, action).await,
         Command::Keys { action } => keys(&config, action).await,
         Command::Client { action } => clients::run(&config, store::connect(&config.database_url).await?, action).await,
+        Command::Org { action } => orgs::run(&config, store::connect(&config.database_url).await?, action).await,
         Command::Copy { to, force } => copy::copy(&config, &to, force).await,
         Command::Import { file } => import(&config, &file).await,
     }
