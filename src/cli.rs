@@ -68,7 +68,8 @@ pub enum Command {
         #[command(subcommand)]
         action: OrgCommand,
     },
-    /// Copy every user (with its TOTP secret and recovery codes), template, session, refresh
+    /// Copy every user (with its TOTP secret and recovery codes), template, organization (with
+    /// its members and invitations), session, refresh
     /// token, signing key, server secret and audit event from the configured database into
     /// another one (for example SQLite to PostgreSQL). Failed-login counts and pending
     /// mfa_tokens are transient and not copied.

@@ -31,6 +31,11 @@ pub enum Table {
     /// Passkeys, with their counters and backup flags. (Ceremonies live minutes and stay
     /// behind, like authorization codes.)
     Passkeys,
+    /// Organizations, their members, and their invitations (with the tokens' hashes), before
+    /// the sessions that may have one active.
+    Organizations,
+    OrgMembers,
+    OrgInvitations,
     Sessions,
     RefreshTokens,
     SigningKeys,
@@ -40,7 +45,7 @@ pub enum Table {
 }
 
 impl Table {
-    pub const ALL: [Table; 12] = [
+    pub const ALL: [Table; 15] = [
         Table::Users,
         Table::TotpSecrets,
         Table::RecoveryCodes,
@@ -48,6 +53,9 @@ impl Table {
         Table::OauthClients,
         Table::OauthConsents,
         Table::Passkeys,
+        Table::Organizations,
+        Table::OrgMembers,
+        Table::OrgInvitations,
         Table::Sessions,
         Table::RefreshTokens,
         Table::SigningKeys,
@@ -69,6 +77,9 @@ impl Table {
             Table::OauthClients => "oauth_clients",
             Table::OauthConsents => "oauth_consents",
             Table::Passkeys => "passkeys",
+            Table::Organizations => "organizations",
+            Table::OrgMembers => "org_members",
+            Table::OrgInvitations => "org_invitations",
             Table::AuditEvents => "audit_events",
         }
     }
@@ -160,6 +171,48 @@ pub struct SessionRow {
     /// The OpenID Connect client holding the session, and its scope.
     pub client_id: Option<Uuid>,
     pub scope: Option<String>,
+    /// The session's active organization.
+    pub org_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrgRow {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    #[sqlx(try_from = "Time")]
+    pub created_at: DateTime<Utc>,
+}
+
+/// A membership; `roles` as stored (comma-separated).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrgMemberRow {
+    pub org_id: Uuid,
+    pub user_id: Uuid,
+    pub roles: String,
+    #[sqlx(try_from = "Time")]
+    pub created_at: DateTime<Utc>,
+}
+
+/// An invitation, with its token's hash.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrgInvitationRow {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub email: String,
+    pub email_key: String,
+    pub roles: String,
+    pub token_hash: Vec<u8>,
+    pub invited_by: Option<Uuid>,
+    #[sqlx(try_from = "Time")]
+    pub created_at: DateTime<Utc>,
+    #[sqlx(try_from = "Time")]
+    pub expires_at: DateTime<Utc>,
+    #[sqlx(try_from = "MaybeTime")]
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub accepted_by: Option<Uuid>,
+    #[sqlx(try_from = "MaybeTime")]
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -237,6 +290,9 @@ pub enum Rows {
     OauthClients(Vec<OauthClientRow>),
     OauthConsents(Vec<OauthConsentRow>),
     Passkeys(Vec<super::PasskeyRecord>),
+    Organizations(Vec<OrgRow>),
+    OrgMembers(Vec<OrgMemberRow>),
+    OrgInvitations(Vec<OrgInvitationRow>),
     AuditEvents(Vec<AuditEventRow>),
 }
 
@@ -254,6 +310,9 @@ impl Rows {
             Rows::OauthClients(rows) => rows.len(),
             Rows::OauthConsents(rows) => rows.len(),
             Rows::Passkeys(rows) => rows.len(),
+            Rows::Organizations(rows) => rows.len(),
+            Rows::OrgMembers(rows) => rows.len(),
+            Rows::OrgInvitations(rows) => rows.len(),
             Rows::AuditEvents(rows) => rows.len(),
         }
     }
