@@ -118,7 +118,16 @@ pub(super) async fn render(
             return super::error_page(state, visit);
         }
     };
+    let (orgs, invitations) = match super::account_orgs::org_rows(state, &session.user).await {
+        Ok(rows) => rows,
+        Err(err) => {
+            tracing::warn!(error = %err, "could not list organizations for the account page");
+            return super::error_page(state, visit);
+        }
+    };
     let mut context = base(state, &visit, "account_title");
+    context.insert("orgs", Value::from_serialize(&orgs));
+    context.insert("invitations", Value::from_serialize(&invitations));
     context.insert("user", Value::from_serialize(&session.user));
     context.insert("passkeys_on", Value::from(state.accounts.passkeys_on()));
     context.insert("passkeys", Value::from_serialize(&passkeys));

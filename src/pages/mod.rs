@@ -8,6 +8,7 @@
 //! and the no-enumeration answers are the same.
 
 mod account;
+mod account_orgs;
 mod admin;
 mod admin_actions;
 mod admin_audit;

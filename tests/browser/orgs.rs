@@ -1,6 +1,6 @@
 //! An invitation in a real browser: the mailed link, sign-up through it with the invited
-//! address, verification, acceptance; then the new member makes the org active and their
-//! access token carries it.
+//! address, verification, acceptance, the org on the account page; then the new member
+//! makes the org active and their access token carries it.
 
 use fantoccini::Locator;
 use serde_json::json;
@@ -46,6 +46,8 @@ async fn an_invitee_signs_up_through_the_link_accepts_after_verifying_and_the_to
     browser.goto(&link).await;
     browser.press("Accept the invitation").await;
     assert!(browser.text().await.contains("You joined the organization."));
+    browser.goto(&app.url("/account")).await;
+    assert!(browser.text().await.contains("The acme org (acme): billing, member"), "the account page lists the org");
 
     let mut dana = app.login("dana", PASSWORD).await;
     app.switch_org(&mut dana, Some(&org)).await;
