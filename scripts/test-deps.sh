@@ -18,6 +18,11 @@ if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null
     echo "== installing Chromium and chromedriver"
     apt_install chromium chromium-driver
 fi
+# curl runs the documentation's shell blocks (tests/docs_run.rs).
+if ! command -v curl >/dev/null 2>&1; then
+    echo "== installing curl"
+    apt_install curl ca-certificates
+fi
 if ! command -v npm >/dev/null 2>&1; then
     echo "== installing npm"
     apt_install npm
