@@ -1,13 +1,9 @@
-//! The dialect module: the one place that knows there are two databases.
-//!
-//! [`Db`] holds a SQLite or a PostgreSQL pool. Every store operation is written once and
-//! run through [`on_db!`], which expands its body into both arms of a `match`, so each
-//! copy is type-checked (and binds and decodes) against its own database. What really
-//! differs lives below: opening the pool, beginning a write transaction (SQLite's
-//! `BEGIN IMMEDIATE` behind the in-process writer queue, PostgreSQL's plain `BEGIN`), the
-//! locks only PostgreSQL needs, bulk inserts (one statement per row on SQLite, `UNNEST` on
-//! PostgreSQL), SQL fragments ([`Db::pick`]) and error classification. Time and role
-//! columns decode alike through [`super::codec`].
+//! The dialect module: the one place that knows there are two databases. [`Db`] holds a
+//! SQLite or a PostgreSQL pool; every store operation is written once and run through
+//! [`on_db!`], which expands its body into both arms of a `match`, so each copy is
+//! type-checked against its own database. What really differs lives below: opening the pool,
+//! beginning a write (SQLite's `BEGIN IMMEDIATE` behind the in-process writer queue,
+//! PostgreSQL's `BEGIN`), PostgreSQL's locks, bulk inserts, SQL fragments ([`Db::pick`]), errors.
 
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr;

@@ -36,6 +36,7 @@ mod templates;
 mod totals;
 mod users;
 mod users_admin;
+mod webhook_queue;
 mod webhooks;
 // Upstream sign-in: providers, identities and flows in progress.
 mod identities;
@@ -64,7 +65,8 @@ pub use templates::{NewTemplate, Template, TemplatePatch};
 pub use upstream::{NewProvider, Provider, ProviderPatch};
 pub use users::{Credentials, EmailChange, NewUser, User};
 pub use users_admin::{UserPatch, UserQuery};
-pub use webhooks::{AttemptOutcome, ClaimedDelivery, Delivery, NewWebhook, QueueStats, Webhook, WebhookPatch};
+pub use webhook_queue::{AttemptOutcome, ClaimedDelivery, QueueStats};
+pub use webhooks::{Delivery, NewWebhook, Webhook, WebhookPatch};
 
 use db::{Db, classify, on_db};
 
