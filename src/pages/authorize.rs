@@ -6,15 +6,12 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
 use minijinja::Value;
 use serde::Deserialize;
-use sha2::Sha256;
+use subtle::ConstantTimeEq;
 
-use super::session::Visit;
+use super::session::{Visit, sign_for};
 use super::signin::{base, form_expired};
 use crate::accounts::oauth::{self, Authorization, AuthorizeError, AuthorizeParams};
 use crate::app::AppState;
@@ -122,27 +119,21 @@ fn to_sign_in(visit: Visit, query: &str, login_after: Option<&str>, login_hint: 
 /// second step included.
 const FORCED_SIGN_IN_WINDOW_MS: i64 = 900_000;
 
-fn bound_mac(state: &AppState, at: i64) -> Hmac<Sha256> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(&state.csrf_secret).expect("HMAC takes any key length");
-    mac.update(b"login_after:");
-    mac.update(at.to_string().as_bytes());
-    mac
-}
-
 /// `login_after`'s value: the time (Unix milliseconds), and its signature under the server
 /// secret.
 fn login_after(state: &AppState, at: i64) -> String {
-    format!("{at}.{}", URL_SAFE_NO_PAD.encode(bound_mac(state, at).finalize().into_bytes()))
+    format!("{at}.{}", sign_for(&state.csrf_secret, "login_after", &at.to_string()))
 }
 
 /// Whether a forced sign-in happened: the bound is ours, recent, and the session's sign-in
 /// came at or after it.
 fn signed_in_after(state: &AppState, bound: Option<&str>, auth_time: DateTime<Utc>) -> bool {
     let Some((at, signature)) = bound.and_then(|b| b.split_once('.')) else { return false };
-    let (Ok(at), Ok(signature)) = (at.parse::<i64>(), URL_SAFE_NO_PAD.decode(signature)) else { return false };
+    let Ok(at) = at.parse::<i64>() else { return false };
+    let expected = sign_for(&state.csrf_secret, "login_after", &at.to_string());
     let age = Utc::now().timestamp_millis() - at;
     (0..=FORCED_SIGN_IN_WINDOW_MS).contains(&age)
-        && bound_mac(state, at).verify_slice(&signature).is_ok()
+        && bool::from(expected.as_bytes().ct_eq(signature.as_bytes()))
         && auth_time.timestamp_millis() > at
 }
 

@@ -112,8 +112,15 @@ async fn live_session(state: &AppState, secret: &str) -> Option<BrowserSession> 
 }
 
 fn sign(secret: &[u8], value: &str) -> String {
+    sign_for(secret, "csrf", value)
+}
+
+/// HMAC-SHA256 of `value` under the server secret, for one `purpose` (so that a value
+/// signed for one use never passes for another), in base64url.
+pub(super) fn sign_for(secret: &[u8], purpose: &str, value: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
-    mac.update(b"csrf:");
+    mac.update(purpose.as_bytes());
+    mac.update(b":");
     mac.update(value.as_bytes());
     URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
