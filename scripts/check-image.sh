@@ -53,7 +53,10 @@ echo "ok: HEALTHCHECK"
 credentials='{"username":"image-check","password":"correct horse battery staple"}'
 expect "registration" "$(post /v1/auth/register "$credentials")" 201
 expect "login" "$(post /v1/auth/login "$credentials")" 200
-podman exec "$name" gatehouse user list | grep -q ' image-check ' || { echo "gatehouse user list in the container"; exit 1; }
+# Captured first: `grep -q` stops reading at the match, and under pipefail the writer's
+# SIGPIPE would fail the check on a fast machine.
+listed="$(podman exec "$name" gatehouse user list 2>&1)" || { echo "gatehouse user list in the container failed: $listed"; exit 1; }
+grep -qw 'image-check' <<<"$listed" || { echo "gatehouse user list in the container lacks image-check: $listed"; exit 1; }
 echo "ok: gatehouse user list in the container"
 
 # A new container on the same volume: the user registered above is still there.

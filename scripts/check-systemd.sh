@@ -58,8 +58,10 @@ for route in register login; do
     code="$(inside curl -sS -m 10 -o /dev/null -w '%{http_code}' -H 'content-type: application/json' -d "$body" "http://127.0.0.1:8080/v1/auth/$route")"
     case "$route:$code" in register:201 | login:200) echo "ok: $route" ;; *) echo "$route answered $code"; exit 1 ;; esac
 done
-inside systemd-run --quiet --pipe --wait --collect -p DynamicUser=yes -p User=gatehouse -p StateDirectory=gatehouse \
+# Captured first: under pipefail, `grep -q` leaving early would fail the writer with SIGPIPE.
+listed="$(inside systemd-run --quiet --pipe --wait --collect -p DynamicUser=yes -p User=gatehouse -p StateDirectory=gatehouse \
     -p StateDirectoryMode=0700 -p WorkingDirectory=/var/lib/gatehouse -p EnvironmentFile=/etc/gatehouse/gatehouse.env \
-    /usr/local/bin/gatehouse user list | grep -q ' systemd-check ' || { echo "user list through systemd-run"; exit 1; }
+    /usr/local/bin/gatehouse user list 2>&1)" || { echo "user list through systemd-run failed: $listed"; exit 1; }
+grep -qw 'systemd-check' <<<"$listed" || { echo "user list through systemd-run lacks systemd-check: $listed"; exit 1; }
 echo "ok: gatehouse user list as the service's user"
 echo "systemd check passed"
