@@ -105,7 +105,7 @@ impl TokenService {
         let mut header = Header::new(if rsa { Algorithm::RS256 } else { Algorithm::EdDSA });
         header.typ = Some("JWT".into());
         header.kid = Some(active.kid.clone());
-        Ok(jsonwebtoken::encode(&header, claims, &active.encoding)?)
+        active.sign(&header, claims)
     }
 
     /// An ID token this server signed, expired or not (a logout's `id_token_hint` is often

@@ -257,7 +257,7 @@ impl TokenService {
                 let (ring, _) = self.ring();
                 let active = ring.active.as_ref().ok_or_else(|| anyhow::anyhow!("no active signing key"))?;
                 header.kid = Some(active.kid.clone());
-                jsonwebtoken::encode(&header, claims, &active.encoding)?
+                active.sign(&header, claims)?
             }
         })
     }
