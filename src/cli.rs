@@ -71,7 +71,13 @@ pub enum Command {
         #[command(subcommand)]
         action: ProviderCommand,
     },
-    /// Copy every user (with its TOTP secret and recovery codes), template, session, refresh
+    /// Manage organizations and their members.
+    Org {
+        #[command(subcommand)]
+        action: OrgCommand,
+    },
+    /// Copy every user (with its TOTP secret and recovery codes), template, organization (with
+    /// its members and invitations), session, refresh
     /// token, signing key, server secret and audit event from the configured database into
     /// another one (for example SQLite to PostgreSQL). Failed-login counts and pending
     /// mfa_tokens are transient and not copied.
@@ -200,6 +206,32 @@ pub enum ClientCommand {
     Delete { client: String },
     /// A new secret for a confidential client (by `id` or `client_id`); the old one stops working.
     RotateSecret { client: String },
+}
+
+#[derive(Subcommand)]
+pub enum OrgCommand {
+    /// Create an organization whose first owner is USERNAME; prints it as JSON.
+    Create {
+        slug: String,
+        name: String,
+        #[arg(long)]
+        owner: String,
+    },
+    /// List every organization, one JSON object a line.
+    List,
+    /// Print an organization (by slug) and its members as JSON.
+    Show { slug: String },
+    /// Make a user a member at once (repeat --role for org roles; `member` always).
+    AddMember {
+        slug: String,
+        username: String,
+        #[arg(long = "role")]
+        roles: Vec<String>,
+    },
+    /// Remove a member (not the last owner); their tokens that carry the org stop working.
+    RemoveMember { slug: String, username: String },
+    /// Delete an organization with its memberships and invitations.
+    Delete { slug: String },
 }
 
 #[derive(Subcommand)]

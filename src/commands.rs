@@ -3,6 +3,7 @@
 mod clients;
 mod copy;
 mod operate;
+mod orgs;
 mod providers;
 mod setup;
 mod users;
@@ -28,6 +29,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys { action } => keys(&config, action).await,
         Command::Client { action } => clients::run(&config, store::connect(&config.database_url).await?, action).await,
         Command::Provider { action } => providers::run(&config, store::connect(&config.database_url).await?, action).await,
+        Command::Org { action } => orgs::run(&config, store::connect(&config.database_url).await?, action).await,
         Command::Copy { to, force } => copy::copy(&config, &to, force).await,
         Command::Import { file } => import(&config, &file).await,
         Command::Healthcheck { timeout } => setup::healthcheck(&config, std::time::Duration::from_secs(timeout)).await,

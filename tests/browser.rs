@@ -19,6 +19,10 @@ mod journey;
 mod oidc;
 #[path = "browser/oidc_node.rs"]
 mod oidc_node;
+#[path = "browser/oidc_orgs.rs"]
+mod oidc_orgs;
+#[path = "browser/orgs.rs"]
+mod orgs;
 #[path = "browser/passkeys.rs"]
 mod passkeys;
 #[path = "browser/protections.rs"]

@@ -19,6 +19,8 @@ mod live_view;
 mod mail_queue;
 #[path = "postgres/multi_instance.rs"]
 mod multi_instance;
+#[path = "postgres/org_live.rs"]
+mod org_live;
 #[path = "postgres/outage.rs"]
 mod outage;
 #[path = "postgres/webhook_instances.rs"]

@@ -11,6 +11,8 @@ mod email_code;
 mod login;
 pub mod oauth;
 pub mod oauth_tokens;
+mod org_invitations;
+mod orgs;
 mod passkeys;
 mod password;
 mod recovery;
@@ -23,6 +25,8 @@ use std::time::Duration;
 pub use clients::{ClientChange, ClientRequest};
 pub use email::EmailWish;
 pub use email_code::EmailCodeSettings;
+pub use org_invitations::INVITATION_TTL;
+pub use orgs::{OrgAccess, OrgActor, parse_org_roles};
 pub use passkeys::{Ceremony, NAME_MAX as PASSKEY_NAME_MAX, passkey_name, read_credential};
 pub use register::{Registered, Registration};
 
@@ -56,6 +60,8 @@ pub struct Accounts {
     pub email_code: EmailCodeSettings,
     /// GATEHOUSE_BREACHED_PASSWORDS; off for the command line.
     pub breach: crate::auth::breached::BreachCheck,
+    /// GATEHOUSE_ORGS_SELF_SERVICE: verified users may create organizations.
+    pub orgs_self_service: bool,
 }
 
 impl Accounts {
@@ -77,6 +83,7 @@ impl Accounts {
                 ttl: Duration::from_secs(config.signin.email_code_ttl),
             },
             breach: crate::auth::breached::BreachCheck::off(),
+            orgs_self_service: config.orgs_self_service,
         }
     }
 

@@ -31,6 +31,9 @@ pub struct IdClaims {
     pub azp: String,
     #[serde(flatten)]
     pub profile: ProfileClaims,
+    /// With scope `organization`: the session's org and the person's roles in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<crate::domain::org::OrgClaim>,
 }
 
 /// What `profile` and `email` give, in ID tokens and at userinfo.

@@ -8,13 +8,16 @@
 //! and the no-enumeration answers are the same.
 
 mod account;
+mod account_orgs;
 mod admin;
 mod admin_actions;
 mod admin_audit;
 mod admin_clients;
 mod admin_providers;
 mod authorize;
+mod authorize_org;
 mod email_code;
+mod invitations;
 mod logout;
 mod passkeys;
 mod recovery;
@@ -51,6 +54,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(passkeys::router())
         .merge(upstream::router())
         .merge(admin_providers::router())
+        .merge(invitations::router())
         .route("/pages/style.css", axum::routing::get(render::stylesheet))
         .route("/pages/logo", axum::routing::get(render::logo))
         .route("/favicon.ico", axum::routing::get(render::favicon))

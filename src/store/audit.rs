@@ -59,10 +59,19 @@ pub enum AuditType {
     ProviderCreated,
     ProviderUpdated,
     ProviderDeleted,
+    OrgCreated,
+    OrgUpdated,
+    OrgDeleted,
+    OrgMemberAdded,
+    OrgMemberRolesChanged,
+    OrgMemberRemoved,
+    OrgInvitationSent,
+    OrgInvitationRevoked,
+    OrgInvitationAccepted,
 }
 
 impl AuditType {
-    pub const ALL: [AuditType; 38] = [
+    pub const ALL: [AuditType; 47] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -101,6 +110,15 @@ impl AuditType {
         Self::ProviderCreated,
         Self::ProviderUpdated,
         Self::ProviderDeleted,
+        Self::OrgCreated,
+        Self::OrgUpdated,
+        Self::OrgDeleted,
+        Self::OrgMemberAdded,
+        Self::OrgMemberRolesChanged,
+        Self::OrgMemberRemoved,
+        Self::OrgInvitationSent,
+        Self::OrgInvitationRevoked,
+        Self::OrgInvitationAccepted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -143,6 +161,15 @@ impl AuditType {
             Self::ProviderCreated => "provider.created",
             Self::ProviderUpdated => "provider.updated",
             Self::ProviderDeleted => "provider.deleted",
+            Self::OrgCreated => "org.created",
+            Self::OrgUpdated => "org.updated",
+            Self::OrgDeleted => "org.deleted",
+            Self::OrgMemberAdded => "org.member_added",
+            Self::OrgMemberRolesChanged => "org.member_roles_changed",
+            Self::OrgMemberRemoved => "org.member_removed",
+            Self::OrgInvitationSent => "org.invitation_sent",
+            Self::OrgInvitationRevoked => "org.invitation_revoked",
+            Self::OrgInvitationAccepted => "org.invitation_accepted",
         }
     }
 

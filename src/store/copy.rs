@@ -35,6 +35,11 @@ pub enum Table {
     /// same GATEHOUSE_SECRETS_KEY to open them), then people's identities at them.
     UpstreamProviders,
     UserIdentities,
+    /// Organizations, their members, and their invitations (with the tokens' hashes), before
+    /// the sessions that may have one active.
+    Organizations,
+    OrgMembers,
+    OrgInvitations,
     Sessions,
     RefreshTokens,
     SigningKeys,
@@ -44,7 +49,7 @@ pub enum Table {
 }
 
 impl Table {
-    pub const ALL: [Table; 14] = [
+    pub const ALL: [Table; 17] = [
         Table::Users,
         Table::TotpSecrets,
         Table::RecoveryCodes,
@@ -54,6 +59,9 @@ impl Table {
         Table::Passkeys,
         Table::UpstreamProviders,
         Table::UserIdentities,
+        Table::Organizations,
+        Table::OrgMembers,
+        Table::OrgInvitations,
         Table::Sessions,
         Table::RefreshTokens,
         Table::SigningKeys,
@@ -77,6 +85,9 @@ impl Table {
             Table::Passkeys => "passkeys",
             Table::UpstreamProviders => "upstream_providers",
             Table::UserIdentities => "user_identities",
+            Table::Organizations => "organizations",
+            Table::OrgMembers => "org_members",
+            Table::OrgInvitations => "org_invitations",
             Table::AuditEvents => "audit_events",
         }
     }
@@ -168,6 +179,48 @@ pub struct SessionRow {
     /// The OpenID Connect client holding the session, and its scope.
     pub client_id: Option<Uuid>,
     pub scope: Option<String>,
+    /// The session's active organization.
+    pub org_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrgRow {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    #[sqlx(try_from = "Time")]
+    pub created_at: DateTime<Utc>,
+}
+
+/// A membership; `roles` as stored (comma-separated).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrgMemberRow {
+    pub org_id: Uuid,
+    pub user_id: Uuid,
+    pub roles: String,
+    #[sqlx(try_from = "Time")]
+    pub created_at: DateTime<Utc>,
+}
+
+/// An invitation, with its token's hash.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrgInvitationRow {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub email: String,
+    pub email_key: String,
+    pub roles: String,
+    pub token_hash: Vec<u8>,
+    pub invited_by: Option<Uuid>,
+    #[sqlx(try_from = "Time")]
+    pub created_at: DateTime<Utc>,
+    #[sqlx(try_from = "Time")]
+    pub expires_at: DateTime<Utc>,
+    #[sqlx(try_from = "MaybeTime")]
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub accepted_by: Option<Uuid>,
+    #[sqlx(try_from = "MaybeTime")]
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -247,6 +300,9 @@ pub enum Rows {
     Passkeys(Vec<super::PasskeyRecord>),
     UpstreamProviders(Vec<super::upstream::ProviderCopyRow>),
     UserIdentities(Vec<super::IdentityRecord>),
+    Organizations(Vec<OrgRow>),
+    OrgMembers(Vec<OrgMemberRow>),
+    OrgInvitations(Vec<OrgInvitationRow>),
     AuditEvents(Vec<AuditEventRow>),
 }
 
@@ -266,6 +322,9 @@ impl Rows {
             Rows::Passkeys(rows) => rows.len(),
             Rows::UpstreamProviders(rows) => rows.len(),
             Rows::UserIdentities(rows) => rows.len(),
+            Rows::Organizations(rows) => rows.len(),
+            Rows::OrgMembers(rows) => rows.len(),
+            Rows::OrgInvitations(rows) => rows.len(),
             Rows::AuditEvents(rows) => rows.len(),
         }
     }
