@@ -6,6 +6,7 @@ mod operate;
 mod providers;
 mod setup;
 mod users;
+mod webhooks;
 
 use std::io::{BufRead, IsTerminal};
 
@@ -28,6 +29,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys { action } => keys(&config, action).await,
         Command::Client { action } => clients::run(&config, store::connect(&config.database_url).await?, action).await,
         Command::Provider { action } => providers::run(&config, store::connect(&config.database_url).await?, action).await,
+        Command::Webhook { action } => webhooks::run(&config, store::connect(&config.database_url).await?, action).await,
         Command::Copy { to, force } => copy::copy(&config, &to, force).await,
         Command::Import { file } => import(&config, &file).await,
         Command::Healthcheck { timeout } => setup::healthcheck(&config, std::time::Duration::from_secs(timeout)).await,
