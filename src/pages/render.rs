@@ -41,6 +41,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("providers.html", include_str!("../../templates/pages/providers.html")),
     ("link_confirm.html", include_str!("../../templates/pages/link_confirm.html")),
     ("admin_providers.html", include_str!("../../templates/pages/admin_providers.html")),
+    ("admin_webhooks.html", include_str!("../../templates/pages/admin_webhooks.html")),
 ];
 const TEXT: &str = include_str!("../../templates/pages/text.json");
 const STYLE: &str = include_str!("../../templates/pages/style.css");
