@@ -7,6 +7,7 @@ mod orgs;
 mod providers;
 mod setup;
 mod users;
+mod webhooks;
 
 use std::io::{BufRead, IsTerminal};
 
@@ -30,6 +31,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Client { action } => clients::run(&config, store::connect(&config.database_url).await?, action).await,
         Command::Provider { action } => providers::run(&config, store::connect(&config.database_url).await?, action).await,
         Command::Org { action } => orgs::run(&config, store::connect(&config.database_url).await?, action).await,
+        Command::Webhook { action } => webhooks::run(&config, store::connect(&config.database_url).await?, action).await,
         Command::Copy { to, force } => copy::copy(&config, &to, force).await,
         Command::Import { file } => import(&config, &file).await,
         Command::Healthcheck { timeout } => setup::healthcheck(&config, std::time::Duration::from_secs(timeout)).await,

@@ -9,6 +9,8 @@ pub const STORE: common::StoreKind = common::StoreKind::Sqlite;
 mod accessibility;
 #[path = "browser/admin.rs"]
 mod admin;
+#[path = "browser/admin_webhooks.rs"]
+mod admin_webhooks;
 #[path = "browser/email_code.rs"]
 mod email_code;
 #[path = "browser/express.rs"]

@@ -15,6 +15,8 @@ use common::{PASSWORD, TestApp};
 
 #[path = "cli/setup.rs"]
 mod setup;
+#[path = "cli/webhook_commands.rs"]
+mod webhook_commands;
 
 /// A scratch directory with its own database; the binary runs inside it, so no `.env`
 /// from elsewhere is read.

@@ -11,6 +11,8 @@ mod suite;
 mod copy;
 #[path = "postgres/copy_upstream.rs"]
 mod copy_upstream;
+#[path = "postgres/copy_webhooks.rs"]
+mod copy_webhooks;
 #[path = "postgres/crash.rs"]
 mod crash;
 #[path = "postgres/live_view.rs"]

@@ -14,6 +14,7 @@ mod admin_actions;
 mod admin_audit;
 mod admin_clients;
 mod admin_providers;
+mod admin_webhooks;
 mod authorize;
 mod authorize_org;
 mod email_code;
@@ -55,6 +56,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(upstream::router())
         .merge(admin_providers::router())
         .merge(invitations::router())
+        .merge(admin_webhooks::router())
         .route("/pages/style.css", axum::routing::get(render::stylesheet))
         .route("/pages/logo", axum::routing::get(render::logo))
         .route("/favicon.ico", axum::routing::get(render::favicon))

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::SigningKeyRecord;
 use super::codec::{MaybeTime, Roles, Time};
+pub use super::upstream::{ProviderCopyRow, ProviderRow};
 
 /// The copied tables, in an order where every row's parent is already copied.
 ///
@@ -46,10 +47,13 @@ pub enum Table {
     ServerSecrets,
     /// The audit trail; no foreign keys, so events of deleted users come along too.
     AuditEvents,
+    /// Webhook endpoints with their signing secrets (and a rotated one still signing), as
+    /// stored. Their deliveries (the queue and its history) stay behind.
+    WebhookEndpoints,
 }
 
 impl Table {
-    pub const ALL: [Table; 17] = [
+    pub const ALL: [Table; 18] = [
         Table::Users,
         Table::TotpSecrets,
         Table::RecoveryCodes,
@@ -67,6 +71,7 @@ impl Table {
         Table::SigningKeys,
         Table::ServerSecrets,
         Table::AuditEvents,
+        Table::WebhookEndpoints,
     ];
 
     /// The SQL table name, the same in every store.
@@ -89,6 +94,7 @@ impl Table {
             Table::OrgMembers => "org_members",
             Table::OrgInvitations => "org_invitations",
             Table::AuditEvents => "audit_events",
+            Table::WebhookEndpoints => "webhook_endpoints",
         }
     }
 }
@@ -284,6 +290,30 @@ pub struct AuditEventRow {
     pub detail: String,
 }
 
+/// A webhook endpoint as stored (its events as JSON text); `Debug` hides the secrets.
+#[derive(Clone, sqlx::FromRow)]
+pub struct WebhookEndpointRow {
+    pub id: Uuid,
+    pub url: String,
+    pub events: String,
+    pub description: String,
+    pub enabled: bool,
+    pub secret: String,
+    pub previous_secret: Option<String>,
+    #[sqlx(try_from = "MaybeTime")]
+    pub previous_secret_until: Option<DateTime<Utc>>,
+    #[sqlx(try_from = "Time")]
+    pub created_at: DateTime<Utc>,
+    #[sqlx(try_from = "Time")]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for WebhookEndpointRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookEndpointRow").field("id", &self.id).field("url", &self.url).finish_non_exhaustive()
+    }
+}
+
 /// One page of one table.
 #[derive(Debug, Clone)]
 pub enum Rows {
@@ -304,6 +334,7 @@ pub enum Rows {
     OrgMembers(Vec<OrgMemberRow>),
     OrgInvitations(Vec<OrgInvitationRow>),
     AuditEvents(Vec<AuditEventRow>),
+    WebhookEndpoints(Vec<WebhookEndpointRow>),
 }
 
 impl Rows {
@@ -326,6 +357,7 @@ impl Rows {
             Rows::OrgMembers(rows) => rows.len(),
             Rows::OrgInvitations(rows) => rows.len(),
             Rows::AuditEvents(rows) => rows.len(),
+            Rows::WebhookEndpoints(rows) => rows.len(),
         }
     }
 

@@ -36,6 +36,10 @@ fn export_sql(table: Table) -> &'static str {
             "SELECT id, time, type, actor_id, user_id, ip, user_agent, request_id, CAST(detail AS TEXT) AS detail \
              FROM audit_events ORDER BY id LIMIT $1 OFFSET $2"
         }
+        Table::WebhookEndpoints => {
+            "SELECT id, url, events, description, enabled, secret, previous_secret, previous_secret_until, created_at, updated_at \
+             FROM webhook_endpoints ORDER BY id LIMIT $1 OFFSET $2"
+        }
     }
 }
 
@@ -68,6 +72,7 @@ impl Store {
                 Table::OrgMembers => Rows::OrgMembers(page!()),
                 Table::OrgInvitations => Rows::OrgInvitations(page!()),
                 Table::AuditEvents => Rows::AuditEvents(page!()),
+                Table::WebhookEndpoints => Rows::WebhookEndpoints(page!()),
             })
         })
     }
@@ -332,6 +337,27 @@ impl Store {
                         .bind(&e.user_agent)
                         .bind(&e.request_id)
                         .bind(Json(detail))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(classify)?;
+                    }
+                }
+                Rows::WebhookEndpoints(rows) => {
+                    for w in rows {
+                        sqlx::query(
+                            "INSERT INTO webhook_endpoints (id, url, events, description, enabled, secret, previous_secret, \
+                             previous_secret_until, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                        )
+                        .bind(w.id)
+                        .bind(&w.url)
+                        .bind(&w.events)
+                        .bind(&w.description)
+                        .bind(w.enabled)
+                        .bind(&w.secret)
+                        .bind(&w.previous_secret)
+                        .bind(w.previous_secret_until.map(Time))
+                        .bind(Time(w.created_at))
+                        .bind(Time(w.updated_at))
                         .execute(&mut *tx)
                         .await
                         .map_err(classify)?;

@@ -11,6 +11,7 @@ mod email_verification;
 mod errors;
 mod every_field;
 pub mod export;
+mod export_setup;
 mod forged_tokens;
 mod hardening;
 mod hash_slots;
