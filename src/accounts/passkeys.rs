@@ -16,6 +16,9 @@ use uuid::Uuid;
 use webauthn_rs::prelude::{Credential, Passkey};
 
 use super::{AccountError, Accounts};
+
+#[path = "passkey_proof.rs"]
+mod proof;
 use crate::audit::Audit;
 use crate::auth::passkeys::{AuthenticationResult, CEREMONY_SECS, PublicKeyCredential, RegisterPublicKeyCredential, RelyingParty};
 use crate::auth::refresh;
@@ -40,6 +43,8 @@ enum Purpose {
     Register,
     SignIn,
     SecondStep,
+    /// Proving an account where a password would do (`passkey_proof`).
+    Proof,
 }
 
 impl Purpose {
@@ -48,6 +53,7 @@ impl Purpose {
             Self::Register => "register",
             Self::SignIn => "sign_in",
             Self::SecondStep => "second_step",
+            Self::Proof => "proof",
         }
     }
 }

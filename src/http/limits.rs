@@ -83,13 +83,14 @@ fn is_limited(method: &Method, path: &str) -> bool {
 }
 
 /// Upstream sign-in: GET /login/{slug} writes a flow and GET /login/{slug}/callback
-/// exchanges a code upstream; POST /login/{slug}/confirm checks a password. (GET
+/// exchanges a code upstream; POST /login/{slug}/confirm checks a password or a passkey,
+/// and POST .../confirm/passkey begins that passkey's ceremony. (GET
 /// /login/email-code and /login/email are pages of their own that only render.)
 fn is_upstream_sign_in(method: &Method, path: &str) -> bool {
     let Some(rest) = path.strip_prefix("/login/") else { return false };
     match (method, rest.split('/').collect::<Vec<_>>().as_slice()) {
         (&Method::GET, [slug]) => !slug.is_empty() && !["email-code", "email"].contains(slug),
-        (&Method::GET, [slug, "callback"]) | (&Method::POST, [slug, "confirm"]) => !slug.is_empty(),
+        (&Method::GET, [slug, "callback"]) | (&Method::POST, [slug, "confirm"] | [slug, "confirm", "passkey"]) => !slug.is_empty(),
         _ => false,
     }
 }
@@ -163,9 +164,12 @@ mod tests {
 
     #[test]
     fn upstream_sign_in_routes_are_limited_and_the_pages_beside_them_are_not() {
-        for (method, path) in
-            [(Method::GET, "/login/google"), (Method::GET, "/login/google/callback"), (Method::POST, "/login/google/confirm")]
-        {
+        for (method, path) in [
+            (Method::GET, "/login/google"),
+            (Method::GET, "/login/google/callback"),
+            (Method::POST, "/login/google/confirm"),
+            (Method::POST, "/login/google/confirm/passkey"),
+        ] {
             assert!(is_limited(&method, path), "{method} {path}");
         }
         for (method, path) in [

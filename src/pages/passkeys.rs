@@ -98,7 +98,7 @@ async fn script() -> Response {
 }
 
 /// A `begin` route's answer to the script: the ceremony, or `{"error": sentence}`.
-fn to_script<T: Serialize>(state: &AppState, visit: Visit, begun: Result<Ceremony<T>, AccountError>) -> Response {
+pub(super) fn to_script<T: Serialize>(state: &AppState, visit: Visit, begun: Result<Ceremony<T>, AccountError>) -> Response {
     let (status, body) = match begun {
         Ok(ceremony) => (StatusCode::OK, json!({ "ceremony_id": ceremony.ceremony_id, "options": ceremony.options })),
         Err(AccountError::Invalid(fields)) if fields.iter().any(|f| f.field == "password") => {
@@ -122,7 +122,7 @@ fn refused_sign_in(state: &AppState, err: &AccountError) -> (StatusCode, String)
     }
 }
 
-fn expired_for_script(state: &AppState, visit: Visit) -> Response {
+pub(super) fn expired_for_script(state: &AppState, visit: Visit) -> Response {
     visit.respond((StatusCode::FORBIDDEN, Json(json!({ "error": state.pages.text("form_expired") }))))
 }
 

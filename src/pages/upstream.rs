@@ -24,7 +24,7 @@ use crate::auth::refresh;
 use crate::auth::sessions::ClientInfo;
 use crate::store::AuditType;
 use crate::upstream::UpstreamError;
-use crate::upstream::complete::Outcome;
+use crate::upstream::complete::{Outcome, Proof};
 use crate::upstream::flow::Callback;
 
 /// The binding cookie lives as long as a flow may take.
@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/login/{slug}", get(start))
         .route("/login/{slug}/callback", get(callback))
         .route("/login/{slug}/confirm", get(confirm_page).post(confirm))
+        .route("/login/{slug}/confirm/passkey", post(begin_passkey_confirm))
         .route("/account/identities/link", post(start_link))
         .route("/account/identities/{id}/unlink", post(unlink))
 }
@@ -192,6 +193,11 @@ struct ConfirmForm {
     flow: String,
     #[serde(default)]
     password: String,
+    /// With a passkey instead of the password: the ceremony and the browser's answer.
+    #[serde(default)]
+    ceremony_id: String,
+    #[serde(default)]
+    credential: String,
 }
 
 async fn confirm_page(
@@ -232,6 +238,8 @@ async fn render_confirm(
     context.insert("flow", Value::from(flow));
     context.insert("slug", Value::from(slug));
     context.insert("username", Value::from(pending.username.as_str()));
+    let passkeys = state.accounts.passkeys_on() && state.store.passkeys_of(pending.user_id).await.is_ok_and(|p| !p.is_empty());
+    context.insert("passkeys", Value::from(passkeys));
     context.insert("error", Value::from(error));
     let page = state.pages.render(status, "link_confirm.html", context);
     visit.respond(page)
@@ -250,10 +258,15 @@ async fn confirm(
         return form_expired(&state, visit);
     }
     let browser = binding_of(&state, &jar);
-    match state.upstream.confirm(&state.accounts, &state.sessions, &audit, &form.flow, browser.as_deref(), &form.password, client).await {
+    let answer = serde_json::from_str(&form.credential).ok().and_then(|v| crate::accounts::read_credential(v).ok());
+    let proof = match &answer {
+        Some(credential) => Proof::Passkey { ceremony_id: uuid::Uuid::parse_str(&form.ceremony_id).unwrap_or_default(), credential },
+        None => Proof::Password(&form.password),
+    };
+    match state.upstream.confirm(&state.accounts, &state.sessions, &audit, &form.flow, browser.as_deref(), proof, client).await {
         Ok((outcome, return_to)) => finish(&state, visit, &audit, &slug, &return_to, Ok(outcome)).await,
         Err(UpstreamError::Account(AccountError::InvalidCredentials)) => {
-            let message = state.pages.text("wrong_password");
+            let message = state.pages.text(if answer.is_some() { "passkey_refused" } else { "wrong_password" });
             render_confirm(&state, visit, &jar, &slug, &form.flow, StatusCode::UNAUTHORIZED, Some(message)).await
         }
         Err(UpstreamError::Account(err @ AccountError::Locked { .. })) => {
@@ -262,6 +275,19 @@ async fn confirm(
         }
         Err(err) => refused_page(&state, visit, Some(&audit), &slug, "", err).await,
     }
+}
+
+/// The confirm page's passkey: a ceremony offering the pending account's passkeys, as JSON
+/// for the pages' script.
+async fn begin_passkey_confirm(State(state): State<AppState>, visit: Visit, jar: CookieJar, Form(form): Form<ConfirmForm>) -> Response {
+    if !visit.csrf_ok(&state, &form.csrf) {
+        return super::passkeys::expired_for_script(&state, visit);
+    }
+    let begun = match state.upstream.pending(&form.flow, binding_of(&state, &jar).as_deref()).await {
+        Ok(pending) => state.accounts.begin_passkey_proof(pending.user_id).await,
+        Err(_) => Err(AccountError::InvalidToken),
+    };
+    super::passkeys::to_script(&state, visit, begun)
 }
 
 #[derive(Deserialize)]

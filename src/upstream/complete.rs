@@ -3,7 +3,7 @@
 //! An identity is found by (provider, subject) only. An unknown one is linked to the local
 //! account holding the same address only when both sides verified it, the provider allows
 //! it (`link_by_email`), and the person then proves that account with its password on the
-//! confirm page: an address alone proves nothing (some providers let anyone set any
+//! confirm page (or one of its passkeys): an address alone proves nothing (some providers let anyone set any
 //! address: the "nOAuth" takeover). Otherwise, with `allow_signup`, a new account is made.
 //! A sign-in takes the account's TOTP step unless the provider is trusted for MFA and said
 //! it did one.
@@ -28,6 +28,16 @@ use crate::store::{AuditType, Conflict, NewUser, Provider, StoreError, User};
 pub const CONFIRM: &str = "confirm";
 /// How long the confirm page waits for the password.
 const CONFIRM_TTL_SECS: i64 = 600;
+
+/// What proves the account on the confirm page.
+pub enum Proof<'a> {
+    Password(&'a str),
+    /// The answer to the ceremony that `Accounts::begin_passkey_proof` began for the account.
+    Passkey {
+        ceremony_id: Uuid,
+        credential: &'a crate::auth::passkeys::PublicKeyCredential,
+    },
+}
 
 pub enum Outcome {
     SignedIn(Box<TokenPair>),
@@ -122,14 +132,23 @@ impl Upstream {
         audit: &Audit,
         token: &str,
         browser: Option<&str>,
-        password: &str,
+        proof: Proof<'_>,
         client: ClientInfo,
     ) -> Result<(Outcome, String), UpstreamError> {
         let pending = self.pending(token, browser).await?;
         accounts.reserve_account(pending.user_id).await?;
         let credentials = self.store.credentials_by_id(pending.user_id).await?.ok_or(AccountError::InvalidCredentials)?;
-        let verdict = accounts.hasher.verify(password, Some(&credentials.password_hash)).await?;
-        if !matches!(verdict, Verdict::Match { .. }) {
+        let proved = match proof {
+            Proof::Password(password) => {
+                matches!(accounts.hasher.verify(password, Some(&credentials.password_hash)).await?, Verdict::Match { .. })
+            }
+            // A refused passkey is counted and audited by the check itself.
+            Proof::Passkey { ceremony_id, credential } => {
+                accounts.check_passkey_proof(audit, pending.user_id, ceremony_id, credential).await?;
+                true
+            }
+        };
+        if !proved {
             crate::metrics::login("invalid_credentials");
             audit
                 .record(

@@ -85,7 +85,7 @@
 
   let autofill = null;
   async function get(form, conditional) {
-    const ceremony = await begin(form, ["csrf", "mfa_token"]);
+    const ceremony = await begin(form, ["csrf", "mfa_token", "flow"]);
     const options = { publicKey: requestOptions(ceremony.options.publicKey) };
     if (conditional) {
       autofill = new AbortController();

@@ -64,7 +64,7 @@ impl Idp {
             .env("NODE_MODULES", &modules)
             .env("CLIENT_ID", CLIENT_ID)
             .env("CLIENT_SECRET", CLIENT_SECRET)
-            .env("REDIRECT_URI", app.url(&format!("/login/{slug}/callback")))
+            .env("REDIRECT_URI", app.state.upstream.callback_url(slug))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
