@@ -28,6 +28,7 @@ pub fn router() -> axum::Router<AppState> {
         .merge(super::admin_actions::router())
         .merge(super::admin_audit::router())
         .merge(super::admin_clients::router())
+        .merge(super::admin_orgs::router())
 }
 
 /// The admin behind a visit, or the answer for one who is not: the sign-in page without a

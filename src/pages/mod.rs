@@ -13,6 +13,7 @@ mod admin;
 mod admin_actions;
 mod admin_audit;
 mod admin_clients;
+mod admin_orgs;
 mod admin_providers;
 mod admin_webhooks;
 mod authorize;

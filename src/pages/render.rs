@@ -44,6 +44,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("org_chooser.html", include_str!("../../templates/pages/org_chooser.html")),
     ("invitation.html", include_str!("../../templates/pages/invitation.html")),
     ("admin_webhooks.html", include_str!("../../templates/pages/admin_webhooks.html")),
+    ("admin_orgs.html", include_str!("../../templates/pages/admin_orgs.html")),
+    ("admin_org.html", include_str!("../../templates/pages/admin_org.html")),
 ];
 const TEXT: &str = include_str!("../../templates/pages/text.json");
 const STYLE: &str = include_str!("../../templates/pages/style.css");

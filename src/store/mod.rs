@@ -27,6 +27,7 @@ mod keys;
 mod live;
 mod mfa;
 mod oauth;
+mod org_events;
 mod org_invitations;
 mod orgs;
 mod passkeys;

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::codec::{MaybeTime, Roles, Time};
 use super::db::{classify, on_db};
+use super::events::EventType;
 use super::orgs::{Membership, Org};
 use super::recovery::QUEUE_MAIL;
 use super::{NewMail, Page, Store, StoreError, StoreResult};
@@ -256,6 +257,7 @@ impl Store {
             }
             sqlx::query("INSERT INTO org_members (org_id, user_id, roles, created_at) VALUES ($1, $2, $3, $4)")
                 .bind(org_id).bind(user_id).bind(roles.join(",")).bind(now).execute(&mut *tx).await.map_err(classify)?;
+            tx.queue_member_event(EventType::OrgMemberAdded, org_id, user_id).await?;
             tx.commit().await?;
             true
         });

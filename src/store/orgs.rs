@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::codec::{Roles, Time};
 use super::db::{Lock, classify, on_db};
+use super::events::EventType;
 use super::users::user_columns;
 use super::{Conflict, Page, Store, StoreError, StoreResult, User};
 use crate::domain::org::{OWNER, OrgClaim};
@@ -69,6 +70,7 @@ macro_rules! membership_select {
         )
     };
 }
+pub(super) use {membership_select, org_columns};
 
 const INSERT_MEMBER: &str = "INSERT INTO org_members (org_id, user_id, roles, created_at) VALUES ($1, $2, $3, $4)";
 /// Owners of the org other than the user: `,owner,` inside `,roles,`.
@@ -92,6 +94,8 @@ impl Store {
                 .await
                 .map_err(classify)?;
             sqlx::query(INSERT_MEMBER).bind(org.id).bind(org.owner).bind("member,owner").bind(now).execute(&mut *tx).await.map_err(classify)?;
+            tx.queue_org_event(EventType::OrgCreated, org.id).await?;
+            tx.queue_member_event(EventType::OrgMemberAdded, org.id, org.owner).await?;
             tx.commit().await?;
         });
         Ok(Org { id: org.id, slug: org.slug, name: org.name, created_at: now.0 })
@@ -169,6 +173,7 @@ impl Store {
         let done = on_db!(&self.db, c => {
             let mut tx = c.write().await?;
             sqlx::query("UPDATE sessions SET org_id = NULL WHERE org_id = $1").bind(id).execute(&mut *tx).await.map_err(classify)?;
+            tx.queue_org_event(EventType::OrgDeleted, id).await?;
             let done = sqlx::query("DELETE FROM organizations WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(classify)?.rows_affected();
             tx.commit().await?;
             done
@@ -218,7 +223,10 @@ impl Store {
     /// Adds a member with these (normalised) roles; `Conflict(AlreadyMember)` when they are one.
     pub async fn add_member(&self, org_id: Uuid, user_id: Uuid, roles: &[String]) -> StoreResult<Membership> {
         on_db!(&self.db, c => {
-            sqlx::query(INSERT_MEMBER).bind(org_id).bind(user_id).bind(roles.join(",")).bind(Time::now()).execute(&c.pool).await.map_err(classify)?;
+            let mut tx = c.write().await?;
+            sqlx::query(INSERT_MEMBER).bind(org_id).bind(user_id).bind(roles.join(",")).bind(Time::now()).execute(&mut *tx).await.map_err(classify)?;
+            tx.queue_member_event(EventType::OrgMemberAdded, org_id, user_id).await?;
+            tx.commit().await?;
         });
         self.membership(org_id, user_id).await?.ok_or(StoreError::NotFound)
     }
@@ -244,6 +252,7 @@ impl Store {
             if done == 0 {
                 return Err(StoreError::NotFound);
             }
+            tx.queue_member_event(EventType::OrgMemberUpdated, org_id, user_id).await?;
             tx.commit().await?;
         });
         self.membership(org_id, user_id).await?.ok_or(StoreError::NotFound)
@@ -263,6 +272,7 @@ impl Store {
                 return Err(StoreError::Conflict(Conflict::LastOwner));
             }
             sqlx::query(DROP_SESSION_ORG).bind(user_id).bind(org_id).execute(&mut *tx).await.map_err(classify)?;
+            tx.queue_member_event(EventType::OrgMemberRemoved, org_id, user_id).await?;
             sqlx::query("DELETE FROM org_members WHERE org_id = $1 AND user_id = $2").bind(org_id).bind(user_id).execute(&mut *tx).await.map_err(classify)?;
             tx.commit().await?;
             true

@@ -80,6 +80,8 @@ async fn every_page_has_no_serious_accessibility_violation_and_fits_a_phone_scre
     for path in [
         format!("/invitations/accept?token={token}"),
         crate::common::oidc::authorize_path(&orgs_rp, &challenge, "openid organization", &[]),
+        "/admin/orgs".to_string(),
+        format!("/admin/orgs/{acme}"),
     ] {
         browser.goto(&app.page(&path)).await;
         check(&browser, &path).await;

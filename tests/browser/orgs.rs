@@ -54,3 +54,37 @@ async fn an_invitee_signs_up_through_the_link_accepts_after_verifying_and_the_to
     assert_eq!(claims(&dana.access)["org"], json!({ "id": org, "slug": "acme", "roles": ["billing", "member"] }));
     browser.close().await;
 }
+
+#[cfg_attr(not(test_tools), ignore = "needs Chromium, chromedriver and the client tools: run scripts/test-deps.sh")]
+#[tokio::test]
+async fn the_admin_console_lists_every_organization_and_an_orgs_members_with_their_roles_to_admins_only() {
+    let Some(browser) = browser::open().await else { return };
+    let app = TestApp::spawn().await;
+    app.admin("root").await;
+    let alice = app.mail_verified_user("alice", "alice@example.com").await;
+    let bob = app.mail_verified_user("bob", "bob@example.com").await;
+    let org = app.org(&alice, "acme").await;
+    app.org(&bob, "bobco").await;
+    let token = app.invite(&alice, &org, "bob@example.com", &["billing"]).await;
+    let accepted = app.post("/v1/invitations/accept", &json!({ "token": token }), Some(&bob.access)).await;
+    assert_eq!(accepted.status(), reqwest::StatusCode::OK);
+
+    browser.sign_in(&app, "alice", PASSWORD).await;
+    browser.goto(&app.url("/admin/orgs")).await;
+    let refused = browser.text().await;
+    assert!(refused.contains("This page is for admins.") && !refused.contains("bobco"), "{refused}");
+    browser.press("Sign out").await;
+
+    browser.sign_in(&app, "root", PASSWORD).await;
+    browser.goto(&app.url("/admin/orgs")).await;
+    let list = browser.text().await;
+    assert!(list.contains("The acme org") && list.contains("The bobco org"), "{list}");
+    browser.client.find(Locator::LinkText("acme")).await.expect("the org's link").click().await.expect("clicked");
+    browser.client.wait().for_element(Locator::LinkText("bob")).await.expect("the members page");
+    assert_eq!(browser.path().await, format!("/admin/orgs/{org}"));
+    let members = browser.text().await;
+    assert!(members.contains("member, owner") && members.contains("billing, member"), "{members}");
+    browser.goto(&app.url("/admin/orgs/not-an-id")).await;
+    assert!(browser.text().await.contains("There is nothing at this address."));
+    browser.close().await;
+}

@@ -37,6 +37,7 @@ mod oidc_email_code;
 mod openapi;
 mod org_invitations;
 mod org_tokens;
+mod org_webhooks;
 mod orgs;
 mod page_sessions;
 mod passkeys;
