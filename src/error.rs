@@ -83,6 +83,9 @@ pub enum ApiError {
     /// GATEHOUSE_REQUIRE_VERIFIED_EMAIL: a correct password, but no verified address yet.
     #[error("email unverified")]
     EmailUnverified,
+    /// GATEHOUSE_REGISTRATION: sign-up is by invitation only, or closed.
+    #[error("registration closed")]
+    RegistrationClosed,
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -209,7 +212,7 @@ impl ApiError {
         match self {
             Self::Malformed(_) => StatusCode::BAD_REQUEST,
             Self::InvalidCredentials | Self::InvalidToken { .. } | Self::TokenReused | Self::MfaRequired(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::AccountDisabled | Self::EmailUnverified => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::AccountDisabled | Self::EmailUnverified | Self::RegistrationClosed => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -236,6 +239,7 @@ impl ApiError {
             Self::Forbidden => "forbidden",
             Self::AccountDisabled => "account_disabled",
             Self::EmailUnverified => "email_unverified",
+            Self::RegistrationClosed => "registration_closed",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(c) => c.code(),
@@ -263,6 +267,7 @@ impl ApiError {
             Self::Forbidden => "You are not allowed to do this.".into(),
             Self::AccountDisabled => "This account has been disabled.".into(),
             Self::EmailUnverified => "Verify your email address first: follow the link in the mail we sent.".into(),
+            Self::RegistrationClosed => "New accounts are made by invitation or by an admin only.".into(),
             Self::NotFound => "No such resource.".into(),
             Self::MethodNotAllowed => "This method is not allowed on this path.".into(),
             Self::Conflict(c) => c.detail().into(),

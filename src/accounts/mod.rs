@@ -8,6 +8,7 @@ mod admin;
 mod clients;
 mod email;
 mod email_code;
+mod invitations;
 mod login;
 pub mod oauth;
 pub mod oauth_tokens;
@@ -23,8 +24,9 @@ use std::time::Duration;
 pub use clients::{ClientChange, ClientRequest};
 pub use email::EmailWish;
 pub use email_code::EmailCodeSettings;
+pub use invitations::INVITATION_TTL;
 pub use passkeys::{Ceremony, NAME_MAX as PASSKEY_NAME_MAX, passkey_name, read_credential};
-pub use register::{Registered, Registration};
+pub use register::{Registered, Registration, Via};
 
 use crate::auth::PasswordHasher;
 use crate::auth::lockout::{Lockout, retry_after_secs};
@@ -56,6 +58,8 @@ pub struct Accounts {
     pub email_code: EmailCodeSettings,
     /// GATEHOUSE_BREACHED_PASSWORDS; off for the command line.
     pub breach: crate::auth::breached::BreachCheck,
+    /// GATEHOUSE_REGISTRATION.
+    pub registration: crate::config::RegistrationMode,
 }
 
 impl Accounts {
@@ -77,6 +81,7 @@ impl Accounts {
                 ttl: Duration::from_secs(config.signin.email_code_ttl),
             },
             breach: crate::auth::breached::BreachCheck::off(),
+            registration: config.registration,
         }
     }
 
@@ -133,6 +138,9 @@ pub enum AccountError {
     InvalidToken,
     #[error("no such user")]
     NotFound,
+    /// GATEHOUSE_REGISTRATION refuses this sign-up (invitation only, or closed).
+    #[error("registration is closed")]
+    RegistrationClosed,
     /// Also the conflicts (`username_taken`, `last_admin`, ...).
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -19,6 +19,8 @@ pub enum Kind {
     PasswordChanged,
     /// A sign-in code and its link.
     EmailCode,
+    /// An admin's invitation to sign up, and its link.
+    Invitation,
 }
 
 impl Kind {
@@ -30,6 +32,7 @@ impl Kind {
             Self::SecurityNotice => "security_notice",
             Self::PasswordChanged => "password_changed",
             Self::EmailCode => "email_code",
+            Self::Invitation => "invitation",
         }
     }
 }
@@ -57,6 +60,7 @@ pub struct Templates {
     security_notice: Parts,
     password_changed: Parts,
     email_code: Parts,
+    invitation: Parts,
 }
 
 impl Templates {
@@ -119,6 +123,12 @@ impl Templates {
                 include_str!("../../templates/mail/email_code.txt"),
                 include_str!("../../templates/mail/email_code.html"),
             )?,
+            invitation: parts(
+                Kind::Invitation,
+                include_str!("../../templates/mail/invitation.subject"),
+                include_str!("../../templates/mail/invitation.txt"),
+                include_str!("../../templates/mail/invitation.html"),
+            )?,
         })
     }
 
@@ -131,6 +141,7 @@ impl Templates {
             Kind::SecurityNotice => &self.security_notice,
             Kind::PasswordChanged => &self.password_changed,
             Kind::EmailCode => &self.email_code,
+            Kind::Invitation => &self.invitation,
         };
         Rendered {
             // A subject is one header line: no line breaks from a value.

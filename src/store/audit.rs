@@ -59,10 +59,13 @@ pub enum AuditType {
     ProviderCreated,
     ProviderUpdated,
     ProviderDeleted,
+    /// An admin invited an address to sign up; an invitation revoked before it was taken.
+    UserInvited,
+    InvitationRevoked,
 }
 
 impl AuditType {
-    pub const ALL: [AuditType; 38] = [
+    pub const ALL: [AuditType; 40] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -101,6 +104,8 @@ impl AuditType {
         Self::ProviderCreated,
         Self::ProviderUpdated,
         Self::ProviderDeleted,
+        Self::UserInvited,
+        Self::InvitationRevoked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -143,6 +148,8 @@ impl AuditType {
             Self::ProviderCreated => "provider.created",
             Self::ProviderUpdated => "provider.updated",
             Self::ProviderDeleted => "provider.deleted",
+            Self::UserInvited => "user.invited",
+            Self::InvitationRevoked => "invitation.revoked",
         }
     }
 
