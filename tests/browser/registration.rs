@@ -78,6 +78,18 @@ async fn with_sign_up_closed_an_admin_makes_the_account_sees_the_counts_and_send
     assert!(home.contains("sign-ins in the last day") && home.contains("failed sign-ins in the last day"), "{home}");
     let failures = browser.client.find(Locator::Css("a[href='/admin/audit?type=login.failed'] .count")).await.expect("count");
     assert_eq!(failures.text().await.expect("text"), "1");
+    crate::sign_in::picture(&browser, "console-home").await;
+    browser.prefer_color_scheme("dark").await;
+    let background = browser.client.execute("return getComputedStyle(document.body).backgroundColor;", vec![]).await.expect("read");
+    assert_eq!(background, serde_json::json!("rgb(13, 17, 23)"), "the dark theme follows prefers-color-scheme");
+    let accent = browser
+        .client
+        .execute("return getComputedStyle(document.documentElement).getPropertyValue('--accent').trim();", vec![])
+        .await
+        .expect("read");
+    assert_eq!(accent, serde_json::json!("#2457c5"), "the accent colour stays in the dark");
+    crate::sign_in::picture(&browser, "console-home-dark").await;
+    browser.prefer_color_scheme("light").await;
 
     browser.goto(&app.url("/admin/users/new")).await;
     browser.fill("username", "carol").await;
@@ -85,6 +97,7 @@ async fn with_sign_up_closed_an_admin_makes_the_account_sees_the_counts_and_send
     browser.fill("password", PASSWORD).await;
     browser.press("Make the account").await;
     assert!(browser.text().await.contains("The account was made."));
+    crate::sign_in::picture(&browser, "admin-user").await;
     assert_eq!(app.post_login("carol", PASSWORD).await.status(), StatusCode::OK);
 
     browser.press("Send a password reset link").await;
