@@ -1,4 +1,4 @@
--- The PostgreSQL twin of migrations/sqlite/0018_invitations.sql.
+-- The PostgreSQL twin of migrations/sqlite/0020_invitations.sql.
 CREATE TABLE user_invitations (
     id          uuid PRIMARY KEY,
     email       text NOT NULL,
