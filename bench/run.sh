@@ -253,6 +253,11 @@ bench_store() {
     echo "== $label: CPU per request, $RUNS runs of ${DURATION}s each..." >&2
     cpu_scenario "GET /health" /health
     cpu_scenario "GET /v1/auth/me" /v1/auth/me "$ACCESS"
+    # The same with an active org in the token (the issue: within 10% of without).
+    local org_id; org_id=$(post /v1/orgs '{"slug":"bench-org","name":"Bench"}' "$ADMIN" | json_field id)
+    ORG_ACCESS=$(curl -fs -X PUT "$BASE/v1/auth/session/org" -H 'content-type: application/json' -H "authorization: Bearer $ADMIN" \
+        -d "{\"org_id\":\"$org_id\"}" | json_field access_token)
+    cpu_scenario "GET /v1/auth/me with an org" /v1/auth/me "$ORG_ACCESS"
     cpu_scenario "GET /.well-known/jwks.json" /.well-known/jwks.json
     cpu_scenario "an unmatched route (404)" /no/such/route
     local unmatched_cpu=$LAST_CPU_MEDIAN

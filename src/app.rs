@@ -74,6 +74,8 @@ pub struct Services {
     pub code_limiter: Arc<crate::accounts::oauth::CodeLimiter>,
     /// Sign-in through upstream providers.
     pub upstream: crate::upstream::Upstream,
+    /// /health's database check, shared by the polls of one short window.
+    pub database_check: http::health::DatabaseCheck,
 }
 
 impl AppState {
@@ -120,6 +122,7 @@ impl AppState {
             pages,
             csrf_secret: Arc::new(csrf_secret),
             code_limiter: Arc::new(crate::accounts::oauth::code_limiter()),
+            database_check: http::health::DatabaseCheck::default(),
         })))
     }
 }

@@ -71,8 +71,19 @@ pub enum Command {
         #[command(subcommand)]
         action: ProviderCommand,
     },
-    /// Copy every user (with its TOTP secret and recovery codes), template, session, refresh
-    /// token, signing key, server secret and audit event from the configured database into
+    /// Manage organizations and their members.
+    Org {
+        #[command(subcommand)]
+        action: OrgCommand,
+    },
+    /// Register and manage webhook endpoints (signed deliveries of what happens to users).
+    Webhook {
+        #[command(subcommand)]
+        action: WebhookCommand,
+    },
+    /// Copy every user (with its TOTP secret and recovery codes), template, organization (with
+    /// its members and invitations), webhook endpoint, session, refresh token, signing key,
+    /// server secret and audit event from the configured database into
     /// another one (for example SQLite to PostgreSQL). Failed-login counts and pending
     /// mfa_tokens are transient and not copied.
     Copy {
@@ -211,6 +222,32 @@ pub enum ClientCommand {
 }
 
 #[derive(Subcommand)]
+pub enum OrgCommand {
+    /// Create an organization whose first owner is USERNAME; prints it as JSON.
+    Create {
+        slug: String,
+        name: String,
+        #[arg(long)]
+        owner: String,
+    },
+    /// List every organization, one JSON object a line.
+    List,
+    /// Print an organization (by slug) and its members as JSON.
+    Show { slug: String },
+    /// Make a user a member at once (repeat --role for org roles; `member` always).
+    AddMember {
+        slug: String,
+        username: String,
+        #[arg(long = "role")]
+        roles: Vec<String>,
+    },
+    /// Remove a member (not the last owner); their tokens that carry the org stop working.
+    RemoveMember { slug: String, username: String },
+    /// Delete an organization with its memberships and invitations.
+    Delete { slug: String },
+}
+
+#[derive(Subcommand)]
 pub enum KeysCommand {
     /// List the signing keys, newest first.
     List {
@@ -266,6 +303,36 @@ pub enum ProviderCommand {
     Show { slug: String },
     /// Remove a provider and every identity linked through it.
     Remove { slug: String },
+}
+
+/// `gatehouse webhook ...`: the same flows as `/v1/webhooks`.
+#[derive(Subcommand)]
+pub enum WebhookCommand {
+    /// Register an endpoint; prints it as JSON with its signing secret, this once.
+    Add {
+        /// An `https` URL on public addresses (any URL with GATEHOUSE_WEBHOOKS_ALLOW_PRIVATE).
+        url: String,
+        /// An event type to receive (repeat); default `*`, every type.
+        #[arg(long = "event")]
+        events: Vec<String>,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// List the endpoints, one JSON object a line (never a secret).
+    List,
+    /// Remove an endpoint (by its id) and its deliveries.
+    Remove { id: uuid::Uuid },
+    /// An endpoint's recent deliveries, newest first: type, attempt, status, the receiver's
+    /// HTTP status, time taken and error.
+    Deliveries {
+        id: uuid::Uuid,
+        /// How many to show.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100))]
+        limit: u32,
+        /// One JSON object a line, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Rewrites clap's answer to a bad setting value so that it names the environment variable

@@ -3,9 +3,11 @@
 mod clients;
 mod copy;
 mod operate;
+mod orgs;
 mod providers;
 mod setup;
 mod users;
+mod webhooks;
 
 use std::io::{BufRead, IsTerminal};
 
@@ -28,6 +30,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys { action } => keys(&config, action).await,
         Command::Client { action } => clients::run(&config, store::connect(&config.database_url).await?, action).await,
         Command::Provider { action } => providers::run(&config, store::connect(&config.database_url).await?, action).await,
+        Command::Org { action } => orgs::run(&config, store::connect(&config.database_url).await?, action).await,
+        Command::Webhook { action } => webhooks::run(&config, store::connect(&config.database_url).await?, action).await,
         Command::Copy { to, force } => copy::copy(&config, &to, force).await,
         Command::Import { file } => import(&config, &file).await,
         Command::Healthcheck { timeout } => setup::healthcheck(&config, std::time::Duration::from_secs(timeout)).await,
@@ -46,7 +50,7 @@ async fn user(config: &Config, action: UserCommand) -> anyhow::Result<()> {
         UserCommand::Create { username, email, admin: is_admin } => {
             admin()?.create(&username, email.as_deref(), &read_password()?, is_admin).await
         }
-        UserCommand::Invite { email, roles } => admin()?.invite(&email, &roles).await,
+        UserCommand::Invite { email, roles } => admin()?.invite_to_sign_up(&email, &roles).await,
         UserCommand::SetRoles { username, roles } => admin()?.set_roles(&username, &roles).await,
         UserCommand::Disable { username } => admin()?.set_disabled(&username, true).await,
         UserCommand::Enable { username } => admin()?.set_disabled(&username, false).await,

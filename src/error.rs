@@ -39,6 +39,8 @@ impl Conflict {
             Self::SlugTaken => "slug_taken",
             Self::IdentityTaken => "identity_taken",
             Self::LastSignInMethod => "last_sign_in_method",
+            Self::AlreadyMember => "already_member",
+            Self::LastOwner => "last_owner",
         }
     }
 
@@ -58,6 +60,8 @@ impl Conflict {
             Self::SlugTaken => "This slug is already in use.",
             Self::IdentityTaken => "This identity is linked to an account already.",
             Self::LastSignInMethod => "This is the account's last way to sign in; add another first.",
+            Self::AlreadyMember => "This person is a member of the organization already.",
+            Self::LastOwner => "The organization's last owner can neither leave nor be demoted; make someone else an owner first.",
         }
     }
 }
@@ -86,6 +90,9 @@ pub enum ApiError {
     /// GATEHOUSE_REGISTRATION: sign-up is by invitation only, or closed.
     #[error("registration closed")]
     RegistrationClosed,
+    /// An invitation presented by an account whose address is not the invited one.
+    #[error("invitation not for you")]
+    InvitationNotForYou,
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -212,7 +219,9 @@ impl ApiError {
         match self {
             Self::Malformed(_) => StatusCode::BAD_REQUEST,
             Self::InvalidCredentials | Self::InvalidToken { .. } | Self::TokenReused | Self::MfaRequired(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::AccountDisabled | Self::EmailUnverified | Self::RegistrationClosed => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::AccountDisabled | Self::EmailUnverified | Self::RegistrationClosed | Self::InvitationNotForYou => {
+                StatusCode::FORBIDDEN
+            }
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -240,6 +249,7 @@ impl ApiError {
             Self::AccountDisabled => "account_disabled",
             Self::EmailUnverified => "email_unverified",
             Self::RegistrationClosed => "registration_closed",
+            Self::InvitationNotForYou => "invitation_not_for_you",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(c) => c.code(),
@@ -268,6 +278,7 @@ impl ApiError {
             Self::AccountDisabled => "This account has been disabled.".into(),
             Self::EmailUnverified => "Verify your email address first: follow the link in the mail we sent.".into(),
             Self::RegistrationClosed => "New accounts are made by invitation or by an admin only.".into(),
+            Self::InvitationNotForYou => "This invitation was sent to another email address; sign in with the account that has it.".into(),
             Self::NotFound => "No such resource.".into(),
             Self::MethodNotAllowed => "This method is not allowed on this path.".into(),
             Self::Conflict(c) => c.detail().into(),

@@ -12,16 +12,18 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::domain::{Email, Username};
+use crate::export_setup::Identity;
 use crate::progress::{Progress, Unit};
 use crate::store::copy::{RecoveryCodeRow, TotpSecretRow, UserRow};
 use crate::store::{AccountBatch, DynStore, PasskeyRecord, Rows, Table};
 
 /// The first line's `format`, and the version this binary writes and reads.
 pub const FORMAT: &str = "gatehouse-export";
-/// Version 2 added `passkeys`; version 1 files (without them) are read too.
-pub const VERSION: u32 = 2;
-const NOTICE: &str = "This file holds password hashes, TOTP secrets, recovery-code hashes and passkeys: keep it \
-                      readable by its owner only, and delete it once imported.";
+/// Version 2 added `passkeys`, version 3 providers, webhooks and `identities`; older files
+/// (without them) are read too.
+pub const VERSION: u32 = 3;
+const NOTICE: &str = "This file holds password hashes, TOTP secrets, recovery-code hashes, passkeys and webhook signing \
+                      secrets: keep it readable by its owner only, and delete it once imported.";
 /// Users read, written or imported per round trip.
 const BATCH: u32 = 1000;
 
@@ -32,6 +34,9 @@ pub struct Header {
     pub version: u32,
     pub exported_at: DateTime<Utc>,
     pub users: u64,
+    /// Setup lines (providers, webhook endpoints) between this header and the accounts.
+    #[serde(default)]
+    pub setup: u64,
     pub notice: String,
 }
 
@@ -58,6 +63,9 @@ pub struct Account {
     /// Passkeys (since version 2).
     #[serde(default)]
     pub passkeys: Vec<Passkey>,
+    /// Upstream sign-ins linked to the account (since version 3).
+    #[serde(default)]
+    pub identities: Vec<Identity>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -156,9 +164,16 @@ pub async fn export_file(store: &DynStore, path: &Path) -> anyhow::Result<String
 async fn write_export(store: &DynStore, file: std::fs::File, path: &Path) -> anyhow::Result<String> {
     let mut out = BufWriter::new(file);
     let total = store.count_rows(Table::Users).await?;
-    let header = Header { format: FORMAT.into(), version: VERSION, exported_at: Utc::now(), users: total, notice: NOTICE.into() };
+    let setup = crate::export_setup::setup_lines(store).await?;
+    let slugs = crate::export_setup::provider_slugs(&setup);
+    let (version, setup_count, exported_at) = (VERSION, setup.len() as u64, Utc::now());
+    let header = Header { format: FORMAT.into(), version, exported_at, users: total, setup: setup_count, notice: NOTICE.into() };
     serde_json::to_writer(&mut out, &header)?;
     out.write_all(b"\n")?;
+    for line in &setup {
+        serde_json::to_writer(&mut out, line)?;
+        out.write_all(b"\n")?;
+    }
     let mut progress = Progress::new("users exported", Unit::Rows, Some(total));
     let (sender, mut batches) = tokio::sync::mpsc::channel(2);
     let reader = {
@@ -167,7 +182,7 @@ async fn write_export(store: &DynStore, file: std::fs::File, path: &Path) -> any
     };
     while let Some(batch) = batches.recv().await {
         let count = batch.users.len() as u64;
-        for account in accounts_of(batch) {
+        for account in accounts_of(batch, &slugs) {
             serde_json::to_writer(&mut out, &account)?;
             out.write_all(b"\n")?;
         }
@@ -179,8 +194,9 @@ async fn write_export(store: &DynStore, file: std::fs::File, path: &Path) -> any
     Ok(progress.finish())
 }
 
-fn accounts_of(batch: AccountBatch) -> Vec<Account> {
-    let AccountBatch { users, totp_secrets, recovery_codes, passkeys } = batch;
+fn accounts_of(batch: AccountBatch, slugs: &std::collections::HashMap<Uuid, String>) -> Vec<Account> {
+    let AccountBatch { users, totp_secrets, recovery_codes, passkeys, identities } = batch;
+    let mut linked = crate::export_setup::identities_by_user(identities, slugs);
     let mut keys: std::collections::HashMap<Uuid, Vec<Passkey>> = std::collections::HashMap::new();
     for p in passkeys {
         keys.entry(p.user_id).or_default().push(Passkey::from(p));
@@ -201,6 +217,7 @@ fn accounts_of(batch: AccountBatch) -> Vec<Account> {
             }),
             recovery_codes: codes.remove(&u.id).unwrap_or_default(),
             passkeys: keys.remove(&u.id).unwrap_or_default(),
+            identities: linked.remove(&u.id).unwrap_or_default(),
             id: u.id,
             username: u.username,
             email: u.email,
@@ -256,9 +273,14 @@ pub async fn import_file(store: &DynStore, path: &Path) -> anyhow::Result<Import
             continue;
         }
         let place = format!("line {}", index + 1);
-        let checked = match serde_json::from_str::<Account>(&line) {
-            Ok(account) => admit(store, &mut seen, account, &mut batch).await?,
-            Err(err) => Err(format!("not an account ({err})")),
+        // Setup lines come before the accounts, whose identities need the providers.
+        let checked = if crate::export_setup::is_setup_line(&line) {
+            crate::export_setup::import_line(store, &line).await?
+        } else {
+            match serde_json::from_str::<Account>(&line) {
+                Ok(account) => admit(store, &mut seen, account, &mut batch).await?,
+                Err(err) => Err(format!("not an account ({err})")),
+            }
         };
         if let Err(why) = checked {
             result.skipped.push((place, why));
@@ -312,8 +334,13 @@ async fn admit(store: &DynStore, seen: &mut HashSet<String>, a: Account, batch: 
         }
         passkeys.push(p.into_record(row.id));
     }
+    let identities = match crate::export_setup::admit_identities(store, seen, &a.username, row.id, a.identities).await? {
+        Ok(identities) => identities,
+        Err(why) => return Ok(Err(why)),
+    };
     seen.extend(keys.into_iter().flatten());
     seen.extend(passkeys.iter().map(|p| p.credential_id.clone()));
+    batch.identities.extend(identities);
     batch.passkeys.extend(passkeys);
     batch.totp_secrets.extend(secret);
     batch.recovery_codes.extend(codes);
@@ -326,8 +353,9 @@ fn user_row(a: &Account) -> Result<UserRow, String> {
     let username = Username::parse(&a.username).map_err(|m| format!("username {m}"))?;
     let email = a.email.as_deref().map(Email::parse).transpose().map_err(|m| format!("email {m}"))?;
     let pending = a.pending_email.as_deref().map(Email::parse).transpose().map_err(|m| format!("pending_email {m}"))?;
-    // An empty hash is a passwordless account's (made by a sign-up code).
-    if crate::auth::password::has_password(&a.password_hash) && crate::auth::legacy::scheme_of(&a.password_hash).is_none() {
+    // No password: empty (made by a sign-up code) or `!none` (made through a provider).
+    let hash = &a.password_hash;
+    if crate::auth::password::has_password(hash) && crate::store::has_password(hash) && crate::auth::legacy::scheme_of(hash).is_none() {
         return Err(format!("{}: the password hash is of no scheme this gatehouse checks", a.username));
     }
     let mut roles = Vec::new();
@@ -363,6 +391,7 @@ async fn write_batch(store: &DynStore, batch: AccountBatch, place: &str) -> anyh
         Rows::TotpSecrets(batch.totp_secrets),
         Rows::RecoveryCodes(batch.recovery_codes),
         Rows::Passkeys(batch.passkeys),
+        Rows::UserIdentities(batch.identities),
     ];
     store.import_rows(rows).await.with_context(|| {
         format!("the import stopped in the batch that ends at {place}; the batches before it are in, and a new run skips them")

@@ -20,7 +20,8 @@
 //!   sessions, the failed-login limit, TOTP and the second step's challenge.
 //! - [`mail`]: verification and reset mails, the queue in the database and its worker.
 //! - [`import`]: `gatehouse import`, users with their legacy password hashes.
-//! - [`export`]: `gatehouse export` and its import: accounts as versioned JSON lines.
+//! - [`export`]: `gatehouse export` and its import: accounts as versioned JSON lines;
+//!   [`export_setup`] the providers and webhook endpoints in the same file.
 //! - [`progress`]: progress bars (or plain lines) and summaries of long commands.
 //! - [`store`]: every SQL statement, once for both databases, in the one [`store::Store`], one
 //!   file per resource; the dialect differences in `store::db`, shared column types in `store::codec`.
@@ -44,6 +45,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod export;
+pub mod export_setup;
 pub mod files;
 pub mod http;
 pub mod import;

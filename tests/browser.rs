@@ -9,6 +9,8 @@ pub const STORE: common::StoreKind = common::StoreKind::Sqlite;
 mod accessibility;
 #[path = "browser/admin.rs"]
 mod admin;
+#[path = "browser/admin_webhooks.rs"]
+mod admin_webhooks;
 #[path = "browser/email_code.rs"]
 mod email_code;
 #[path = "browser/express.rs"]
@@ -21,6 +23,10 @@ mod look;
 mod oidc;
 #[path = "browser/oidc_node.rs"]
 mod oidc_node;
+#[path = "browser/oidc_orgs.rs"]
+mod oidc_orgs;
+#[path = "browser/orgs.rs"]
+mod orgs;
 #[path = "browser/passkeys.rs"]
 mod passkeys;
 #[path = "browser/protections.rs"]

@@ -15,6 +15,8 @@ use common::{PASSWORD, TestApp};
 
 #[path = "cli/setup.rs"]
 mod setup;
+#[path = "cli/webhook_commands.rs"]
+mod webhook_commands;
 
 /// A scratch directory with its own database; the binary runs inside it, so no `.env`
 /// from elsewhere is read.
@@ -353,4 +355,30 @@ fn provider_add_reads_the_secret_from_stdin_seals_it_and_list_show_remove_never_
     let removed = scratch.run(&["provider", "remove", "github"], "", &[]);
     assert!(removed.status.success());
     assert!(!scratch.run(&["provider", "show", "github"], "", &[]).status.success());
+}
+
+#[test]
+fn the_org_commands_create_list_show_add_and_remove_members_keep_the_last_owner_and_delete() {
+    let scratch = Scratch::new();
+    for name in ["alice", "bob"] {
+        assert!(scratch.run(&["user", "create", name], &format!("{PASSWORD}\n"), &[]).status.success(), "user {name}");
+    }
+
+    let created = scratch.run(&["org", "create", "acme", "Acme Corporation", "--owner", "alice"], "", &[]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    assert!(stdout(&created).contains("\"slug\":\"acme\""), "{}", stdout(&created));
+    let added = scratch.run(&["org", "add-member", "acme", "bob", "--role", "billing"], "", &[]);
+    assert!(stdout(&added).contains("bob is a member of acme with roles billing, member"), "{}", stderr(&added));
+    let shown = stdout(&scratch.run(&["org", "show", "acme"], "", &[]));
+    assert!(shown.contains("\"username\":\"alice\"") && shown.contains("\"owner\"") && shown.contains("\"username\":\"bob\""), "{shown}");
+    assert!(stdout(&scratch.run(&["org", "list"], "", &[])).contains("Acme Corporation"));
+
+    let last_owner = scratch.run(&["org", "remove-member", "acme", "alice"], "", &[]);
+    assert!(!last_owner.status.success());
+    assert!(stderr(&last_owner).contains("last owner"), "{}", stderr(&last_owner));
+    let duplicate = scratch.run(&["org", "create", "acme", "Again", "--owner", "bob"], "", &[]);
+    assert!(!duplicate.status.success() && stderr(&duplicate).contains("slug"), "{}", stderr(&duplicate));
+    assert!(scratch.run(&["org", "remove-member", "acme", "bob"], "", &[]).status.success());
+    assert!(scratch.run(&["org", "delete", "acme"], "", &[]).status.success());
+    assert!(!scratch.run(&["org", "show", "acme"], "", &[]).status.success(), "gone after delete");
 }

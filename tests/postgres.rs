@@ -11,6 +11,8 @@ mod suite;
 mod copy;
 #[path = "postgres/copy_upstream.rs"]
 mod copy_upstream;
+#[path = "postgres/copy_webhooks.rs"]
+mod copy_webhooks;
 #[path = "postgres/crash.rs"]
 mod crash;
 #[path = "postgres/live_view.rs"]
@@ -19,6 +21,8 @@ mod live_view;
 mod mail_queue;
 #[path = "postgres/multi_instance.rs"]
 mod multi_instance;
+#[path = "postgres/org_live.rs"]
+mod org_live;
 #[path = "postgres/outage.rs"]
 mod outage;
 #[path = "postgres/webhook_instances.rs"]

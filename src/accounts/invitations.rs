@@ -11,15 +11,21 @@ use super::{AccountError, Accounts};
 use crate::audit::Audit;
 use crate::domain::{Email, Role, normalize_roles};
 use crate::error::FieldError;
-use crate::store::{AuditType, Conflict, Invitation, NewInvitation, StoreError};
+use crate::store::{AuditType, Conflict, NewSignUpInvitation, SignUpInvitation, StoreError};
 
 /// How long an invitation's link works.
-pub const INVITATION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+const INVITATION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
 impl Accounts {
     /// Invites `email` (which no account may hold) with `roles` (`user` always added) and
     /// mails the link; the invitation, never its token.
-    pub async fn invite(&self, audit: &Audit, actor: Option<Uuid>, email: &str, roles: &[String]) -> Result<Invitation, AccountError> {
+    pub async fn invite_to_sign_up(
+        &self,
+        audit: &Audit,
+        actor: Option<Uuid>,
+        email: &str,
+        roles: &[String],
+    ) -> Result<SignUpInvitation, AccountError> {
         let mut errors = Vec::new();
         let email = Email::parse(email.trim()).map_err(|m| errors.push(FieldError::new("email", m))).ok();
         let mut parsed = vec![Role::user()];
@@ -36,7 +42,7 @@ impl Accounts {
         let token = crate::mail::new_token();
         let mail = self.mailer.write_invitation_mail(email.as_str(), &token, INVITATION_TTL)?;
         let expires_at = chrono::Utc::now() + chrono::Duration::from_std(INVITATION_TTL).unwrap_or_else(|_| chrono::Duration::days(7));
-        let invitation = NewInvitation {
+        let invitation = NewSignUpInvitation {
             id: Uuid::now_v7(),
             email: email.as_str().to_string(),
             email_key: email.key(),
@@ -45,7 +51,7 @@ impl Accounts {
             invited_by: actor,
             expires_at,
         };
-        let invitation = self.store.create_invitation(invitation, mail).await?;
+        let invitation = self.store.create_sign_up_invitation(invitation, mail).await?;
         self.mailer.announce();
         let detail = json!({ "invitation_id": invitation.id, "email": invitation.email, "roles": invitation.roles });
         audit.record(AuditType::UserInvited, actor, None, detail).await;
@@ -53,8 +59,8 @@ impl Accounts {
     }
 
     /// Revokes a pending invitation: its link stops working.
-    pub async fn revoke_invitation(&self, audit: &Audit, actor: Option<Uuid>, id: Uuid) -> Result<(), AccountError> {
-        if !self.store.revoke_invitation(id).await? {
+    pub async fn revoke_sign_up_invitation(&self, audit: &Audit, actor: Option<Uuid>, id: Uuid) -> Result<(), AccountError> {
+        if !self.store.revoke_sign_up_invitation(id).await? {
             return Err(AccountError::NotFound);
         }
         audit.record(AuditType::InvitationRevoked, actor, None, json!({ "invitation_id": id })).await;

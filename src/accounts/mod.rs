@@ -12,6 +12,8 @@ mod invitations;
 mod login;
 pub mod oauth;
 pub mod oauth_tokens;
+mod org_invitations;
+mod orgs;
 mod passkeys;
 mod password;
 mod recovery;
@@ -24,7 +26,8 @@ use std::time::Duration;
 pub use clients::{ClientChange, ClientRequest};
 pub use email::EmailWish;
 pub use email_code::EmailCodeSettings;
-pub use invitations::INVITATION_TTL;
+pub use org_invitations::INVITATION_TTL;
+pub use orgs::{OrgAccess, OrgActor, parse_org_roles};
 pub use passkeys::{Ceremony, NAME_MAX as PASSKEY_NAME_MAX, passkey_name, read_credential};
 pub use register::{Registered, Registration, Via};
 
@@ -60,6 +63,8 @@ pub struct Accounts {
     pub breach: crate::auth::breached::BreachCheck,
     /// GATEHOUSE_REGISTRATION.
     pub registration: crate::config::RegistrationMode,
+    /// GATEHOUSE_ORGS_SELF_SERVICE: verified users may create organizations.
+    pub orgs_self_service: bool,
 }
 
 impl Accounts {
@@ -82,6 +87,7 @@ impl Accounts {
             },
             breach: crate::auth::breached::BreachCheck::off(),
             registration: config.registration,
+            orgs_self_service: config.orgs_self_service,
         }
     }
 

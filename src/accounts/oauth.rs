@@ -51,6 +51,8 @@ pub struct AuthorizeParams {
     pub request: Option<String>,
     pub request_uri: Option<String>,
     pub registration: Option<String>,
+    /// The org (its slug) the session is for, with scope `organization`.
+    pub organization: Option<String>,
     /// Ours, not the client's: the signed time after which a sign-in that `prompt=login` or
     /// `max_age` forced must have happened (see `pages::authorize`).
     pub login_after: Option<String>,
@@ -69,6 +71,8 @@ pub struct Authorization {
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
     pub login_after: Option<String>,
+    /// `organization=SLUG`, as asked.
+    pub organization: Option<String>,
 }
 
 impl Authorization {
@@ -142,7 +146,8 @@ pub async fn check_request(store: &DynStore, params: &AuthorizeParams) -> Result
     let nonce = rules::short_param("nonce", params.nonce.as_deref()).map_err(back)?;
     let login_hint = rules::short_param("login_hint", params.login_hint.as_deref()).map_err(back)?;
     let login_after = params.login_after.clone().filter(|v| v.len() <= 100);
-    Ok(Authorization { client, redirect_uri, scopes, state, nonce, code_challenge, prompt, max_age, login_hint, login_after })
+    let organization = rules::short_param("organization", params.organization.as_deref()).map_err(back)?;
+    Ok(Authorization { client, redirect_uri, scopes, state, nonce, code_challenge, prompt, max_age, login_hint, login_after, organization })
 }
 
 /// The client's redirect URI with these parameters added, and `iss` (RFC 9207).
@@ -186,7 +191,8 @@ pub fn too_old(request: &Authorization, auth_time: DateTime<Utc>) -> bool {
 }
 
 /// Issues a code for a signed-in user, living `ttl_secs` (GATEHOUSE_OAUTH_CODE_TTL, at most
-/// 60), and answers where the browser goes with it.
+/// 60), and answers where the browser goes with it; `org` is the org the session is for.
+#[allow(clippy::too_many_arguments)]
 pub async fn issue_code(
     store: &DynStore,
     issuer: &str,
@@ -195,6 +201,7 @@ pub async fn issue_code(
     user_id: Uuid,
     auth_time: DateTime<Utc>,
     amr: &str,
+    org: Option<Uuid>,
 ) -> Result<String, StoreError> {
     let code = refresh::new_token();
     store
@@ -209,6 +216,7 @@ pub async fn issue_code(
             auth_time,
             amr: amr.to_string(),
             expires_at: Utc::now() + Duration::seconds(ttl_secs.min(60) as i64),
+            org,
         })
         .await?;
     Ok(redirect_to(&request.redirect_uri, issuer, request.state.as_deref(), &[("code", &code)]))

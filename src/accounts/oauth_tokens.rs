@@ -14,6 +14,7 @@ use crate::auth::refresh;
 use crate::auth::sessions::{self, ClientInfo, GrantedSession, Sessions, TokenPair};
 use crate::auth::tokens::Grant;
 use crate::domain::oauth::verifier_matches;
+use crate::domain::org::OrgClaim;
 use crate::error::{ApiError, OAuthError};
 use crate::store::{AuditType, Client, CodeClaim, User};
 
@@ -148,8 +149,17 @@ pub async fn exchange_code(
     }
     let user = sessions.store.user_by_id(record.user_id).await?.filter(|u| !u.disabled).ok_or_else(|| invalid_grant("the user is gone"))?;
     let offline = record.scope.split(' ').any(|s| s == "offline_access");
+    let org = picked_org(sessions, record.org_id, user.id).await?;
     let grant = Grant { client_id: &client.client_id, scope: &record.scope, resource };
-    let granted = GrantedSession { id: session_id, client: client.id, grant, amr: &record.amr, auth_time: record.auth_time, offline };
+    let granted = GrantedSession {
+        id: session_id,
+        client: client.id,
+        grant,
+        amr: &record.amr,
+        auth_time: record.auth_time,
+        offline,
+        org: org.clone(),
+    };
     let pair = sessions::start_granted(sessions, user.clone(), info, granted).await?;
     audit
         .record(AuditType::OAuthGranted, Some(user.id), Some(user.id), json!({ "client_id": client.client_id, "scope": record.scope }))
@@ -162,8 +172,18 @@ pub async fn exchange_code(
         nonce: record.nonce.as_deref(),
         auth_time: record.auth_time,
         amr: &record.amr,
+        org,
     };
     respond(sessions, pair, offline, &record.scope, Some(id_token)).await
+}
+
+/// The org an authorization picked, with the person's roles in it now; none once they left it.
+async fn picked_org(sessions: &Sessions, org_id: Option<Uuid>, user_id: Uuid) -> Result<Option<OrgClaim>, ApiError> {
+    let Some(org_id) = org_id else { return Ok(None) };
+    let (Some(org), Some(roles)) = (sessions.store.org_by_id(org_id).await?, sessions.store.org_roles_of(org_id, user_id).await?) else {
+        return Ok(None);
+    };
+    Ok(Some(OrgClaim { id: org.id, slug: org.slug, roles }))
 }
 
 /// What an ID token says, besides the access token it comes with.
@@ -175,6 +195,8 @@ struct IdToken<'a> {
     nonce: Option<&'a str>,
     auth_time: chrono::DateTime<Utc>,
     amr: &'a str,
+    /// The session's org, shown with scope `organization`.
+    org: Option<OrgClaim>,
 }
 
 async fn respond(
@@ -202,6 +224,7 @@ async fn respond(
                 sid: id.session_id,
                 azp: id.client.client_id.clone(),
                 profile: ProfileClaims::of(id.user, &scopes),
+                org: id.org.filter(|_| scopes.contains(&"organization")),
             };
             Some(sessions.tokens.sign_id_token(&claims, alg).await?)
         }
@@ -240,8 +263,9 @@ pub async fn refresh(
         }
     }
     let user = pair.user.clone();
+    let org = sessions.store.session_org(session_id).await?;
     let id_token =
-        IdToken { client, user: &user, session_id, scope: &grant.scope, nonce: None, auth_time: grant.auth_time, amr: &grant.amr };
+        IdToken { client, user: &user, session_id, scope: &grant.scope, nonce: None, auth_time: grant.auth_time, amr: &grant.amr, org };
     respond(sessions, pair, true, &grant.scope, Some(id_token)).await
 }
 
@@ -291,7 +315,7 @@ pub async fn introspect(sessions: &Sessions, client: &Client, token: &str) -> Re
     }
     if let Ok(claims) = sessions.tokens.verify_granted(token).await {
         let mine = claims.client_id.as_deref() == Some(client.client_id.as_str());
-        if !mine || !sessions.store.session_is_live(claims.sid, claims.sub).await? {
+        if !mine || !sessions.store.session_is_live(claims.sid, claims.sub, claims.org_id()).await? {
             return Ok(inactive);
         }
         return Ok(json!({
@@ -319,8 +343,13 @@ pub async fn userinfo(sessions: &Sessions, token: &str) -> Result<Value, ApiErro
     if claims.client_id.is_none() || !scopes.contains(&"openid") {
         return Err(refused());
     }
-    let user = sessions.store.live_session_user(claims.sid, claims.sub).await?.ok_or_else(refused)?;
+    let user = sessions.store.live_session_user(claims.sid, claims.sub, claims.org_id()).await?.ok_or_else(refused)?;
     let mut body = serde_json::to_value(ProfileClaims::of(&user, &scopes)).map_err(anyhow::Error::from)?;
     body["sub"] = json!(user.id);
+    if scopes.contains(&"organization")
+        && let Some(org) = sessions.store.session_org(claims.sid).await?
+    {
+        body["org"] = serde_json::to_value(org).map_err(anyhow::Error::from)?;
+    }
     Ok(body)
 }

@@ -30,7 +30,7 @@ pub enum Via<'a> {
     SignUp,
     /// Someone signing up with an invitation's token: in every mode. The invitation decides
     /// the address (verified) and the roles.
-    Invitation(&'a str),
+    SignUpInvitation(&'a str),
     /// An admin, or the command line: in every mode.
     Admin,
 }
@@ -49,7 +49,7 @@ impl Accounts {
             return Err(AccountError::RegistrationClosed);
         }
         let invitation = match new.via {
-            Via::Invitation(token) => match self.store.live_invitation(&crate::mail::hash_token(token)).await? {
+            Via::SignUpInvitation(token) => match self.store.live_sign_up_invitation(&crate::mail::hash_token(token)).await? {
                 Some(invitation) => Some((token, invitation)),
                 None => return Err(AccountError::Invalid(vec![FieldError::new("invitation", "is unknown, used, revoked or expired")])),
             },
@@ -89,13 +89,15 @@ impl Accounts {
         let password_hash = self.hasher.hash(password.expose()).await?;
         let record = NewUser { id: Uuid::now_v7(), username, email, password_hash, roles: normalize_roles(roles) };
         let user = match &invitation {
-            Some((token, _)) => self.store.accept_invitation(&crate::mail::hash_token(token), record).await.map_err(|err| match err {
-                // Taken by a parallel sign-up, or revoked, since it was read.
-                crate::store::StoreError::NotFound => {
-                    AccountError::Invalid(vec![FieldError::new("invitation", "is unknown, used, revoked or expired")])
-                }
-                other => other.into(),
-            })?,
+            Some((token, _)) => {
+                self.store.accept_sign_up_invitation(&crate::mail::hash_token(token), record).await.map_err(|err| match err {
+                    // Taken by a parallel sign-up, or revoked, since it was read.
+                    crate::store::StoreError::NotFound => {
+                        AccountError::Invalid(vec![FieldError::new("invitation", "is unknown, used, revoked or expired")])
+                    }
+                    other => other.into(),
+                })?
+            }
             None => self.store.create_user(record).await?,
         };
         tracing::info!(user_id = %user.id, "user registered");

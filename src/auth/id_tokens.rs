@@ -31,6 +31,9 @@ pub struct IdClaims {
     pub azp: String,
     #[serde(flatten)]
     pub profile: ProfileClaims,
+    /// With scope `organization`: the session's org and the person's roles in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<crate::domain::org::OrgClaim>,
 }
 
 /// What `profile` and `email` give, in ID tokens and at userinfo.
@@ -105,7 +108,7 @@ impl TokenService {
         let mut header = Header::new(if rsa { Algorithm::RS256 } else { Algorithm::EdDSA });
         header.typ = Some("JWT".into());
         header.kid = Some(active.kid.clone());
-        Ok(jsonwebtoken::encode(&header, claims, &active.encoding)?)
+        active.sign(&header, claims)
     }
 
     /// An ID token this server signed, expired or not (a logout's `id_token_hint` is often

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use super::tokens::Grant;
 use super::{TokenService, refresh};
 use crate::audit::Audit;
+use crate::domain::org::OrgClaim;
 use crate::error::{ApiError, Result};
 use crate::store::{AuditType, DynStore, NewSession, RefreshRecord, StoreResult, User};
 
@@ -82,8 +83,10 @@ fn pair(
     refresh_token: String,
     expires_at: chrono::DateTime<Utc>,
     grant: Option<Grant<'_>>,
+    org: Option<&OrgClaim>,
 ) -> anyhow::Result<TokenPair> {
-    let (access_token, expires_in) = state.tokens.issue_granted(user.id, session_id, &user.username, &user.roles, expires_at, grant)?;
+    let (access_token, expires_in) =
+        state.tokens.issue_granted(user.id, session_id, &user.username, &user.roles, expires_at, grant, org)?;
     Ok(TokenPair {
         access_token,
         token_type: "Bearer",
@@ -113,9 +116,10 @@ pub async fn start(state: &Sessions, user: User, client: ClientInfo, amr: &str) 
             amr: amr.to_string(),
             auth_time: None,
             grant: None,
+            org: None,
         })
         .await?;
-    Ok(pair(state, user, session.id, refresh_token, session.expires_at, None)?)
+    Ok(pair(state, user, session.id, refresh_token, session.expires_at, None, None)?)
 }
 
 /// A session an OpenID Connect client holds for a user, from an authorization code.
@@ -129,6 +133,8 @@ pub struct GrantedSession<'a> {
     /// With `offline_access` the session lives GATEHOUSE_REFRESH_TTL and its refresh token
     /// is given out; without, it ends with its first access token.
     pub offline: bool,
+    /// The org the authorization picked (scope `organization`).
+    pub org: Option<OrgClaim>,
 }
 
 /// Starts a client's session; the pair's refresh token is only for an `offline` session.
@@ -148,11 +154,12 @@ pub async fn start_granted(state: &Sessions, user: User, client: ClientInfo, gra
             amr: granted.amr.to_string(),
             auth_time: Some(granted.auth_time),
             grant: Some((granted.client, granted.grant.scope.to_string())),
+            org: granted.org.as_ref().map(|o| o.id),
         })
         .await?;
     // A client that starts sessions in a loop ends its own oldest ones, not the server.
     state.store.end_excess_client_sessions(user.id, granted.client, state.sessions_per_client).await?;
-    Ok(pair(state, user, session.id, refresh_token, session.expires_at, Some(granted.grant))?)
+    Ok(pair(state, user, session.id, refresh_token, session.expires_at, Some(granted.grant), granted.org.as_ref())?)
 }
 
 /// Exchanges a refresh token for a new pair (see the contract's "Refresh tokens").
@@ -224,5 +231,19 @@ async fn finish(state: &Sessions, record: &RefreshRecord, refresh_token: String,
         (Some(client_id), Some(scope)) => Some(Grant { client_id, scope, resource }),
         _ => None,
     };
-    Ok(pair(state, record.user.clone(), record.session_id, refresh_token, record.session_expires_at, grant)?)
+    // The session's active org as it stands now: none once the user left it.
+    let org = record.org();
+    Ok(pair(state, record.user.clone(), record.session_id, refresh_token, record.session_expires_at, grant, org.as_ref())?)
+}
+
+/// An access token for the session as it is now (its active org changed), without touching
+/// its refresh token: the pair's `refresh_token` is empty and not to be shown.
+pub fn reissue(
+    state: &Sessions,
+    user: User,
+    session_id: Uuid,
+    session_end: chrono::DateTime<Utc>,
+    org: Option<&OrgClaim>,
+) -> anyhow::Result<TokenPair> {
+    pair(state, user, session_id, String::new(), session_end, None, org)
 }

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::keys::{KeyRing, generate_key};
 use super::verified::VerifiedCache;
+use crate::domain::org::OrgClaim;
 use crate::store::{DynStore, StoreResult};
 
 /// Tokens longer than this are refused before any parsing.
@@ -43,6 +44,16 @@ pub struct AccessClaims {
     /// The scopes granted to that client, space-separated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// The session's active org and the user's roles in it; absent without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<OrgClaim>,
+}
+
+impl AccessClaims {
+    /// The id of the org the token names, which the session check holds it to.
+    pub fn org_id(&self) -> Option<Uuid> {
+        self.org.as_ref().map(|o| o.id)
+    }
 }
 
 /// A token a confidential client holds for itself (`client_credentials`): no user, no
@@ -192,10 +203,12 @@ impl TokenService {
         roles: &[String],
         session_end: DateTime<Utc>,
     ) -> anyhow::Result<(String, u64)> {
-        self.issue_granted(user_id, session_id, username, roles, session_end, None)
+        self.issue_granted(user_id, session_id, username, roles, session_end, None, None)
     }
 
-    /// [`Self::issue`] for an OpenID Connect client: the token names the client and scope.
+    /// [`Self::issue`] for an OpenID Connect client (the token names the client and scope),
+    /// and with the session's active org.
+    #[allow(clippy::too_many_arguments)]
     pub fn issue_granted(
         &self,
         user_id: Uuid,
@@ -204,6 +217,7 @@ impl TokenService {
         roles: &[String],
         session_end: DateTime<Utc>,
         grant: Option<Grant<'_>>,
+        org: Option<&OrgClaim>,
     ) -> anyhow::Result<(String, u64)> {
         let now = Utc::now().timestamp();
         let exp = (now + self.access_ttl.as_secs() as i64).min(session_end.timestamp());
@@ -221,6 +235,7 @@ impl TokenService {
             client_id: grant.map(|g| g.client_id.to_string()),
             azp: grant.map(|g| g.client_id.to_string()),
             scope: grant.map(|g| g.scope.to_string()),
+            org: org.cloned(),
         };
         Ok((self.sign_access(&claims)?, (exp - now).max(0).unsigned_abs()))
     }
@@ -257,7 +272,7 @@ impl TokenService {
                 let (ring, _) = self.ring();
                 let active = ring.active.as_ref().ok_or_else(|| anyhow::anyhow!("no active signing key"))?;
                 header.kid = Some(active.kid.clone());
-                jsonwebtoken::encode(&header, claims, &active.encoding)?
+                active.sign(&header, claims)?
             }
         })
     }

@@ -39,8 +39,8 @@ impl UserAdmin {
     }
 
     /// Invites an address; prints the invitation as the API shows it (never its token).
-    pub async fn invite(&self, email: &str, roles: &[String]) -> anyhow::Result<()> {
-        let invitation = self.accounts.invite(&self.audit, None, email, roles).await.map_err(|e| match e {
+    pub async fn invite_to_sign_up(&self, email: &str, roles: &[String]) -> anyhow::Result<()> {
+        let invitation = self.accounts.invite_to_sign_up(&self.audit, None, email, roles).await.map_err(|e| match e {
             AccountError::Store(StoreError::Conflict(Conflict::EmailTaken)) => anyhow!("an account already has the address {email}"),
             other => anyhow!(other),
         })?;

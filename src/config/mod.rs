@@ -212,6 +212,11 @@ pub struct Config {
     /// File holding that key, made (readable by its owner only) the first time a secret is sealed.
     #[arg(long, env = "GATEHOUSE_SECRETS_KEY_FILE", default_value = "gatehouse-secrets.key", global = true)]
     pub secrets_key_file: std::path::PathBuf,
+
+    /// Whether users with a verified address may create organizations (admins always may).
+    #[arg(long, env = "GATEHOUSE_ORGS_SELF_SERVICE", default_value_t = true, action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new(), global = true)]
+    pub orgs_self_service: bool,
 }
 
 /// GATEHOUSE_SECRETS_KEY: 32 bytes, never shown.

@@ -3,8 +3,9 @@
 
 use url::Url;
 
-/// The scopes a client may be allowed; `offline_access` gives a refresh token.
-pub const SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+/// The scopes a client may be allowed; `offline_access` gives a refresh token,
+/// `organization` the `org` claim of the org the person picks.
+pub const SCOPES: [&str; 5] = ["openid", "profile", "email", "offline_access", "organization"];
 /// What a client may ask for when its registration names no scopes.
 pub const DEFAULT_SCOPES: [&str; 3] = ["openid", "profile", "email"];
 /// ID token signing: RS256, which every OpenID Connect client supports, or EdDSA.

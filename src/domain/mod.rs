@@ -6,6 +6,7 @@ mod email;
 pub mod lockout;
 mod login;
 pub mod oauth;
+pub mod org;
 mod password;
 pub mod provider;
 mod quota;

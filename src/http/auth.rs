@@ -70,7 +70,7 @@ pub struct RefreshRequest {
     ))]
 async fn register(State(state): State<AppState>, audit: Audit, ApiJson(req): ApiJson<RegisterRequest>) -> Result<impl IntoResponse> {
     let via = match req.invitation.as_deref() {
-        Some(token) => Via::Invitation(token),
+        Some(token) => Via::SignUpInvitation(token),
         None => Via::SignUp,
     };
     let new = Registration {

@@ -87,7 +87,7 @@ impl FromRequestParts<AppState> for AuthUser {
         let claims = verified_claims(parts, state).await?;
         // One indexed lookup per request: it is what lets logout, password changes, reuse
         // detection and disabling take effect at once on this server, not at token expiry.
-        if !state.store.session_is_live(claims.sid, claims.sub).await? {
+        if !state.store.session_is_live(claims.sid, claims.sub, claims.org_id()).await? {
             return Err(ApiError::InvalidToken { sent: true });
         }
         Ok(remember(parts, &claims))
@@ -100,7 +100,8 @@ impl FromRequestParts<AppState> for AccountUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let claims = verified_claims(parts, state).await?;
         // The session check of AuthUser, answering the user row in the same query.
-        let account = state.store.live_session_user(claims.sid, claims.sub).await?.ok_or(ApiError::InvalidToken { sent: true })?;
+        let account =
+            state.store.live_session_user(claims.sid, claims.sub, claims.org_id()).await?.ok_or(ApiError::InvalidToken { sent: true })?;
         Ok(AccountUser { auth: remember(parts, &claims), account })
     }
 }

@@ -94,6 +94,7 @@ pub enum ScopeName {
     Profile,
     Email,
     OfflineAccess,
+    Organization,
 }
 
 impl ScopeName {
@@ -103,6 +104,7 @@ impl ScopeName {
             Self::Profile => "profile",
             Self::Email => "email",
             Self::OfflineAccess => "offline_access",
+            Self::Organization => "organization",
         }
     }
 }

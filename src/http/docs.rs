@@ -39,6 +39,8 @@ after it `token_reused` and the session is revoked.",
 (no username, two factors) or using one as the second step of a password login"),
         (name = "admin", description = "User management by admins: list, read, change roles, disable, delete"),
         (name = "templates", description = "The caller's own templates"),
+        (name = "organizations", description = "Organizations: members and their org roles, invitations by email, and the \
+session's active org that access tokens carry as `org`"),
         (name = "openid", description = "The OpenID Connect provider's JSON endpoints (errors in RFC 6749's shape); /oauth/authorize and /oauth/logout are pages"),
         (name = "webhooks", description = "Webhook endpoints (Standard Webhooks) by admins: events signed, queued with each change, delivered at least once"),
         (name = "service", description = "Health, public keys, this document, the /docs page and the metrics"),

@@ -77,7 +77,21 @@ const LIMITED_METHOD_ROUTES: &[(Method, &str)] = &[
 ];
 
 fn is_limited(method: &Method, path: &str) -> bool {
-    LIMITED_ROUTES.contains(&path) || LIMITED_METHOD_ROUTES.iter().any(|(m, p)| m == method && *p == path)
+    LIMITED_ROUTES.contains(&path)
+        || LIMITED_METHOD_ROUTES.iter().any(|(m, p)| m == method && *p == path)
+        || is_upstream_sign_in(method, path)
+}
+
+/// Upstream sign-in: GET /login/{slug} writes a flow and GET /login/{slug}/callback
+/// exchanges a code upstream; POST /login/{slug}/confirm checks a password. (GET
+/// /login/email-code and /login/email are pages of their own that only render.)
+fn is_upstream_sign_in(method: &Method, path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/login/") else { return false };
+    match (method, rest.split('/').collect::<Vec<_>>().as_slice()) {
+        (&Method::GET, [slug]) => !slug.is_empty() && !["email-code", "email"].contains(slug),
+        (&Method::GET, [slug, "callback"]) | (&Method::POST, [slug, "confirm"]) => !slug.is_empty(),
+        _ => false,
+    }
 }
 /// Past this many tracked addresses, the ones whose bucket is full again are forgotten.
 const MAX_TRACKED_ADDRESSES: usize = 100_000;
@@ -146,6 +160,23 @@ pub fn guard(state: &AppState, request: &mut Request) -> Option<Response> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upstream_sign_in_routes_are_limited_and_the_pages_beside_them_are_not() {
+        for (method, path) in
+            [(Method::GET, "/login/google"), (Method::GET, "/login/google/callback"), (Method::POST, "/login/google/confirm")]
+        {
+            assert!(is_limited(&method, path), "{method} {path}");
+        }
+        for (method, path) in [
+            (Method::GET, "/login"),
+            (Method::GET, "/login/email-code"),
+            (Method::GET, "/login/email"),
+            (Method::GET, "/login/google/confirm"),
+        ] {
+            assert!(!is_limited(&method, path), "{method} {path}");
+        }
+    }
 
     #[test]
     fn forwarded_entries_parse_in_every_common_form() {

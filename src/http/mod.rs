@@ -15,6 +15,8 @@ pub mod me;
 pub mod mfa;
 pub mod middleware;
 pub mod oauth;
+pub mod org_invitations;
+pub mod orgs;
 mod outcomes;
 pub mod overload;
 pub mod paging;
@@ -57,4 +59,6 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(webhooks::router())
         .merge(providers::router())
         .merge(identities::router())
+        .merge(orgs::router())
+        .merge(org_invitations::router())
 }

@@ -58,7 +58,7 @@ async fn discovery(State(state): State<AppState>) -> Json<Value> {
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
-        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash", "sid", "azp",
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash", "sid", "azp", "org",
             "preferred_username", "email", "email_verified"],
         "authorization_response_iss_parameter_supported": true,
         "claims_parameter_supported": false,

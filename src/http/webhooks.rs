@@ -16,7 +16,7 @@ use super::paging::PageParams;
 use crate::app::AppState;
 use crate::audit::Audit;
 use crate::error::{ApiError, Problem, Result};
-use crate::store::{Delivery, Webhook};
+use crate::store::{Delivery, EventType, Webhook};
 use crate::webhooks::{WebhookChange, WebhookRequest, Webhooks};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -33,29 +33,63 @@ fn flows(state: &AppState) -> Webhooks {
     Webhooks::new(state.store.clone(), &state.config.webhooks)
 }
 
+/// A webhook's URL: `https` on a DNS name (not an address, not `localhost`), an optional
+/// port, path and query, no fragment, space or control character; its name must also
+/// resolve to public addresses. (GATEHOUSE_WEBHOOKS_ALLOW_PRIVATE lifts all of it but the
+/// form of a URL: development and tests.)
+#[derive(Deserialize, ToSchema)]
+#[schema(
+    value_type = String,
+    max_length = 2000,
+    pattern = r"^https://(?:[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\.)*(?:[A-Za-z]{2,8}|[A-Za-z]{10,63}|[a-km-zA-KM-Z][A-Za-z]{8}|[lL][a-np-zA-NP-Z][A-Za-z]{7}|[lL][oO][abd-zABD-Z][A-Za-z]{6}|[lL][oO][cC][b-zB-Z][A-Za-z]{5}|[lL][oO][cC][aA][a-km-zA-KM-Z][A-Za-z]{4}|[lL][oO][cC][aA][lL][a-gi-zA-GI-Z][A-Za-z]{3}|[lL][oO][cC][aA][lL][hH][a-np-zA-NP-Z][A-Za-z]{2}|[lL][oO][cC][aA][lL][hH][oO][a-rt-zA-RT-Z][A-Za-z]|[lL][oO][cC][aA][lL][hH][oO][sS][a-su-zA-SU-Z])(?::(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(?:[/?][^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000#]*)?$",
+    example = "https://app.example.com/webhooks/gatehouse"
+)]
+pub struct WebhookUrl(pub String);
+
+/// An event type an endpoint may receive, or `*` for every type.
+pub struct WebhookEventName;
+
+impl utoipa::PartialSchema for WebhookEventName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let names = std::iter::once("*").chain(EventType::ALL.iter().filter(|e| **e != EventType::WebhookTest).map(|e| e.as_str()));
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(names.collect::<Vec<_>>()))
+            .description(Some("An event type, or `*` for every type (`webhook.test` is sent on request only)."))
+            .examples(["user.deleted"])
+            .into()
+    }
+}
+
+impl ToSchema for WebhookEventName {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("WebhookEventName")
+    }
+}
+
 #[derive(Deserialize, ToSchema)]
 pub struct CreateWebhookRequest {
     /// An `https` URL that resolves to public addresses (any URL with GATEHOUSE_WEBHOOKS_ALLOW_PRIVATE).
-    #[schema(max_length = 2000, example = "https://app.example.com/webhooks/gatehouse")]
+    #[schema(value_type = WebhookUrl, example = "https://app.example.com/webhooks/gatehouse")]
     pub url: String,
     /// Event types to receive, or `["*"]` for all.
-    #[schema(min_items = 1, example = json!(["user.deleted", "user.disabled", "session.revoked"]))]
+    #[schema(value_type = Vec<WebhookEventName>, inline, min_items = 1, example = json!(["user.deleted", "user.disabled", "session.revoked"]))]
     pub events: Vec<String>,
     #[serde(default)]
-    #[schema(max_length = 500)]
+    #[schema(max_length = 500, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub description: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateWebhookRequest {
     #[serde(default)]
-    #[schema(max_length = 2000)]
+    #[schema(value_type = Option<WebhookUrl>)]
     pub url: Option<String>,
     #[serde(default)]
-    #[schema(min_items = 1)]
+    #[schema(value_type = Option<Vec<WebhookEventName>>, inline, min_items = 1)]
     pub events: Option<Vec<String>>,
     #[serde(default)]
-    #[schema(max_length = 500)]
+    #[schema(max_length = 500, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub description: Option<String>,
     /// A disabled endpoint is sent nothing; its waiting deliveries go once it is enabled.
     #[serde(default)]
@@ -237,4 +271,63 @@ async fn retry_delivery(
     let Path((id, delivery)) = path.map_err(|_| ApiError::NotFound)?;
     let parse = |raw: &str| super::schemas::parse_uuid(raw).ok_or(ApiError::NotFound);
     Ok((StatusCode::ACCEPTED, Json(flows(&state).retry(parse(&id)?, parse(&delivery)?).await?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::schemas::{sample_chars, stated_pattern};
+    use crate::webhooks::address::check_shape;
+
+    #[test]
+    fn every_webhook_url_the_pattern_allows_is_taken_and_the_usual_forms_are_allowed() {
+        let pattern = stated_pattern::<WebhookUrl>("");
+        for c in sample_chars() {
+            for candidate in [
+                format!("https://hooks.example.com/in{c}"),
+                format!("https://ho{c}oks.example.com/"),
+                format!("https://hooks.example.co{c}/"),
+                format!("https://hooks.example.com:8{c}/"),
+                format!("https://hooks.example.com/?q={c}"),
+                format!("https://{c}.localhost/"),
+            ] {
+                assert!(!pattern.is_match(&candidate) || check_shape(&candidate, false).is_ok(), "{candidate:?}");
+            }
+        }
+        for usual in
+            ["https://app.example.com/webhooks/gatehouse", "https://a-b.example:8443/x?y=1&z=%20", "https://LOCALHOST.example.org/"]
+        {
+            assert!(pattern.is_match(usual) && check_shape(usual, false).is_ok(), "{usual}");
+        }
+        for refused in [
+            "http://app.example.com/",
+            "https://localhost/",
+            "https://a.LocalHost/",
+            "https://127.0.0.1/",
+            "https://[::1]/",
+            "https://app.example.com/#f",
+            "https://user@app.example.com/",
+            " https://app.example.com/",
+        ] {
+            assert!(!pattern.is_match(refused), "{refused}");
+        }
+    }
+
+    #[test]
+    fn the_event_names_the_schema_lists_are_exactly_those_an_endpoint_may_subscribe_to() {
+        let schema = serde_json::to_value(<WebhookEventName as utoipa::PartialSchema>::schema()).expect("JSON");
+        let listed: Vec<String> = serde_json::from_value(schema["enum"].clone()).expect("an enum");
+        for name in EventType::ALL.map(EventType::as_str) {
+            assert_eq!(listed.iter().any(|l| l == name), name != "webhook.test", "{name}");
+        }
+        assert!(listed.iter().any(|l| l == "*"));
+    }
+
+    #[test]
+    fn the_description_pattern_refuses_exactly_the_control_characters() {
+        let pattern = stated_pattern::<CreateWebhookRequest>("description");
+        for c in sample_chars() {
+            assert_eq!(pattern.is_match(&format!("a{c}b")), !c.is_control(), "{c:?}");
+        }
+    }
 }

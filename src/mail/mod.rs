@@ -7,6 +7,7 @@
 //! [`worker`], which delivers from the queue in the database, retries with exponential
 //! backoff, and survives restarts. Tokens and links never reach a log.
 
+mod invitations;
 pub mod templates;
 pub mod transport;
 pub mod worker;
@@ -224,7 +225,9 @@ pub fn verification_address(user: &User) -> Option<&str> {
 /// "24 hours", "30 minutes", "45 seconds".
 pub(crate) fn describe(ttl: Duration) -> String {
     let secs = ttl.as_secs();
-    let (n, unit) = if secs.is_multiple_of(3600) {
+    let (n, unit) = if secs > 86_400 && secs.is_multiple_of(86_400) {
+        (secs / 86_400, "day")
+    } else if secs.is_multiple_of(3600) {
         (secs / 3600, "hour")
     } else if secs.is_multiple_of(60) {
         (secs / 60, "minute")
@@ -243,6 +246,7 @@ mod tests {
         assert_eq!(describe(Duration::from_secs(86_400)), "24 hours");
         assert_eq!(describe(Duration::from_secs(1800)), "30 minutes");
         assert_eq!(describe(Duration::from_secs(1)), "1 second");
+        assert_eq!(describe(Duration::from_secs(7 * 86_400)), "7 days");
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub enum Kind {
     EmailCode,
     /// An admin's invitation to sign up, and its link.
     Invitation,
+    /// An invitation to join an organization.
+    OrgInvitation,
 }
 
 impl Kind {
@@ -33,6 +35,7 @@ impl Kind {
             Self::PasswordChanged => "password_changed",
             Self::EmailCode => "email_code",
             Self::Invitation => "invitation",
+            Self::OrgInvitation => "org_invitation",
         }
     }
 }
@@ -61,6 +64,7 @@ pub struct Templates {
     password_changed: Parts,
     email_code: Parts,
     invitation: Parts,
+    org_invitation: Parts,
 }
 
 impl Templates {
@@ -129,6 +133,12 @@ impl Templates {
                 include_str!("../../templates/mail/invitation.txt"),
                 include_str!("../../templates/mail/invitation.html"),
             )?,
+            org_invitation: parts(
+                Kind::OrgInvitation,
+                include_str!("../../templates/mail/org_invitation.subject"),
+                include_str!("../../templates/mail/org_invitation.txt"),
+                include_str!("../../templates/mail/org_invitation.html"),
+            )?,
         })
     }
 
@@ -142,6 +152,7 @@ impl Templates {
             Kind::PasswordChanged => &self.password_changed,
             Kind::EmailCode => &self.email_code,
             Kind::Invitation => &self.invitation,
+            Kind::OrgInvitation => &self.org_invitation,
         };
         Rendered {
             // A subject is one header line: no line breaks from a value.

@@ -129,11 +129,20 @@ pub(super) async fn render(
             return super::error_page(state, visit);
         }
     };
+    let (orgs, invitations) = match super::account_orgs::org_rows(state, &session.user).await {
+        Ok(rows) => rows,
+        Err(err) => {
+            tracing::warn!(error = %err, "could not list organizations for the account page");
+            return super::error_page(state, visit);
+        }
+    };
     let mut context = base(state, &visit, "account_title");
     // A passwordless account's re-checks take a code by email where others take the password.
     context.insert("has_password", Value::from(has_password));
     context.insert("password_breached", Value::from(breached));
     context.insert("secret_label", Value::from(state.pages.text(if has_password { "current_password" } else { "emailed_code" })));
+    context.insert("orgs", Value::from_serialize(&orgs));
+    context.insert("invitations", Value::from_serialize(&invitations));
     context.insert("user", Value::from_serialize(&session.user));
     context.insert("passkeys_on", Value::from(state.accounts.passkeys_on()));
     context.insert("passkeys", Value::from_serialize(&passkeys));

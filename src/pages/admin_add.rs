@@ -48,7 +48,7 @@ async fn render(
     errors: BTreeMap<String, String>,
     notice: Option<String>,
 ) -> Response {
-    let (invitations, roles) = match (state.store.invitations().await, state.store.roles_in_use().await) {
+    let (invitations, roles) = match (state.store.sign_up_invitations().await, state.store.roles_in_use().await) {
         (Ok(invitations), Ok(roles)) => (invitations, roles),
         (Err(err), _) | (_, Err(err)) => {
             tracing::warn!(error = %err, "could not read the invitations for the admin console");
@@ -106,7 +106,7 @@ async fn invite(State(state): State<AppState>, visit: Visit, audit: Audit, Form(
     let roles: Vec<String> =
         fields.iter().filter(|(k, _)| k == "role").filter_map(|(_, v)| Role::parse(v).ok()).map(|r| r.as_str().to_string()).collect();
     let typed = Typed { invite_email: one("invite_email"), ..Typed::default() };
-    let sentence = match state.accounts.invite(&audit, Some(session.user.id), &typed.invite_email, &roles).await {
+    let sentence = match state.accounts.invite_to_sign_up(&audit, Some(session.user.id), &typed.invite_email, &roles).await {
         Ok(_) => return Ok(visit.respond(Redirect::to("/admin/users/new?done=invited"))),
         Err(AccountError::Invalid(_)) => state.pages.text("email_invalid"),
         Err(AccountError::Store(StoreError::Conflict(Conflict::EmailTaken))) => state.pages.text("address_has_account"),
@@ -171,7 +171,7 @@ async fn revoke(State(state): State<AppState>, visit: Visit, audit: Audit, Path(
     let Ok(id) = uuid::Uuid::parse_str(&id) else {
         return Ok(message(&state, visit, StatusCode::NOT_FOUND, "not_found_title", "not_found"));
     };
-    match state.accounts.revoke_invitation(&audit, Some(session.user.id), id).await {
+    match state.accounts.revoke_sign_up_invitation(&audit, Some(session.user.id), id).await {
         // Revoked already, or taken meanwhile: the list shows which.
         Ok(()) | Err(AccountError::NotFound) => Ok(visit.respond(Redirect::to("/admin/users/new?done=revoked"))),
         Err(other) => {

@@ -11,6 +11,7 @@ use minijinja::Value;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
+use super::authorize_org::OrgPick;
 use super::session::{Visit, sign_for};
 use super::signin::{base, form_expired};
 use crate::accounts::oauth::{self, Authorization, AuthorizeError, AuthorizeParams};
@@ -78,7 +79,7 @@ async fn authorize_request(state: AppState, visit: Visit, query: String) -> Resp
         return to_sign_in(visit, &query, Some(&bound), Some(&session.user.username));
     }
     match oauth::needs_consent(&state.store, session.user.id, &request).await {
-        Ok(false) => issue(&state, visit, &request, &session).await,
+        Ok(false) => issue(&state, visit, &request, &session, &query).await,
         Ok(true) if request.prompt.none => {
             back_with_error(&state, visit, &request, "consent_required", "the user has not allowed this client")
         }
@@ -138,7 +139,18 @@ fn signed_in_after(state: &AppState, bound: Option<&str>, auth_time: DateTime<Ut
         && auth_time.timestamp_millis() > at
 }
 
-async fn issue(state: &AppState, visit: Visit, request: &Authorization, session: &BrowserSession) -> Response {
+async fn issue(state: &AppState, visit: Visit, request: &Authorization, session: &BrowserSession, query: &str) -> Response {
+    let org = match super::authorize_org::pick(state, request, session.user.id).await {
+        Ok(OrgPick::Org(org)) => org,
+        Ok(OrgPick::NotMember) => {
+            return back_with_error(state, visit, request, "access_denied", "the user is not a member of this organization");
+        }
+        Ok(OrgPick::Choose(orgs)) => return super::authorize_org::chooser_page(state, visit, &orgs, query),
+        Err(err) => {
+            tracing::warn!(error = %err, "could not read the user's organizations");
+            return super::error_page(state, visit);
+        }
+    };
     if !oauth::may_issue_code(&state.code_limiter, session.user.id, request.client.id) {
         crate::metrics::rate_limited("oauth_codes");
         return back_with_error(
@@ -157,6 +169,7 @@ async fn issue(state: &AppState, visit: Visit, request: &Authorization, session:
         session.user.id,
         session.auth_time,
         &session.amr,
+        org,
     )
     .await
     {
@@ -236,7 +249,7 @@ async fn decide(State(state): State<AppState>, visit: Visit, body: String) -> Re
         tracing::warn!(error = %err, "could not record a consent");
         return super::error_page(&state, visit);
     }
-    issue(&state, visit, &request, &session).await
+    issue(&state, visit, &request, &session, &form.request).await
 }
 
 /// The policy of a sign-in page whose `return_to` is an authorization request: its forms

@@ -69,7 +69,7 @@ pub(super) async fn logout_page(State(state): State<AppState>, visit: Visit, aud
         |hint: &IdClaims| visit.session.as_ref().is_some_and(|s| s.user.id == hint.sub && s.auth_time.timestamp() == hint.auth_time);
     // Signed out here and the hint's session over: nothing is left to end, so nothing to ask.
     let nothing_left = match &hint {
-        Some(hint) if visit.session.is_none() => !state.store.session_is_live(hint.sid, hint.sub).await.unwrap_or(true),
+        Some(hint) if visit.session.is_none() => !state.store.session_is_live(hint.sid, hint.sub, None).await.unwrap_or(true),
         _ => false,
     };
     match hint {

@@ -8,6 +8,7 @@
 //! and the no-enumeration answers are the same.
 
 mod account;
+mod account_orgs;
 mod admin;
 mod admin_actions;
 mod admin_add;
@@ -15,8 +16,11 @@ mod admin_audit;
 mod admin_clients;
 mod admin_home;
 mod admin_providers;
+mod admin_webhooks;
 mod authorize;
+mod authorize_org;
 mod email_code;
+mod invitations;
 mod logout;
 mod passkeys;
 mod recovery;
@@ -55,6 +59,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(upstream::router())
         .merge(admin_providers::router())
         .route("/", axum::routing::get(home))
+        .merge(invitations::router())
+        .merge(admin_webhooks::router())
         .route("/pages/style.css", axum::routing::get(render::stylesheet))
         .route("/pages/password.js", axum::routing::get(render::password_script))
         .route("/pages/logo", axum::routing::get(render::logo))

@@ -34,6 +34,12 @@ pub struct TokenQuery {
     token: String,
 }
 
+impl TokenQuery {
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+}
+
 #[derive(Deserialize)]
 pub struct ForgotForm {
     #[serde(default)]

@@ -46,6 +46,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("providers.html", include_str!("../../templates/pages/providers.html")),
     ("link_confirm.html", include_str!("../../templates/pages/link_confirm.html")),
     ("admin_providers.html", include_str!("../../templates/pages/admin_providers.html")),
+    ("org_chooser.html", include_str!("../../templates/pages/org_chooser.html")),
+    ("invitation.html", include_str!("../../templates/pages/invitation.html")),
+    ("admin_webhooks.html", include_str!("../../templates/pages/admin_webhooks.html")),
 ];
 const TEXT: &str = include_str!("../../templates/pages/text.json");
 const STYLE: &str = include_str!("../../templates/pages/style.css");

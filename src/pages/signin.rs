@@ -297,7 +297,7 @@ async fn render_sign_up(
         }
         None
     } else {
-        match state.store.live_invitation(&crate::mail::hash_token(&form.invitation)).await {
+        match state.store.live_sign_up_invitation(&crate::mail::hash_token(&form.invitation)).await {
             Ok(Some(invitation)) => Some(invitation),
             Ok(None) => return sign_up_refused(state, visit, true),
             Err(err) => {
@@ -324,7 +324,7 @@ async fn sign_up(State(state): State<AppState>, visit: Visit, audit: Audit, Form
         return form_expired(&state, visit);
     }
     let email = Some(form.email.trim()).filter(|e| !e.is_empty());
-    let via = if form.invitation.is_empty() { Via::SignUp } else { Via::Invitation(&form.invitation) };
+    let via = if form.invitation.is_empty() { Via::SignUp } else { Via::SignUpInvitation(&form.invitation) };
     let new = Registration { username: form.username.trim(), email, password: &form.password, admin: false, roles: Vec::new(), via };
     let mut errors = BTreeMap::new();
     match state.accounts.register(&audit, new).await {

@@ -62,10 +62,19 @@ pub enum AuditType {
     /// An admin invited an address to sign up; an invitation revoked before it was taken.
     UserInvited,
     InvitationRevoked,
+    OrgCreated,
+    OrgUpdated,
+    OrgDeleted,
+    OrgMemberAdded,
+    OrgMemberRolesChanged,
+    OrgMemberRemoved,
+    OrgInvitationSent,
+    OrgInvitationRevoked,
+    OrgInvitationAccepted,
 }
 
 impl AuditType {
-    pub const ALL: [AuditType; 40] = [
+    pub const ALL: [AuditType; 49] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -106,6 +115,15 @@ impl AuditType {
         Self::ProviderDeleted,
         Self::UserInvited,
         Self::InvitationRevoked,
+        Self::OrgCreated,
+        Self::OrgUpdated,
+        Self::OrgDeleted,
+        Self::OrgMemberAdded,
+        Self::OrgMemberRolesChanged,
+        Self::OrgMemberRemoved,
+        Self::OrgInvitationSent,
+        Self::OrgInvitationRevoked,
+        Self::OrgInvitationAccepted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -150,6 +168,15 @@ impl AuditType {
             Self::ProviderDeleted => "provider.deleted",
             Self::UserInvited => "user.invited",
             Self::InvitationRevoked => "invitation.revoked",
+            Self::OrgCreated => "org.created",
+            Self::OrgUpdated => "org.updated",
+            Self::OrgDeleted => "org.deleted",
+            Self::OrgMemberAdded => "org.member_added",
+            Self::OrgMemberRolesChanged => "org.member_roles_changed",
+            Self::OrgMemberRemoved => "org.member_removed",
+            Self::OrgInvitationSent => "org.invitation_sent",
+            Self::OrgInvitationRevoked => "org.invitation_revoked",
+            Self::OrgInvitationAccepted => "org.invitation_accepted",
         }
     }
 

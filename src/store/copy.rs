@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::SigningKeyRecord;
 use super::codec::{MaybeTime, Roles, Time};
+pub use super::upstream::{ProviderCopyRow, ProviderRow};
 
 /// The copied tables, in an order where every row's parent is already copied.
 ///
@@ -35,16 +36,24 @@ pub enum Table {
     /// same GATEHOUSE_SECRETS_KEY to open them), then people's identities at them.
     UpstreamProviders,
     UserIdentities,
+    /// Organizations, their members, and their invitations (with the tokens' hashes), before
+    /// the sessions that may have one active.
+    Organizations,
+    OrgMembers,
+    OrgInvitations,
     Sessions,
     RefreshTokens,
     SigningKeys,
     ServerSecrets,
     /// The audit trail; no foreign keys, so events of deleted users come along too.
     AuditEvents,
+    /// Webhook endpoints with their signing secrets (and a rotated one still signing), as
+    /// stored. Their deliveries (the queue and its history) stay behind.
+    WebhookEndpoints,
 }
 
 impl Table {
-    pub const ALL: [Table; 14] = [
+    pub const ALL: [Table; 18] = [
         Table::Users,
         Table::TotpSecrets,
         Table::RecoveryCodes,
@@ -54,11 +63,15 @@ impl Table {
         Table::Passkeys,
         Table::UpstreamProviders,
         Table::UserIdentities,
+        Table::Organizations,
+        Table::OrgMembers,
+        Table::OrgInvitations,
         Table::Sessions,
         Table::RefreshTokens,
         Table::SigningKeys,
         Table::ServerSecrets,
         Table::AuditEvents,
+        Table::WebhookEndpoints,
     ];
 
     /// The SQL table name, the same in every store.
@@ -77,7 +90,11 @@ impl Table {
             Table::Passkeys => "passkeys",
             Table::UpstreamProviders => "upstream_providers",
             Table::UserIdentities => "user_identities",
+            Table::Organizations => "organizations",
+            Table::OrgMembers => "org_members",
+            Table::OrgInvitations => "org_invitations",
             Table::AuditEvents => "audit_events",
+            Table::WebhookEndpoints => "webhook_endpoints",
         }
     }
 }
@@ -168,6 +185,48 @@ pub struct SessionRow {
     /// The OpenID Connect client holding the session, and its scope.
     pub client_id: Option<Uuid>,
     pub scope: Option<String>,
+    /// The session's active organization.
+    pub org_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrgRow {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    #[sqlx(try_from = "Time")]
+    pub created_at: DateTime<Utc>,
+}
+
+/// A membership; `roles` as stored (comma-separated).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrgMemberRow {
+    pub org_id: Uuid,
+    pub user_id: Uuid,
+    pub roles: String,
+    #[sqlx(try_from = "Time")]
+    pub created_at: DateTime<Utc>,
+}
+
+/// An invitation, with its token's hash.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrgInvitationRow {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub email: String,
+    pub email_key: String,
+    pub roles: String,
+    pub token_hash: Vec<u8>,
+    pub invited_by: Option<Uuid>,
+    #[sqlx(try_from = "Time")]
+    pub created_at: DateTime<Utc>,
+    #[sqlx(try_from = "Time")]
+    pub expires_at: DateTime<Utc>,
+    #[sqlx(try_from = "MaybeTime")]
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub accepted_by: Option<Uuid>,
+    #[sqlx(try_from = "MaybeTime")]
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -231,6 +290,30 @@ pub struct AuditEventRow {
     pub detail: String,
 }
 
+/// A webhook endpoint as stored (its events as JSON text); `Debug` hides the secrets.
+#[derive(Clone, sqlx::FromRow)]
+pub struct WebhookEndpointRow {
+    pub id: Uuid,
+    pub url: String,
+    pub events: String,
+    pub description: String,
+    pub enabled: bool,
+    pub secret: String,
+    pub previous_secret: Option<String>,
+    #[sqlx(try_from = "MaybeTime")]
+    pub previous_secret_until: Option<DateTime<Utc>>,
+    #[sqlx(try_from = "Time")]
+    pub created_at: DateTime<Utc>,
+    #[sqlx(try_from = "Time")]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for WebhookEndpointRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookEndpointRow").field("id", &self.id).field("url", &self.url).finish_non_exhaustive()
+    }
+}
+
 /// One page of one table.
 #[derive(Debug, Clone)]
 pub enum Rows {
@@ -247,7 +330,11 @@ pub enum Rows {
     Passkeys(Vec<super::PasskeyRecord>),
     UpstreamProviders(Vec<super::upstream::ProviderCopyRow>),
     UserIdentities(Vec<super::IdentityRecord>),
+    Organizations(Vec<OrgRow>),
+    OrgMembers(Vec<OrgMemberRow>),
+    OrgInvitations(Vec<OrgInvitationRow>),
     AuditEvents(Vec<AuditEventRow>),
+    WebhookEndpoints(Vec<WebhookEndpointRow>),
 }
 
 impl Rows {
@@ -266,7 +353,11 @@ impl Rows {
             Rows::Passkeys(rows) => rows.len(),
             Rows::UpstreamProviders(rows) => rows.len(),
             Rows::UserIdentities(rows) => rows.len(),
+            Rows::Organizations(rows) => rows.len(),
+            Rows::OrgMembers(rows) => rows.len(),
+            Rows::OrgInvitations(rows) => rows.len(),
             Rows::AuditEvents(rows) => rows.len(),
+            Rows::WebhookEndpoints(rows) => rows.len(),
         }
     }
 

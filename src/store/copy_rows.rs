@@ -29,9 +29,16 @@ fn export_sql(table: Table) -> &'static str {
         Table::UserIdentities => {
             "SELECT id, user_id, provider_id, subject, email, created_at, last_used_at FROM user_identities ORDER BY id LIMIT $1 OFFSET $2"
         }
+        Table::Organizations => "SELECT id, slug, name, created_at FROM organizations ORDER BY id LIMIT $1 OFFSET $2",
+        Table::OrgMembers => "SELECT org_id, user_id, roles, created_at FROM org_members ORDER BY org_id, user_id LIMIT $1 OFFSET $2",
+        Table::OrgInvitations => "SELECT * FROM org_invitations ORDER BY id LIMIT $1 OFFSET $2",
         Table::AuditEvents => {
             "SELECT id, time, type, actor_id, user_id, ip, user_agent, request_id, CAST(detail AS TEXT) AS detail \
              FROM audit_events ORDER BY id LIMIT $1 OFFSET $2"
+        }
+        Table::WebhookEndpoints => {
+            "SELECT id, url, events, description, enabled, secret, previous_secret, previous_secret_until, created_at, updated_at \
+             FROM webhook_endpoints ORDER BY id LIMIT $1 OFFSET $2"
         }
     }
 }
@@ -61,7 +68,11 @@ impl Store {
                 Table::Passkeys => Rows::Passkeys(page!()),
                 Table::UpstreamProviders => Rows::UpstreamProviders(page!()),
                 Table::UserIdentities => Rows::UserIdentities(page!()),
+                Table::Organizations => Rows::Organizations(page!()),
+                Table::OrgMembers => Rows::OrgMembers(page!()),
+                Table::OrgInvitations => Rows::OrgInvitations(page!()),
                 Table::AuditEvents => Rows::AuditEvents(page!()),
+                Table::WebhookEndpoints => Rows::WebhookEndpoints(page!()),
             })
         })
     }
@@ -142,7 +153,7 @@ impl Store {
                     for s in rows {
                         sqlx::query(
                             "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip, \
-                             amr, auth_time, client_id, scope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                             amr, auth_time, client_id, scope, org_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                         )
                         .bind(s.id)
                         .bind(s.user_id)
@@ -156,9 +167,36 @@ impl Store {
                         .bind(s.auth_time.map(Time))
                         .bind(s.client_id)
                         .bind(&s.scope)
+                        .bind(s.org_id)
                         .execute(&mut *tx)
                         .await
                         .map_err(classify)?;
+                    }
+                }
+                Rows::Organizations(rows) => {
+                    for o in rows {
+                        sqlx::query("INSERT INTO organizations (id, slug, name, created_at) VALUES ($1, $2, $3, $4)")
+                            .bind(o.id).bind(&o.slug).bind(&o.name).bind(Time(o.created_at))
+                            .execute(&mut *tx).await.map_err(classify)?;
+                    }
+                }
+                Rows::OrgMembers(rows) => {
+                    for m in rows {
+                        sqlx::query("INSERT INTO org_members (org_id, user_id, roles, created_at) VALUES ($1, $2, $3, $4)")
+                            .bind(m.org_id).bind(m.user_id).bind(&m.roles).bind(Time(m.created_at))
+                            .execute(&mut *tx).await.map_err(classify)?;
+                    }
+                }
+                Rows::OrgInvitations(rows) => {
+                    for i in rows {
+                        sqlx::query(
+                            "INSERT INTO org_invitations (id, org_id, email, email_key, roles, token_hash, invited_by, created_at, \
+                             expires_at, accepted_at, accepted_by, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                        )
+                        .bind(i.id).bind(i.org_id).bind(&i.email).bind(&i.email_key).bind(&i.roles).bind(&i.token_hash)
+                        .bind(i.invited_by).bind(Time(i.created_at)).bind(Time(i.expires_at)).bind(i.accepted_at.map(Time))
+                        .bind(i.accepted_by).bind(i.revoked_at.map(Time))
+                        .execute(&mut *tx).await.map_err(classify)?;
                     }
                 }
                 Rows::RefreshTokens(rows) => {
@@ -299,6 +337,27 @@ impl Store {
                         .bind(&e.user_agent)
                         .bind(&e.request_id)
                         .bind(Json(detail))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(classify)?;
+                    }
+                }
+                Rows::WebhookEndpoints(rows) => {
+                    for w in rows {
+                        sqlx::query(
+                            "INSERT INTO webhook_endpoints (id, url, events, description, enabled, secret, previous_secret, \
+                             previous_secret_until, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                        )
+                        .bind(w.id)
+                        .bind(&w.url)
+                        .bind(&w.events)
+                        .bind(&w.description)
+                        .bind(w.enabled)
+                        .bind(&w.secret)
+                        .bind(&w.previous_secret)
+                        .bind(w.previous_secret_until.map(Time))
+                        .bind(Time(w.created_at))
+                        .bind(Time(w.updated_at))
                         .execute(&mut *tx)
                         .await
                         .map_err(classify)?;

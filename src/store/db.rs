@@ -96,6 +96,9 @@ pub(crate) enum Lock {
     /// One address's email codes, before the codes of its last hour are counted: parallel
     /// requests at the cap cannot both pass it. The key is the address key's hash.
     EmailAddress(i64),
+    /// The org's row, before its owners are counted (two owners demoting each other at once
+    /// cannot both pass the last-owner check); `NotFound` when the org is gone.
+    Org(Uuid),
 }
 
 impl Db {
@@ -275,9 +278,10 @@ impl Write<Postgres> {
                 sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE").bind(owner).execute(&mut **self)
             }
             Lock::EmailAddress(key) => sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(key).execute(&mut **self),
+            Lock::Org(org) => sqlx::query("SELECT 1 FROM organizations WHERE id = $1 FOR NO KEY UPDATE").bind(org).execute(&mut **self),
         };
         let taken = taken.await.map_err(classify)?;
-        if matches!(lock, Lock::TemplateOwner(_)) && taken.rows_affected() == 0 {
+        if matches!(lock, Lock::TemplateOwner(_) | Lock::Org(_)) && taken.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
         Ok(())
@@ -340,6 +344,18 @@ impl Write<Postgres> {
     }
 }
 
+/// The unique constraints a request can run into: by name in PostgreSQL, by columns in SQLite's message.
+const UNIQUE: [(&str, &str, Conflict); 8] = [
+    ("users_username_key", "users.username_key", Conflict::UsernameTaken),
+    ("users_email_key", "users.email_key", Conflict::EmailTaken),
+    ("templates_owner_name_key", "templates.owner_id, templates.name", Conflict::NameTaken),
+    ("passkeys_credential_id_key", "passkeys.credential_id", Conflict::PasskeyTaken),
+    ("upstream_providers_slug_key", "upstream_providers.slug", Conflict::SlugTaken),
+    ("user_identities_provider_subject_key", "user_identities.provider_id, user_identities.subject", Conflict::IdentityTaken),
+    ("organizations_slug_key", "organizations.slug", Conflict::SlugTaken),
+    ("org_members_pkey", "org_members.org_id, org_members.user_id", Conflict::AlreadyMember),
+];
+
 /// Sorts a database error into what the service answers: a named conflict, an outage
 /// (503), or anything else (500).
 pub(crate) fn classify(err: sqlx::Error) -> StoreError {
@@ -353,25 +369,9 @@ pub(crate) fn classify(err: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) => {
             let message = db.message();
             if db.is_unique_violation() {
-                // PostgreSQL names the constraint; SQLite names the columns in its message.
-                let conflict = match db.constraint() {
-                    Some("users_username_key") => Some(Conflict::UsernameTaken),
-                    Some("users_email_key") => Some(Conflict::EmailTaken),
-                    Some("templates_owner_name_key") => Some(Conflict::NameTaken),
-                    Some("passkeys_credential_id_key") => Some(Conflict::PasskeyTaken),
-                    Some("upstream_providers_slug_key") => Some(Conflict::SlugTaken),
-                    Some("user_identities_provider_subject_key") => Some(Conflict::IdentityTaken),
-                    Some(_) => None,
-                    None if message.contains("users.username_key") => Some(Conflict::UsernameTaken),
-                    None if message.contains("users.email_key") => Some(Conflict::EmailTaken),
-                    None if message.contains("templates.owner_id, templates.name") => Some(Conflict::NameTaken),
-                    None if message.contains("passkeys.credential_id") => Some(Conflict::PasskeyTaken),
-                    None if message.contains("upstream_providers.slug") => Some(Conflict::SlugTaken),
-                    None if message.contains("user_identities.provider_id, user_identities.subject") => Some(Conflict::IdentityTaken),
-                    None => None,
-                };
-                if let Some(conflict) = conflict {
-                    return StoreError::Conflict(conflict);
+                let found = UNIQUE.iter().find(|(name, columns, _)| db.constraint().map_or(message.contains(columns), |c| c == *name));
+                if let Some((_, _, conflict)) = found {
+                    return StoreError::Conflict(*conflict);
                 }
             }
             let unavailable = match db.try_downcast_ref::<PgDatabaseError>() {

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::codec::{MaybeTime, Time};
 use super::db::{Lock, classify, on_db};
+use super::events::EventType;
 use super::{Conflict, NewUser, Store, StoreError, StoreResult};
 
 /// The password hash of an account made through a provider: it matches no password
@@ -61,6 +62,15 @@ macro_rules! identity_select {
 pub(super) const INSERT: &str = "INSERT INTO user_identities (id, user_id, provider_id, subject, email, created_at, last_used_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
+/// The `data` of `identity.linked` and `identity.unlinked`: the identity as the API shows
+/// it, and its user's id.
+pub(super) fn identity_event(identity: &Identity, user_id: Uuid) -> serde_json::Value {
+    serde_json::json!({ "id": identity.id, "user_id": user_id, "provider": identity.provider, "subject": identity.subject,
+        "email": identity.email, "created_at": identity.created_at })
+}
+
+const IDENTITY_BY_ID: &str = concat!(identity_select!(), " WHERE i.id = $1");
+
 /// Ways a person can sign in to an account, counted for "never the last one".
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SignInMethods {
@@ -93,9 +103,11 @@ impl Store {
     }
 
     /// Links an identity; `Conflict(IdentityTaken)` when it is linked already (to anyone).
+    /// `identity.linked` is queued with it.
     pub async fn link_identity(&self, id: Uuid, user_id: Uuid, provider_id: Uuid, subject: &str, email: Option<&str>) -> StoreResult<()> {
         let now = Time::now();
         on_db!(&self.db, c => {
+            let mut tx = c.write().await?;
             sqlx::query(INSERT)
                 .bind(id)
                 .bind(user_id)
@@ -104,9 +116,12 @@ impl Store {
                 .bind(email)
                 .bind(now)
                 .bind(Some(now))
-                .execute(&c.pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(classify)?;
+            let linked: Identity = sqlx::query_as(IDENTITY_BY_ID).bind(id).fetch_one(&mut *tx).await.map_err(classify)?;
+            tx.queue_event(EventType::IdentityLinked, &identity_event(&linked, user_id)).await?;
+            tx.commit().await?;
         });
         Ok(())
     }
@@ -131,8 +146,9 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .map_err(classify)?;
+            let identity_id = Uuid::now_v7();
             sqlx::query(INSERT)
-                .bind(Uuid::now_v7())
+                .bind(identity_id)
                 .bind(user.id)
                 .bind(provider_id)
                 .bind(subject)
@@ -142,6 +158,8 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .map_err(classify)?;
+            let linked: Identity = sqlx::query_as(IDENTITY_BY_ID).bind(identity_id).fetch_one(&mut *tx).await.map_err(classify)?;
+            tx.queue_event(EventType::IdentityLinked, &identity_event(&linked, user.id)).await?;
             tx.commit().await?;
         });
         self.user_by_id(user.id).await?.ok_or(StoreError::NotFound)
@@ -190,6 +208,7 @@ impl Store {
                 return Err(StoreError::Conflict(Conflict::LastSignInMethod));
             }
             sqlx::query("DELETE FROM user_identities WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(classify)?;
+            tx.queue_event(EventType::IdentityUnlinked, &identity_event(&found, user_id)).await?;
             tx.commit().await?;
             found
         });

@@ -13,7 +13,7 @@ use super::{EventType, NewMail, NewUser, Store, StoreError, StoreResult, User};
 
 /// An invitation as the admin API shows it; never its token.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Invitation {
+pub struct SignUpInvitation {
     pub id: Uuid,
     #[schema(example = "bob@example.com")]
     pub email: String,
@@ -31,7 +31,7 @@ pub struct Invitation {
 }
 
 /// An invitation to store, with its token's hash.
-pub struct NewInvitation {
+pub struct NewSignUpInvitation {
     pub id: Uuid,
     pub email: String,
     pub email_key: String,
@@ -58,7 +58,7 @@ struct Row {
     revoked_at: Option<DateTime<Utc>>,
 }
 
-impl From<Row> for Invitation {
+impl From<Row> for SignUpInvitation {
     fn from(row: Row) -> Self {
         let status = match (row.accepted_at, row.revoked_at) {
             (Some(_), _) => "accepted",
@@ -86,7 +86,7 @@ macro_rules! columns {
 
 impl Store {
     /// Stores an invitation and queues its mail, in one transaction.
-    pub async fn create_invitation(&self, invitation: NewInvitation, mail: NewMail) -> StoreResult<Invitation> {
+    pub async fn create_sign_up_invitation(&self, invitation: NewSignUpInvitation, mail: NewMail) -> StoreResult<SignUpInvitation> {
         let now = Time::now();
         on_db!(&self.db, c => {
             let mut tx = c.write().await?;
@@ -116,24 +116,24 @@ impl Store {
                 .map_err(classify)?;
             tx.commit().await?;
         });
-        self.invitation(invitation.id).await?.ok_or(StoreError::NotFound)
+        self.sign_up_invitation(invitation.id).await?.ok_or(StoreError::NotFound)
     }
 
-    pub async fn invitation(&self, id: Uuid) -> StoreResult<Option<Invitation>> {
+    pub async fn sign_up_invitation(&self, id: Uuid) -> StoreResult<Option<SignUpInvitation>> {
         let sql = concat!("SELECT ", columns!(), " FROM user_invitations WHERE id = $1");
         let row: Option<Row> = on_db!(&self.db, c => sqlx::query_as(sql).bind(id).fetch_optional(&c.pool).await.map_err(classify)?);
-        Ok(row.map(Invitation::from))
+        Ok(row.map(SignUpInvitation::from))
     }
 
     /// The 100 newest invitations, newest first.
-    pub async fn invitations(&self) -> StoreResult<Vec<Invitation>> {
+    pub async fn sign_up_invitations(&self) -> StoreResult<Vec<SignUpInvitation>> {
         let sql = concat!("SELECT ", columns!(), " FROM user_invitations ORDER BY created_at DESC, id DESC LIMIT 100");
         let rows: Vec<Row> = on_db!(&self.db, c => sqlx::query_as(sql).fetch_all(&c.pool).await.map_err(classify)?);
-        Ok(rows.into_iter().map(Invitation::from).collect())
+        Ok(rows.into_iter().map(SignUpInvitation::from).collect())
     }
 
     /// The pending invitation a link's token names, if it still is one.
-    pub async fn live_invitation(&self, token_hash: &[u8]) -> StoreResult<Option<Invitation>> {
+    pub async fn live_sign_up_invitation(&self, token_hash: &[u8]) -> StoreResult<Option<SignUpInvitation>> {
         let sql = concat!(
             "SELECT ",
             columns!(),
@@ -141,11 +141,11 @@ impl Store {
         );
         let row: Option<Row> =
             on_db!(&self.db, c => sqlx::query_as(sql).bind(token_hash).bind(Time::now()).fetch_optional(&c.pool).await.map_err(classify)?);
-        Ok(row.map(Invitation::from))
+        Ok(row.map(SignUpInvitation::from))
     }
 
     /// Revokes a pending invitation; false when there is none by that id still pending.
-    pub async fn revoke_invitation(&self, id: Uuid) -> StoreResult<bool> {
+    pub async fn revoke_sign_up_invitation(&self, id: Uuid) -> StoreResult<bool> {
         let done = on_db!(&self.db, c => sqlx::query(
             "UPDATE user_invitations SET revoked_at = $2 WHERE id = $1 AND accepted_at IS NULL AND revoked_at IS NULL",
         )
@@ -160,7 +160,7 @@ impl Store {
 
     /// Takes the invitation and creates its account, address verified, in one transaction:
     /// `NotFound` (nothing made) when the token names no pending invitation any more.
-    pub async fn accept_invitation(&self, token_hash: &[u8], user: NewUser) -> StoreResult<User> {
+    pub async fn accept_sign_up_invitation(&self, token_hash: &[u8], user: NewUser) -> StoreResult<User> {
         let now = Time::now();
         on_db!(&self.db, c => {
             let mut tx = c.write().await?;

@@ -57,19 +57,20 @@ struct ViewState {
 
 struct Known {
     user: User,
-    /// Live sessions of the user, with their end.
-    sessions: Vec<(Uuid, DateTime<Utc>)>,
+    /// Live sessions of the user, with their end and their active org.
+    sessions: Vec<(Uuid, DateTime<Utc>, Option<Uuid>)>,
 }
 
 impl LiveView {
-    /// The user of a live session, when the view holds it.
-    pub(super) fn lookup(&self, session_id: Uuid, user_id: Uuid, now: DateTime<Utc>) -> Option<User> {
+    /// The user of a live session, when the view holds it, with the session's active org.
+    pub(super) fn lookup(&self, session_id: Uuid, user_id: Uuid, now: DateTime<Utc>) -> Option<(User, Option<Uuid>)> {
         let state = self.state.read().unwrap_or_else(|p| p.into_inner());
         if !state.sure {
             return None;
         }
         let known = state.users.get(&user_id)?;
-        known.sessions.iter().any(|&(id, ends)| id == session_id && ends > now).then(|| known.user.clone())
+        let &(_, _, org) = known.sessions.iter().find(|&&(id, ends, _)| id == session_id && ends > now)?;
+        Some((known.user.clone(), org))
     }
 
     /// Call before reading a live session from the database; `None` when what is read may not be kept.
@@ -79,7 +80,7 @@ impl LiveView {
     }
 
     /// Keeps what a read begun at `epoch` found, unless a change was heard since.
-    pub(super) fn remember(&self, epoch: u64, session_id: Uuid, session_ends: DateTime<Utc>, user: &User) {
+    pub(super) fn remember(&self, epoch: u64, session_id: Uuid, session_ends: DateTime<Utc>, org: Option<Uuid>, user: &User) {
         let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
         if !state.sure || state.epoch != epoch {
             return;
@@ -92,8 +93,8 @@ impl LiveView {
         if known.sessions.len() >= MAX_SESSIONS_PER_USER {
             known.sessions.clear();
         }
-        known.sessions.retain(|&(id, _)| id != session_id);
-        known.sessions.push((session_id, session_ends));
+        known.sessions.retain(|&(id, _, _)| id != session_id);
+        known.sessions.push((session_id, session_ends, org));
     }
 
     /// A change to the user or one of its sessions was written (or may have been).

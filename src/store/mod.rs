@@ -7,7 +7,7 @@
 //! [`users_admin`] (the admin list and changes that keep an enabled admin), [`attempts`]
 //! (the lockout rule), [`sessions`] (sessions and rotated refresh tokens), [`templates`],
 //! [`keys`] (signing keys, server secrets), [`audit`], [`recovery`] (email tokens and the
-//! mail queue), [`mfa`] (TOTP), [`email_codes`] (codes mailed for a sign-in by email), [`passkeys`] (passkeys and their ceremonies), [`oauth`] (OpenID Connect codes, consents and clients' sessions), [`copy`] and [`copy_rows`] (`gatehouse copy`), [`live`]
+//! mail queue), [`mfa`] (TOTP), [`email_codes`] (codes mailed for a sign-in by email), [`passkeys`] (passkeys and their ceremonies), [`oauth`] (OpenID Connect codes, consents and clients' sessions), [`orgs`] and [`org_invitations`] (organizations, members, invitations), [`copy`] and [`copy_rows`] (`gatehouse copy`), [`live`]
 //! (live sessions held in memory, and what keeps them true), and [`totals`] (remembered
 //! totals and page positions of large user lists); [`events`] (webhook events, queued in the
 //! transaction of the change they report) and [`webhooks`] (endpoints and the delivery queue).
@@ -28,6 +28,8 @@ mod keys;
 mod live;
 mod mfa;
 mod oauth;
+mod org_invitations;
+mod orgs;
 mod passkeys;
 mod prune;
 mod recovery;
@@ -57,10 +59,12 @@ pub use email_codes::{CodePurpose, EMAIL_CODE_MAX_FAILURES, EmailCodeRecord, New
 pub use events::EventType;
 pub use export::AccountBatch;
 pub use identities::{Identity, IdentityRecord, NO_PASSWORD, SignInMethods, has_password};
-pub use invitations::{Invitation, NewInvitation};
+pub use invitations::{NewSignUpInvitation, SignUpInvitation};
 pub use keys::SigningKeyRecord;
 pub use mfa::{MfaChallenge, NewMfaChallenge, TotpRecord};
 pub use oauth::{CodeClaim, CodeRecord, NewCode, SessionGrant};
+pub use org_invitations::{Invitation, InvitationRecord, InvitationStatus, NewInvitation};
+pub use orgs::{Membership, MyOrg, NewOrg, Org};
 pub use passkeys::{PasskeyRecord, PasskeyUse};
 pub use prune::{PruneCutoffs, Pruned};
 pub use recovery::{MailQuota, NewEmailToken, NewMail, QueuedMail, TokenPurpose};
@@ -95,12 +99,16 @@ pub enum Conflict {
     PublicClient,
     /// A passkey whose credential is registered already (to this or another account).
     PasskeyTaken,
-    /// A provider slug in use.
+    /// A provider's or an organization's slug in use already.
     SlugTaken,
     /// An upstream identity linked to an account already.
     IdentityTaken,
     /// Removing an account's last way to sign in.
     LastSignInMethod,
+    /// The user is a member of the org already.
+    AlreadyMember,
+    /// The change would leave the org without an owner.
+    LastOwner,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -21,6 +21,8 @@ pub struct NewCode {
     pub auth_time: DateTime<Utc>,
     pub amr: String,
     pub expires_at: DateTime<Utc>,
+    /// The org picked for the session (scope `organization`).
+    pub org: Option<Uuid>,
 }
 
 /// A code as it was issued.
@@ -38,6 +40,7 @@ pub struct CodeRecord {
     pub amr: String,
     #[sqlx(try_from = "Time")]
     pub expires_at: DateTime<Utc>,
+    pub org_id: Option<Uuid>,
 }
 
 /// What presenting a code found.
@@ -90,7 +93,7 @@ impl Store {
             let mut tx = c.write().await?;
             sqlx::query(
                 "INSERT INTO oauth_codes (code_hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time, amr, \
-                 created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                 created_at, expires_at, org_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(&code.code_hash)
             .bind(code.client)
@@ -103,6 +106,7 @@ impl Store {
             .bind(&code.amr)
             .bind(Time::now())
             .bind(Time(code.expires_at))
+            .bind(code.org)
             .execute(&mut *tx)
             .await
             .map_err(classify)?;
@@ -154,7 +158,7 @@ impl Store {
     pub async fn claim_code(&self, code_hash: &[u8], session: Uuid) -> StoreResult<CodeClaim> {
         let claimed: Option<CodeRecord> = on_db!(&self.db, c => sqlx::query_as(
             "UPDATE oauth_codes SET used_at = $2, session_id = $3 WHERE code_hash = $1 AND used_at IS NULL \
-             RETURNING client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time, amr, expires_at",
+             RETURNING client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time, amr, expires_at, org_id",
         )
         .bind(code_hash)
         .bind(Time::now())

@@ -33,11 +33,19 @@ pub struct Pruned {
     pub mfa_challenges: u64,
     pub authorization_codes: u64,
     pub passkey_ceremonies: u64,
+    /// Org invitations past their end, whatever became of them.
+    pub org_invitations: u64,
 }
 
 impl Pruned {
     pub fn total(&self) -> u64 {
-        self.sessions + self.login_attempts + self.email_tokens + self.mfa_challenges + self.authorization_codes + self.passkey_ceremonies
+        self.sessions
+            + self.login_attempts
+            + self.email_tokens
+            + self.mfa_challenges
+            + self.authorization_codes
+            + self.passkey_ceremonies
+            + self.org_invitations
     }
 }
 
@@ -63,6 +71,7 @@ impl Store {
             mfa_challenges: self.in_batches("mfa_challenges", "token_hash", "expires_at <= $1", &[now]).await?,
             authorization_codes: self.in_batches("oauth_codes", "code_hash", "expires_at <= $1", &[now]).await?,
             passkey_ceremonies: self.in_batches("webauthn_ceremonies", "id", "expires_at <= $1", &[now]).await?,
+            org_invitations: self.in_batches("org_invitations", "id", "expires_at <= $1", &[now]).await?,
         })
     }
 

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::codec::{MaybeTime, Time};
+use super::codec::{MaybeTime, Roles, Time};
 use super::db::{classify, on_db};
 use super::users::user_columns;
 use super::{EventType, Store, StoreResult, User};
@@ -35,6 +35,8 @@ pub struct NewSession {
     pub auth_time: Option<DateTime<Utc>>,
     /// The OpenID Connect client (its row id) holding the session, and its scope.
     pub grant: Option<(Uuid, String)>,
+    /// The active org the session starts with (an OpenID Connect authorization's pick).
+    pub org: Option<Uuid>,
 }
 
 /// What the store knows about a presented refresh token.
@@ -53,6 +55,11 @@ pub struct RefreshRecord {
     pub grant_client: Option<Uuid>,
     pub grant_client_id: Option<String>,
     pub grant_scope: Option<String>,
+    /// The session's active org, while the user is a member: its id, slug and their roles.
+    pub org_id: Option<Uuid>,
+    pub org_slug: Option<String>,
+    #[sqlx(try_from = "Roles")]
+    pub org_roles: Vec<String>,
     /// The session's user as it was read with the token: a refresh needs no second query.
     #[sqlx(flatten)]
     pub user: User,
@@ -63,8 +70,17 @@ pub struct RefreshRecord {
 struct LiveSession {
     #[sqlx(try_from = "Time")]
     session_expires_at: DateTime<Utc>,
+    session_org: Option<Uuid>,
     #[sqlx(flatten)]
     user: User,
+}
+
+impl RefreshRecord {
+    /// The `org` claim of the session's next access token.
+    pub fn org(&self) -> Option<crate::domain::org::OrgClaim> {
+        let (id, slug) = (self.org_id?, self.org_slug.clone()?);
+        Some(crate::domain::org::OrgClaim { id, slug, roles: self.org_roles.clone() })
+    }
 }
 
 /// A live session `s` of a live user `u`, with the id, user and now as $1, $2 and $3.
@@ -84,8 +100,8 @@ impl Store {
         on_db!(&self.db, c => {
             let mut tx = c.write().await?;
             sqlx::query(
-                "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip, amr, auth_time, client_id, scope) \
-                 VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10)",
+                "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip, amr, auth_time, client_id, scope, org_id) \
+                 VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(session.id)
             .bind(session.user_id)
@@ -97,6 +113,7 @@ impl Store {
             .bind(Time(session.auth_time.unwrap_or(now.0)))
             .bind(session.grant.as_ref().map(|g| g.0))
             .bind(session.grant.as_ref().map(|g| g.1.as_str()))
+            .bind(session.org)
             .execute(&mut *tx)
             .await
             .map_err(classify)?;
@@ -115,31 +132,34 @@ impl Store {
         })
     }
 
-    /// True while the session is not revoked, not expired, and its user is enabled.
-    pub async fn session_is_live(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<bool> {
-        Ok(self.live_session_user(session_id, user_id).await?.is_some())
+    /// True while the session is not revoked, not expired, and its user is enabled; and,
+    /// for a token that names an org, while that org is still the session's active org
+    /// (leaving the org or its deletion clears it).
+    pub async fn session_is_live(&self, session_id: Uuid, user_id: Uuid, org: Option<Uuid>) -> StoreResult<bool> {
+        Ok(self.live_session_user(session_id, user_id, org).await?.is_some())
     }
 
     /// The user of a session that [`Store::session_is_live`] would call live: from the live
     /// view when it holds them, else in one query whose answer the view keeps.
-    pub async fn live_session_user(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<Option<User>> {
+    pub async fn live_session_user(&self, session_id: Uuid, user_id: Uuid, org: Option<Uuid>) -> StoreResult<Option<User>> {
         let now = Time::now();
-        if let Some(user) = self.live.lookup(session_id, user_id, now.0) {
-            return Ok(Some(user));
+        let org_holds = |active: Option<Uuid>| org.is_none() || org == active;
+        if let Some((user, active)) = self.live.lookup(session_id, user_id, now.0) {
+            return Ok(org_holds(active).then_some(user));
         }
         let epoch = self.live.begin_read();
-        let found: Option<LiveSession> = on_db!(&self.db, c => sqlx::query_as(concat!("SELECT s.expires_at AS session_expires_at, ", user_columns!(), live_session!()))
+        let found: Option<LiveSession> = on_db!(&self.db, c => sqlx::query_as(concat!("SELECT s.expires_at AS session_expires_at, s.org_id AS session_org, ", user_columns!(), live_session!()))
                 .bind(session_id)
                 .bind(user_id)
                 .bind(now)
                 .fetch_optional(&c.pool)
                 .await
                 .map_err(classify)?);
-        Ok(found.map(|found| {
+        Ok(found.and_then(|found| {
             if let Some(epoch) = epoch {
-                self.live.remember(epoch, session_id, found.session_expires_at, &found.user);
+                self.live.remember(epoch, session_id, found.session_expires_at, found.session_org, &found.user);
             }
-            found.user
+            org_holds(found.session_org).then_some(found.user)
         }))
     }
 
@@ -208,10 +228,12 @@ impl Store {
         on_db!(&self.db, c => sqlx::query_as(concat!(
             "SELECT t.token_hash, t.session_id, t.rotated_at, s.user_id, s.expires_at AS session_expires_at, \
              s.revoked_at IS NOT NULL AS session_revoked, s.client_id AS grant_client, oc.client_id AS grant_client_id, \
-             s.scope AS grant_scope, ",
+             s.scope AS grant_scope, o.id AS org_id, o.slug AS org_slug, m.roles AS org_roles, ",
             user_columns!(),
             " FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id \
-             LEFT JOIN oauth_clients oc ON oc.id = s.client_id WHERE t.token_hash = $1"
+             LEFT JOIN oauth_clients oc ON oc.id = s.client_id \
+             LEFT JOIN org_members m ON m.org_id = s.org_id AND m.user_id = s.user_id LEFT JOIN organizations o ON o.id = m.org_id \
+             WHERE t.token_hash = $1"
         ))
         .bind(token_hash)
         .fetch_optional(&c.pool)

@@ -51,9 +51,9 @@ impl TemplatePatch {
     }
 }
 
-/// `octet_length` counts bytes without reading out the content (SQLite 3.43+ and
-/// PostgreSQL alike), and `templates_by_owner` finds the owner's rows.
-const USAGE_SQL: &str = "SELECT count(*), COALESCE(sum(octet_length(name) + octet_length(content)), 0) FROM templates WHERE owner_id = $1";
+/// The owner's count and bytes, kept by triggers on `templates` (migration 0019), so the
+/// check costs one row whatever the owner holds; an owner with none has no row.
+const USAGE_SQL: &str = "SELECT count, bytes FROM template_usage WHERE owner_id = $1";
 
 /// The byte lengths of one of the owner's templates: `(name, content)`; the casts give both
 /// databases one integer type.
@@ -104,7 +104,8 @@ impl Store {
         on_db!(&self.db, c => {
             let mut tx = c.write().await?;
             tx.lock(Lock::TemplateOwner(template.owner_id)).await?;
-            let (count, bytes) = sqlx::query_as(USAGE_SQL).bind(template.owner_id).fetch_one(&mut *tx).await.map_err(classify)?;
+            let (count, bytes) =
+                sqlx::query_as(USAGE_SQL).bind(template.owner_id).fetch_optional(&mut *tx).await.map_err(classify)?.unwrap_or((0, 0));
             quota.admit_new(&Usage { count, bytes }, template.size()).map_err(StoreError::Conflict)?;
             let created = sqlx::query_as(concat!(
                 "INSERT INTO templates (id, owner_id, name, content, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING ",
@@ -150,7 +151,8 @@ impl Store {
                 .ok_or(StoreError::NotFound)?;
             let (old, new) = (name_bytes + content_bytes, patch.size_after(name_bytes, content_bytes));
             if new > old {
-                let (count, bytes) = sqlx::query_as(USAGE_SQL).bind(owner_id).fetch_one(&mut *tx).await.map_err(classify)?;
+                let (count, bytes) =
+                    sqlx::query_as(USAGE_SQL).bind(owner_id).fetch_optional(&mut *tx).await.map_err(classify)?.unwrap_or((0, 0));
                 quota.admit_growth(&Usage { count, bytes }, old, new).map_err(StoreError::Conflict)?;
             }
             let updated = sqlx::query_as(concat!(

@@ -232,13 +232,27 @@ impl Store {
     }
 
     /// Deletes a provider and, by cascade, every identity linked through it.
+    /// Deletes a provider with the identities linked through it, queuing `identity.unlinked`
+    /// for each.
     pub async fn delete_provider(&self, slug: &str) -> StoreResult<()> {
-        let done = on_db!(&self.db, c => sqlx::query("DELETE FROM upstream_providers WHERE slug = $1")
+        let done = on_db!(&self.db, c => {
+            let mut tx = c.write().await?;
+            let linked: Vec<(Uuid, Uuid, String, Option<String>, Time)> = sqlx::query_as(
+                "SELECT i.id, i.user_id, i.subject, i.email, i.created_at FROM user_identities i \
+                 JOIN upstream_providers p ON p.id = i.provider_id WHERE p.slug = $1 ORDER BY i.id",
+            )
             .bind(slug)
-            .execute(&c.pool)
+            .fetch_all(&mut *tx)
             .await
-            .map_err(classify)?
-            .rows_affected());
+            .map_err(classify)?;
+            let done = sqlx::query("DELETE FROM upstream_providers WHERE slug = $1").bind(slug).execute(&mut *tx).await.map_err(classify)?;
+            for (id, user_id, subject, email, created_at) in linked {
+                let identity = super::Identity { id, provider: slug.to_string(), subject, email, created_at: created_at.0, last_used_at: None };
+                tx.queue_event(super::EventType::IdentityUnlinked, &super::identities::identity_event(&identity, user_id)).await?;
+            }
+            tx.commit().await?;
+            done.rows_affected()
+        });
         if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 }

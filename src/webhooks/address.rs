@@ -72,8 +72,7 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
 /// resolved now too, and refused when it resolves to an address that is not public; one
 /// that does not resolve yet is accepted (its deliveries fail until it does).
 pub async fn check_registration(raw: &str, allow_private: bool) -> Result<String, String> {
-    let url = parse(raw, allow_private)?;
-    check_target(&url, allow_private)?;
+    let url = check_shape(raw, allow_private)?;
     if !allow_private && let Some(Host::Domain(name)) = url.host() {
         let port = url.port_or_known_default().unwrap_or(443);
         if let Ok(Ok(addrs)) = tokio::time::timeout(RESOLVE_AT_REGISTRATION, tokio::net::lookup_host((name, port))).await {
@@ -86,9 +85,17 @@ pub async fn check_registration(raw: &str, allow_private: bool) -> Result<String
     Ok(url.to_string())
 }
 
+/// What a registration checks without resolving a name: the URL's form, and an address
+/// written in it.
+pub fn check_shape(raw: &str, allow_private: bool) -> Result<Url, String> {
+    let url = parse(raw, allow_private)?;
+    check_target(&url, allow_private)?;
+    Ok(url)
+}
+
 fn parse(raw: &str, allow_private: bool) -> Result<Url, String> {
     let raw = raw.trim();
-    if raw.len() > URL_MAX {
+    if raw.chars().count() > URL_MAX {
         return Err(format!("must be at most {URL_MAX} characters"));
     }
     let url = Url::parse(raw).map_err(|e| format!("is not a URL ({e})"))?;

@@ -28,7 +28,9 @@ async fn every_page_has_no_serious_accessibility_violation_and_fits_a_phone_scre
             }
         }
     };
-    for path in ["/login", "/register", "/forgot-password", "/reset-password?token=x", "/verify-email?token=x"] {
+    for path in
+        ["/login", "/register", "/forgot-password", "/reset-password?token=x", "/verify-email?token=x", "/invitations/accept?token=x"]
+    {
         browser.goto(&app.page(path)).await;
         check(&browser, path).await;
     }
@@ -70,6 +72,18 @@ async fn every_page_has_no_serious_accessibility_violation_and_fits_a_phone_scre
         crate::common::oidc::authorize_path(&rp, &challenge, "openid profile email offline_access", &[]),
         "/oauth/authorize?client_id=nobody".to_string(),
         "/oauth/logout".to_string(),
+    ] {
+        browser.goto(&app.page(&path)).await;
+        check(&browser, &path).await;
+    }
+    // The organization pages: an invitation to accept, and the chooser of an authorization.
+    let acme = app.org(&root, "acme").await;
+    app.org(&root, "bobco").await;
+    let token = app.invite(&root, &acme, "dana@example.com", &[]).await;
+    let orgs_rp = app.register_rp(&root, true, serde_json::json!({ "first_party": true, "scopes": ["openid", "organization"] })).await;
+    for path in [
+        format!("/invitations/accept?token={token}"),
+        crate::common::oidc::authorize_path(&orgs_rp, &challenge, "openid organization", &[]),
     ] {
         browser.goto(&app.page(&path)).await;
         check(&browser, &path).await;

@@ -11,6 +11,7 @@ pub mod email_code;
 pub mod live;
 pub mod mfa;
 pub mod oidc;
+pub mod orgs;
 pub mod passkeys;
 pub mod postgres;
 pub mod pwned;

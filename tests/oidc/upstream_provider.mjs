@@ -38,7 +38,8 @@ function build(issuer) {
     }],
     jwks: { keys },
     cookies: { keys: ['upstream-test-cookie-key'] },
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username'] },
+    // `amr` (what the sign-in checked) goes into ID tokens when a test login names it.
+    claims: { openid: ['sub', 'amr'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username'] },
     features: { devInteractions: { enabled: false } },
     interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
     // The test's provider trusts its one client: no consent step.

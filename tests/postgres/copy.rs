@@ -167,3 +167,32 @@ async fn registered_events(app: &TestApp, admin: &str, user_id: &str) -> Vec<Val
     let list: Value = res.json().await.expect("audit list");
     list["items"].as_array().expect("items").clone()
 }
+
+#[tokio::test]
+async fn a_copy_keeps_organizations_members_invitations_and_the_sessions_active_org() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sqlite_url = format!("sqlite://{}", dir.path().join("old.db").display());
+    let source = TestApp::spawn_on(&sqlite_url, |c| c.mail_outbox = dir.path().join("outbox")).await;
+    let alice = source.mail_verified_user("alice", "alice@example.com").await;
+    let mut bob = source.mail_verified_user("bob", "bob@example.com").await;
+    let org = source.org(&alice, "acme").await;
+    let token = source.invite(&alice, &org, "bob@example.com", &["billing"]).await;
+    source.join(&mut bob, &token, &org).await;
+    let pending = source.invite(&alice, &org, "carol@example.com", &[]).await;
+
+    let target = postgres::shared().create_database().await;
+    let out = copy(&sqlite_url, &target, false).await;
+    assert!(out.status.success(), "copy: {}", String::from_utf8_lossy(&out.stderr));
+    let issuer = source.issuer.clone();
+    let moved = TestApp::spawn_on(&target, |c| c.issuer = Some(issuer)).await;
+
+    assert_eq!(moved.get_me(&bob.access).await.status(), StatusCode::OK, "bob's token with the org still passes");
+    let members: Value = moved.get(&format!("/v1/orgs/{org}/members"), Some(&alice.access)).await.json().await.expect("members");
+    assert_eq!(members["total"], 2);
+    let invitations: Value = moved.get(&format!("/v1/orgs/{org}/invitations"), Some(&alice.access)).await.json().await.expect("list");
+    assert_eq!(invitations["items"][0]["email"], "carol@example.com");
+    assert_eq!(invitations["items"][0]["status"], "pending");
+    let carol = moved.mail_verified_user("carol", "carol@example.com").await;
+    let accepted = moved.post("/v1/invitations/accept", &serde_json::json!({ "token": pending }), Some(&carol.access)).await;
+    assert_eq!(accepted.status(), StatusCode::OK, "the copied invitation's link still works");
+}

@@ -64,7 +64,7 @@ async fn an_export_imported_into_an_empty_database_of_the_other_kind_signs_every
     let header: Value = serde_json::from_str(text.lines().next().expect("a header")).expect("JSON header");
     assert_eq!(
         (header["format"].as_str(), header["version"].as_u64(), header["users"].as_u64()),
-        (Some("gatehouse-export"), Some(2), Some(2))
+        (Some("gatehouse-export"), Some(u64::from(gatehouse::export::VERSION)), Some(2))
     );
     assert!(header["notice"].as_str().is_some_and(|n| n.contains("readable by its owner only")), "{header}");
     assert!(!text.contains(PASSWORD), "the export holds hashes, never a password");

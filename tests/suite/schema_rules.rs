@@ -48,7 +48,7 @@ async fn the_schema_lists_every_audit_type_and_the_server_takes_each_and_nothing
     let doc = openapi(&app).await;
 
     let types = query_schema(&doc, "/v1/audit", "type")["enum"].as_array().expect("type is an enum").clone();
-    assert_eq!(types.len(), 40, "{types:?}");
+    assert_eq!(types.len(), 49, "{types:?}");
     assert!(types.contains(&json!("user.invited")) && types.contains(&json!("invitation.revoked")), "{types:?}");
     assert!(
         types.contains(&json!("login.failed"))
@@ -57,6 +57,7 @@ async fn the_schema_lists_every_audit_type_and_the_server_takes_each_and_nothing
         "{types:?}"
     );
     assert!(types.contains(&json!("login.email_code_requested")), "{types:?}");
+    assert!(types.contains(&json!("org.member_roles_changed")), "{types:?}");
     for kind in &types {
         let kind = kind.as_str().expect("a string");
         let res = app.get_query("/v1/audit", &[("type", kind)], Some(&admin.access)).await;

@@ -124,3 +124,23 @@ async fn parallel_growing_patches_never_pass_the_byte_quota() {
     assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 3, "{statuses:?}");
     assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count(), 7, "{statuses:?}");
 }
+
+#[tokio::test]
+async fn a_deleted_template_gives_back_its_place_and_its_bytes_after_patches_changed_them() {
+    let app = TestApp::spawn_with(|c| {
+        c.templates_max_bytes = 20;
+        c.templates_max_count = 2;
+    })
+    .await;
+    let alice = app.user("alice").await;
+    let first: Value = create(&app, &alice, "a", "012345678").await.json().await.expect("template");
+    let path = format!("/v1/templates/{}", first["id"].as_str().expect("id"));
+    assert_eq!(app.patch(&path, &json!({"content": "0123456789012345678"}), Some(&alice.access)).await.status(), StatusCode::OK);
+    assert_problem(create(&app, &alice, "b", "0").await, StatusCode::CONFLICT, "quota_exceeded").await;
+
+    assert_eq!(app.delete(&path, Some(&alice.access)).await.status(), StatusCode::NO_CONTENT);
+
+    assert_eq!(create(&app, &alice, "b", "012345678").await.status(), StatusCode::CREATED, "all 20 bytes free again");
+    assert_eq!(create(&app, &alice, "c", "012345678").await.status(), StatusCode::CREATED);
+    assert_problem(create(&app, &alice, "d", "").await, StatusCode::CONFLICT, "quota_exceeded").await;
+}

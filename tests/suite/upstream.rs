@@ -243,6 +243,48 @@ async fn an_account_with_totp_still_takes_its_second_step_after_an_upstream_sign
 
 #[cfg_attr(not(test_tools), ignore = "needs node and oidc-provider: run scripts/test-deps.sh")]
 #[tokio::test]
+async fn a_provider_trusted_for_mfa_stands_in_for_totp_only_when_its_amr_says_a_second_factor_was_checked() {
+    let app = TestApp::spawn().await;
+    let Some(idp) = Idp::start(&app, "corp").await else { return };
+    let admin = app.admin("root").await;
+    let body = json!({ "slug": "corp", "name": "Corp", "kind": "oidc", "issuer": idp.issuer, "client_id": crate::common::upstream::CLIENT_ID,
+        "client_secret": crate::common::upstream::CLIENT_SECRET, "trust_upstream_mfa": true });
+    assert_eq!(app.add_provider(&admin, body).await["trust_upstream_mfa"], true);
+    let ivy = app.verified_user_at("ivy", "ivy@corp.example").await;
+    let secret = app.setup_totp(&ivy.access).await["secret"].as_str().expect("secret").to_string();
+    let code = crate::common::mfa::code_at(&secret, crate::common::mfa::fresh_step().await);
+    assert_eq!(app.confirm_totp(&ivy.access, &code).await.status(), StatusCode::OK);
+
+    // The provider checked a second factor: linking after the password signs ivy in at once.
+    idp.next_login(json!({ "sub": "emp-9", "email": "ivy@corp.example", "email_verified": true, "amr": ["pwd", "otp"] })).await;
+    let agent = app.agent();
+    let (_, at, page) = continue_with(&agent, "corp").await;
+    let flow = crate::common::oidc::query_param(&at, "flow").expect("confirm page");
+    let linked = agent.submit_on(&page, "/login/corp/confirm", &[("flow", &flow), ("password", PASSWORD)]).await;
+    assert_eq!(linked.status(), StatusCode::SEE_OTHER, "signed in without the code");
+    assert_eq!(linked.headers()["location"], "/account");
+    let logins = audit_of(&app, &admin, "login.succeeded").await;
+    assert!(logins.iter().any(|e| e["detail"]["provider"] == "corp" && e["detail"]["upstream_mfa"] == true), "{logins:?}");
+
+    // Only a password upstream: the known identity still takes ivy's own second step.
+    idp.next_login(json!({ "sub": "emp-9", "email": "ivy@corp.example", "email_verified": true, "amr": ["pwd"] })).await;
+    let other = app.agent();
+    let (status, _, page) = continue_with(&other, "corp").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("name=\"mfa_token\""), "the code form");
+    assert!(other.get("/account").await.status().is_redirection(), "not signed in yet");
+
+    // The same `amr` from a provider not trusted for MFA counts for nothing.
+    let untrusted = json!({ "trust_upstream_mfa": false });
+    assert_eq!(app.patch("/v1/providers/corp", &untrusted, Some(&admin.access)).await.status(), StatusCode::OK);
+    idp.next_login(json!({ "sub": "emp-9", "email": "ivy@corp.example", "email_verified": true, "amr": ["pwd", "otp"] })).await;
+    let third = app.agent();
+    let (_, _, page) = continue_with(&third, "corp").await;
+    assert!(page.contains("name=\"mfa_token\""), "the code form again");
+}
+
+#[cfg_attr(not(test_tools), ignore = "needs node and oidc-provider: run scripts/test-deps.sh")]
+#[tokio::test]
 async fn providers_are_managed_by_admins_and_their_secret_never_comes_back() {
     let app = TestApp::spawn().await;
     let Some(idp) = Idp::start(&app, "corp").await else { return };

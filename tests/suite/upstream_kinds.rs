@@ -95,3 +95,51 @@ async fn another_gatehouse_is_the_openid_provider_of_this_one() {
     let identities: Vec<Value> = app.identities_of(&admin, local["id"].as_str().expect("id")).await;
     assert_eq!(identities[0]["subject"], zoe.id.as_str(), "the upstream's user id is the subject");
 }
+
+#[tokio::test]
+async fn linking_an_identity_and_removing_its_provider_send_identity_linked_and_unlinked_webhooks() {
+    let app = TestApp::spawn_for_webhooks().await;
+    let admin = app.admin("root").await;
+    let receiver = crate::common::webhooks::Receiver::start().await;
+    app.add_webhook(&admin.access, &receiver.url(), &["identity.linked", "identity.unlinked"]).await;
+    let github = GithubStandIn::start().await;
+    add_github(&app, &admin, &github).await;
+    github.next_login(GithubUser { id: 4242, login: "hubber".into(), emails: vec![("hub@gh.example".into(), true, true)] });
+
+    let (status, at, _) = continue_with(&app.agent(), "github").await;
+    assert_eq!((status, at.ends_with("/account")), (StatusCode::OK, true), "{at}");
+    let linked = receiver.wait_for_type("identity.linked", std::time::Duration::from_secs(10)).await;
+    let hubber = app.user_named(&admin, "hubber").await.expect("signed up");
+    let data = linked[0].json()["data"].clone();
+    assert_eq!(data["user_id"], hubber["id"]);
+    assert_eq!((data["provider"].as_str(), data["subject"].as_str()), (Some("github"), Some("4242")));
+    assert_eq!(data["email"], "hub@gh.example");
+    assert_eq!(app.delete("/v1/providers/github", Some(&admin.access)).await.status(), StatusCode::NO_CONTENT);
+
+    let unlinked = receiver.wait_for_type("identity.unlinked", std::time::Duration::from_secs(10)).await;
+    let gone = unlinked[0].json()["data"].clone();
+    assert_eq!((gone["id"].clone(), gone["user_id"].clone()), (data["id"].clone(), data["user_id"].clone()), "the same identity");
+    assert_eq!(receiver.received().len(), 2, "one event each, nothing else subscribed");
+}
+
+#[tokio::test]
+async fn the_upstream_sign_in_routes_answer_429_with_retry_after_past_the_per_address_limit() {
+    let app = TestApp::spawn_with(|c| c.rate_limit_per_ip = 10).await;
+    let admin = app.admin("root").await;
+    let github = GithubStandIn::start().await;
+    add_github(&app, &admin, &github).await;
+    let agent = app.agent();
+
+    let mut answers = Vec::new();
+    for _ in 0..12 {
+        answers.push(agent.get("/login/github").await.status());
+    }
+
+    let first_refusal = answers.iter().position(|s| *s == StatusCode::TOO_MANY_REQUESTS).expect("refused within the limit");
+    assert!(answers[..first_refusal].iter().all(|s| s.is_redirection()), "upstream before the limit: {answers:?}");
+    let callback = agent.get("/login/github/callback?state=x&code=y").await;
+    assert_eq!(callback.status(), StatusCode::TOO_MANY_REQUESTS, "the callback counts too");
+    let wait: u64 = callback.headers()["retry-after"].to_str().expect("ascii").parse().expect("seconds");
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert!(agent.get("/login").await.status().is_success(), "the sign-in page itself is not counted");
+}
