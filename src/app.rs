@@ -148,7 +148,7 @@ pub fn router(state: AppState) -> Router {
     api.merge(http::docs::router(openapi))
         .merge(crate::pages::router(&state))
         .merge(if public_metrics { metrics_router() } else { Router::new() })
-        .fallback(|| async { crate::error::ApiError::NotFound })
+        .fallback(crate::pages::not_found)
         .layer(
             ServiceBuilder::new()
                 .layer(SetSensitiveRequestHeadersLayer::new([

@@ -133,6 +133,14 @@ pub enum UserCommand {
         #[arg(long)]
         admin: bool,
     },
+    /// Invite an address to sign up: mails a link (7 days) that makes the account with
+    /// this address verified and these roles. Works in every GATEHOUSE_REGISTRATION mode.
+    Invite {
+        email: String,
+        /// A role the account gets besides `user` (repeat for several).
+        #[arg(long = "role")]
+        roles: Vec<String>,
+    },
     /// List users, oldest first.
     List {
         /// Only users whose username or email contains this (case ignored).

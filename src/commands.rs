@@ -50,6 +50,7 @@ async fn user(config: &Config, action: UserCommand) -> anyhow::Result<()> {
         UserCommand::Create { username, email, admin: is_admin } => {
             admin()?.create(&username, email.as_deref(), &read_password()?, is_admin).await
         }
+        UserCommand::Invite { email, roles } => admin()?.invite_to_sign_up(&email, &roles).await,
         UserCommand::SetRoles { username, roles } => admin()?.set_roles(&username, &roles).await,
         UserCommand::Disable { username } => admin()?.set_disabled(&username, true).await,
         UserCommand::Enable { username } => admin()?.set_disabled(&username, false).await,

@@ -87,6 +87,9 @@ pub enum ApiError {
     /// GATEHOUSE_REQUIRE_VERIFIED_EMAIL: a correct password, but no verified address yet.
     #[error("email unverified")]
     EmailUnverified,
+    /// GATEHOUSE_REGISTRATION: sign-up is by invitation only, or closed.
+    #[error("registration closed")]
+    RegistrationClosed,
     /// An invitation presented by an account whose address is not the invited one.
     #[error("invitation not for you")]
     InvitationNotForYou,
@@ -216,7 +219,9 @@ impl ApiError {
         match self {
             Self::Malformed(_) => StatusCode::BAD_REQUEST,
             Self::InvalidCredentials | Self::InvalidToken { .. } | Self::TokenReused | Self::MfaRequired(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::AccountDisabled | Self::EmailUnverified | Self::InvitationNotForYou => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::AccountDisabled | Self::EmailUnverified | Self::RegistrationClosed | Self::InvitationNotForYou => {
+                StatusCode::FORBIDDEN
+            }
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -243,6 +248,7 @@ impl ApiError {
             Self::Forbidden => "forbidden",
             Self::AccountDisabled => "account_disabled",
             Self::EmailUnverified => "email_unverified",
+            Self::RegistrationClosed => "registration_closed",
             Self::InvitationNotForYou => "invitation_not_for_you",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
@@ -271,6 +277,7 @@ impl ApiError {
             Self::Forbidden => "You are not allowed to do this.".into(),
             Self::AccountDisabled => "This account has been disabled.".into(),
             Self::EmailUnverified => "Verify your email address first: follow the link in the mail we sent.".into(),
+            Self::RegistrationClosed => "New accounts are made by invitation or by an admin only.".into(),
             Self::InvitationNotForYou => "This invitation was sent to another email address; sign in with the account that has it.".into(),
             Self::NotFound => "No such resource.".into(),
             Self::MethodNotAllowed => "This method is not allowed on this path.".into(),

@@ -17,6 +17,8 @@ mod email_code;
 mod express;
 #[path = "browser/journey.rs"]
 mod journey;
+#[path = "browser/look.rs"]
+mod look;
 #[path = "browser/oidc.rs"]
 mod oidc;
 #[path = "browser/oidc_node.rs"]
@@ -31,6 +33,8 @@ mod passkeys;
 mod protections;
 #[path = "browser/recovery.rs"]
 mod recovery;
+#[path = "browser/registration.rs"]
+mod registration;
 #[path = "browser/sign_in.rs"]
 mod sign_in;
 #[path = "browser/upstream.rs"]

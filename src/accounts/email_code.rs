@@ -68,7 +68,10 @@ impl Accounts {
                 audit.record(AuditType::EmailCodeRequested, None, Some(user.id), detail).await;
                 return Ok(());
             }
-            None if self.email_code.signup => (CodePurpose::SignUp, None, email.as_str().to_string()),
+            // GATEHOUSE_REGISTRATION other than `open`: no account is made by a code either.
+            None if self.email_code.signup && self.registration == crate::config::RegistrationMode::Open => {
+                (CodePurpose::SignUp, None, email.as_str().to_string())
+            }
             None => {
                 crate::metrics::email_code("none");
                 return Ok(());

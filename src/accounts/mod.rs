@@ -8,6 +8,7 @@ mod admin;
 mod clients;
 mod email;
 mod email_code;
+mod invitations;
 mod login;
 pub mod oauth;
 pub mod oauth_tokens;
@@ -28,7 +29,7 @@ pub use email_code::EmailCodeSettings;
 pub use org_invitations::INVITATION_TTL;
 pub use orgs::{OrgAccess, OrgActor, parse_org_roles};
 pub use passkeys::{Ceremony, NAME_MAX as PASSKEY_NAME_MAX, passkey_name, read_credential};
-pub use register::{Registered, Registration};
+pub use register::{Registered, Registration, Via};
 
 use crate::auth::PasswordHasher;
 use crate::auth::lockout::{Lockout, retry_after_secs};
@@ -60,6 +61,8 @@ pub struct Accounts {
     pub email_code: EmailCodeSettings,
     /// GATEHOUSE_BREACHED_PASSWORDS; off for the command line.
     pub breach: crate::auth::breached::BreachCheck,
+    /// GATEHOUSE_REGISTRATION.
+    pub registration: crate::config::RegistrationMode,
     /// GATEHOUSE_ORGS_SELF_SERVICE: verified users may create organizations.
     pub orgs_self_service: bool,
 }
@@ -83,6 +86,7 @@ impl Accounts {
                 ttl: Duration::from_secs(config.signin.email_code_ttl),
             },
             breach: crate::auth::breached::BreachCheck::off(),
+            registration: config.registration,
             orgs_self_service: config.orgs_self_service,
         }
     }
@@ -140,6 +144,9 @@ pub enum AccountError {
     InvalidToken,
     #[error("no such user")]
     NotFound,
+    /// GATEHOUSE_REGISTRATION refuses this sign-up (invitation only, or closed).
+    #[error("registration is closed")]
+    RegistrationClosed,
     /// Also the conflicts (`username_taken`, `last_admin`, ...).
     #[error(transparent)]
     Store(#[from] StoreError),

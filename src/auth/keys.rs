@@ -107,7 +107,8 @@ impl ActiveKey {
     pub fn sign(&self, header: &jsonwebtoken::Header, claims: &impl serde::Serialize) -> anyhow::Result<String> {
         let Some(key) = &self.ed25519 else { return Ok(jsonwebtoken::encode(header, claims, &self.encoding)?) };
         anyhow::ensure!(header.alg == jsonwebtoken::Algorithm::EdDSA, "an Ed25519 key signs EdDSA tokens only");
-        let message = format!("{}.{}", URL_SAFE_NO_PAD.encode(serde_json::to_vec(header)?), URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims)?));
+        let message =
+            format!("{}.{}", URL_SAFE_NO_PAD.encode(serde_json::to_vec(header)?), URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims)?));
         let signature = ed25519_dalek::Signer::sign(key, message.as_bytes());
         Ok(format!("{message}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes())))
     }
@@ -148,7 +149,8 @@ impl KeyRing {
                 (jsonwebtoken::Algorithm::EdDSA, DecodingKey::from_ed_der(&key.public_key))
             } else {
                 if live && active_rsa.is_none() {
-                    active_rsa = Some(ActiveKey { kid: key.kid.clone(), encoding: EncodingKey::from_rsa_der(&key.private_key), ed25519: None });
+                    active_rsa =
+                        Some(ActiveKey { kid: key.kid.clone(), encoding: EncodingKey::from_rsa_der(&key.private_key), ed25519: None });
                 }
                 (jsonwebtoken::Algorithm::RS256, DecodingKey::from_rsa_der(&key.public_key))
             };

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
 
-use crate::accounts::{AccountError, Accounts, Registered, Registration};
+use crate::accounts::{AccountError, Accounts, Registered, Registration, Via};
 use crate::audit::Audit;
 use crate::auth::PasswordHasher;
 use crate::config::Config;
@@ -38,8 +38,19 @@ impl UserAdmin {
         found.map(|c| c.user).ok_or_else(|| anyhow!("no user named {username:?}"))
     }
 
+    /// Invites an address; prints the invitation as the API shows it (never its token).
+    pub async fn invite_to_sign_up(&self, email: &str, roles: &[String]) -> anyhow::Result<()> {
+        let invitation = self.accounts.invite_to_sign_up(&self.audit, None, email, roles).await.map_err(|e| match e {
+            AccountError::Store(StoreError::Conflict(Conflict::EmailTaken)) => anyhow!("an account already has the address {email}"),
+            other => anyhow!(other),
+        })?;
+        println!("{}", serde_json::to_string(&invitation)?);
+        eprintln!("the invitation mail to {} is queued; a running server sends it", invitation.email);
+        Ok(())
+    }
+
     pub async fn create(&self, username: &str, email: Option<&str>, password: &str, admin: bool) -> anyhow::Result<()> {
-        let new = Registration { username, email, password, admin };
+        let new = Registration { username, email, password, admin, roles: Vec::new(), via: Via::Admin };
         let Registered { user, mail_queued } = self.accounts.register(&self.audit, new).await.map_err(|e| explain(e, username))?;
         println!("created user {} ({}) with roles {}", user.username, user.id, user.roles.join(", "));
         // Queued in the database: a running server's mail worker sends it.

@@ -6,7 +6,7 @@ pub mod signin;
 mod values;
 pub mod webhooks;
 
-pub use values::{LogFormat, MetricsBind, PasskeyMode, Secret, SmtpUrl, SqliteSynchronous, redact_url};
+pub use values::{LogFormat, MetricsBind, PasskeyMode, RegistrationMode, Secret, SmtpUrl, SqliteSynchronous, redact_url};
 use values::{parse_header_name, parse_jwt_secret, parse_mailbox, parse_metrics_bind, parse_smtp_url, parse_totp_issuer, parse_url};
 
 use std::net::SocketAddr;
@@ -135,6 +135,12 @@ pub struct Config {
     /// host, which must be a domain name (not an IP address), over https or on localhost.
     #[arg(long, env = "GATEHOUSE_PASSKEYS", value_enum, default_value = "auto", global = true)]
     pub passkeys: PasskeyMode,
+
+    /// Who may make an account: `open` (anyone signs up), `invite` (only through an
+    /// admin's mailed invitation) or `closed` (only admins make accounts). Sign-up by email
+    /// code and through upstream providers follow it too.
+    #[arg(long, env = "GATEHOUSE_REGISTRATION", value_enum, default_value = "open", global = true)]
+    pub registration: RegistrationMode,
 
     /// SQLite only: `full` syncs every commit to disk (survives power loss); `normal` syncs
     /// at WAL checkpoints (survives any process crash, may lose the last commits on power loss).

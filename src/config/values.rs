@@ -16,6 +16,17 @@ pub enum PasskeyMode {
     Off,
 }
 
+/// Who may make an account (GATEHOUSE_REGISTRATION).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RegistrationMode {
+    /// Anyone signs up.
+    Open,
+    /// Only people an admin invited, through the mailed link.
+    Invite,
+    /// Only admins make accounts (console, API, command line).
+    Closed,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,

@@ -11,7 +11,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::AuthUser;
 use super::extract::ApiJson;
-use crate::accounts::{Registered, Registration};
+use crate::accounts::{Registered, Registration, Via};
 use crate::app::AppState;
 use crate::audit::Audit;
 use crate::auth::sessions::{self, ClientInfo, TokenPair};
@@ -34,6 +34,12 @@ pub struct RegisterRequest {
     /// 8 (GATEHOUSE_PASSWORD_MIN_LENGTH) to 128 characters, not easy to guess.
     #[schema(example = "correct horse battery staple", min_length = 8, max_length = 128)]
     pub password: String,
+    /// The token of an admin's invitation (the `invitation` of the mailed link): the account
+    /// gets the invited address, verified, and the invitation's roles. Needed while
+    /// GATEHOUSE_REGISTRATION is `invite`.
+    #[serde(default)]
+    #[schema(max_length = 64)]
+    pub invitation: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -57,12 +63,24 @@ pub struct RefreshRequest {
             headers(("Location" = String, description = "/v1/users/{id}")),
             links(("login" = (operation_id = "login", description = "Log in as the new account",
                 request_body = json!({ "username": "$request.body#/username", "password": "$request.body#/password" }))))),
+        (status = 403, description = "`registration_closed`: GATEHOUSE_REGISTRATION is `invite` and no invitation came, or `closed`", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`username_taken` or `email_taken`", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`: too many requests from this address (GATEHOUSE_RATE_LIMIT_PER_IP); `Retry-After` gives the seconds to wait",
             body = crate::error::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 async fn register(State(state): State<AppState>, audit: Audit, ApiJson(req): ApiJson<RegisterRequest>) -> Result<impl IntoResponse> {
-    let new = Registration { username: &req.username, email: req.email.as_deref(), password: &req.password, admin: false };
+    let via = match req.invitation.as_deref() {
+        Some(token) => Via::SignUpInvitation(token),
+        None => Via::SignUp,
+    };
+    let new = Registration {
+        username: &req.username,
+        email: req.email.as_deref(),
+        password: &req.password,
+        admin: false,
+        roles: Vec::new(),
+        via,
+    };
     let Registered { user, .. } = state.accounts.register(&audit, new).await?;
     let location = HeaderValue::from_str(&format!("/v1/users/{}", user.id)).map_err(anyhow::Error::from)?;
     Ok((StatusCode::CREATED, [(LOCATION, location)], Json(user)))

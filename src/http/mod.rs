@@ -9,6 +9,7 @@ pub mod email_code;
 pub mod extract;
 pub mod fields;
 pub mod health;
+pub mod invitations;
 pub mod limits;
 pub mod me;
 pub mod mfa;
@@ -50,6 +51,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(passkeys::router())
         .merge(sessions::router())
         .merge(users::router())
+        .merge(invitations::router())
         .merge(templates::router())
         .merge(clients::router())
         .merge(oauth::router())

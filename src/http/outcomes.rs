@@ -16,6 +16,7 @@ impl From<AccountError> for ApiError {
             AccountError::MfaRequired(token) => Self::MfaRequired(token),
             AccountError::InvalidToken => Self::InvalidToken { sent: true },
             AccountError::NotFound => Self::NotFound,
+            AccountError::RegistrationClosed => Self::RegistrationClosed,
             AccountError::Store(err) => err.into(),
             AccountError::Internal(err) => Self::Internal(err),
         }

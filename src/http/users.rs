@@ -13,6 +13,7 @@ use super::extract::{ApiJson, ApiQuery, IdPath};
 use super::me::present;
 use super::paging::paging;
 use super::schemas::RoleName;
+use crate::accounts::{Registration, Via};
 use crate::app::AppState;
 use crate::audit::Audit;
 use crate::domain::{Email, Role, normalize_roles};
@@ -25,7 +26,7 @@ const MAX_Q_CHARS: usize = 254;
 const MAX_ROLES: usize = 32;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_users)).routes(routes!(get_user, patch_user, delete_user))
+    OpenApiRouter::new().routes(routes!(list_users, create_user)).routes(routes!(get_user, patch_user, delete_user))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -154,6 +155,69 @@ async fn list_users(
     let query = params.parse()?;
     let page = state.store.list_users(&query).await?;
     Ok(Json(UserList { items: page.items, page: query.page, per_page: query.per_page, total: page.total }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateUserRequest {
+    /// 3 to 32 of `A-Z a-z 0-9 _ . -`, unique without regard to case.
+    #[schema(example = "bob", min_length = 3, max_length = 32, pattern = r"^[A-Za-z0-9_.-]{3,32}$")]
+    pub username: String,
+    /// Optional; unique without regard to case. Unverified: a verification link is mailed.
+    #[serde(default)]
+    #[schema(example = "bob@example.com", format = Email, max_length = 254)]
+    pub email: Option<String>,
+    /// The first password, by the same rules as sign-up.
+    #[schema(example = "correct horse battery staple", min_length = 8, max_length = 128)]
+    pub password: String,
+    /// Roles besides `user`, which every account holds.
+    #[serde(default)]
+    #[schema(value_type = Vec<RoleName>, max_items = 32)]
+    pub roles: Vec<String>,
+}
+
+/// Creates a user (admin only), whatever GATEHOUSE_REGISTRATION says.
+#[utoipa::path(post, path = "/v1/users", tag = "admin", security(("bearer" = [])), request_body = CreateUserRequest,
+    responses(
+        (status = 201, description = "The user", body = User, headers(("Location" = String, description = "/v1/users/{id}"))),
+        (status = 403, description = "`forbidden`: the caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`username_taken` or `email_taken`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: a field breaks its rule", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn create_user(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    audit: Audit,
+    ApiJson(req): ApiJson<CreateUserRequest>,
+) -> Result<(StatusCode, [(axum::http::header::HeaderName, String); 1], Json<User>)> {
+    let roles = parse_roles(&req.roles)?;
+    let new = Registration {
+        username: &req.username,
+        email: req.email.as_deref(),
+        password: &req.password,
+        admin: false,
+        roles,
+        via: Via::Admin,
+    };
+    let user = state.accounts.register(&audit, new).await?.user;
+    tracing::debug!(admin = %admin.user_id, user_id = %user.id, "user created by an admin");
+    Ok((StatusCode::CREATED, [(axum::http::header::LOCATION, format!("/v1/users/{}", user.id))], Json(user)))
+}
+
+/// Roles as an admin sent them: each checked, at most [`MAX_ROLES`].
+pub(crate) fn parse_roles(raw: &[String]) -> Result<Vec<Role>> {
+    let mut errors = Vec::new();
+    if raw.len() > MAX_ROLES {
+        errors.push(FieldError::new("roles", format!("must hold at most {MAX_ROLES} roles")));
+    }
+    let roles = raw
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| Role::parse(r).map_err(|m| errors.push(FieldError::new(format!("roles[{i}]"), m))).ok())
+        .collect();
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    Ok(roles)
 }
 
 /// Reads one user (admin only).

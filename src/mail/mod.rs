@@ -176,6 +176,14 @@ impl Mailer {
         self.build(to, rendered)
     }
 
+    /// Writes the mail of an invitation to sign up: the link that opens the sign-up page
+    /// with it. The caller stores it with the invitation and then calls [`Mailer::announce`].
+    pub fn write_invitation_mail(&self, to: &str, token: &str, ttl: Duration) -> anyhow::Result<NewMail> {
+        let link = format!("{}/register?invitation={token}", self.public_url);
+        let rendered = self.templates.render(Kind::Invitation, &[("link", &link), ("valid_for", &describe(ttl))]);
+        self.build(to, rendered)
+    }
+
     /// Wakes the worker for a message queued by the caller.
     pub fn announce(&self) {
         self.queued.notify_one();

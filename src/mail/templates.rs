@@ -19,6 +19,8 @@ pub enum Kind {
     PasswordChanged,
     /// A sign-in code and its link.
     EmailCode,
+    /// An admin's invitation to sign up, and its link.
+    Invitation,
     /// An invitation to join an organization.
     OrgInvitation,
 }
@@ -32,6 +34,7 @@ impl Kind {
             Self::SecurityNotice => "security_notice",
             Self::PasswordChanged => "password_changed",
             Self::EmailCode => "email_code",
+            Self::Invitation => "invitation",
             Self::OrgInvitation => "org_invitation",
         }
     }
@@ -60,6 +63,7 @@ pub struct Templates {
     security_notice: Parts,
     password_changed: Parts,
     email_code: Parts,
+    invitation: Parts,
     org_invitation: Parts,
 }
 
@@ -123,6 +127,12 @@ impl Templates {
                 include_str!("../../templates/mail/email_code.txt"),
                 include_str!("../../templates/mail/email_code.html"),
             )?,
+            invitation: parts(
+                Kind::Invitation,
+                include_str!("../../templates/mail/invitation.subject"),
+                include_str!("../../templates/mail/invitation.txt"),
+                include_str!("../../templates/mail/invitation.html"),
+            )?,
             org_invitation: parts(
                 Kind::OrgInvitation,
                 include_str!("../../templates/mail/org_invitation.subject"),
@@ -141,6 +151,7 @@ impl Templates {
             Kind::SecurityNotice => &self.security_notice,
             Kind::PasswordChanged => &self.password_changed,
             Kind::EmailCode => &self.email_code,
+            Kind::Invitation => &self.invitation,
             Kind::OrgInvitation => &self.org_invitation,
         };
         Rendered {

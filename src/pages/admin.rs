@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{Redirect, Response};
+use axum::response::Response;
 use axum::routing::get;
 use minijinja::Value;
 use uuid::Uuid;
@@ -21,11 +21,12 @@ use crate::store::{BrowserSession, User};
 
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
-        .route("/admin", get(|| async { Redirect::to("/admin/users") }))
         .route("/admin/users", get(users_page))
         .route("/admin/users/{id}", get(user_page))
         .route("/admin/users/{id}/delete", get(delete_page).post(super::admin_actions::delete))
         .merge(super::admin_actions::router())
+        .merge(super::admin_add::router())
+        .merge(super::admin_home::router())
         .merge(super::admin_audit::router())
         .merge(super::admin_clients::router())
         .merge(super::admin_orgs::router())
@@ -80,9 +81,18 @@ async fn users_page(
     let (visit, _) = admin(&state, visit, "/admin/users")?;
     (params.q, params.role) = (given(params.q), given(params.role));
     let (q, role) = (params.q.clone().unwrap_or_default(), params.role.clone().unwrap_or_default());
+    let roles = match state.store.roles_in_use().await {
+        Ok(roles) => roles,
+        Err(err) => {
+            tracing::warn!(error = %err, "could not list the roles for the admin console");
+            return Ok(super::error_page(&state, visit));
+        }
+    };
     let mut context = base(&state, &visit, "admin_users_title");
     context.insert("q", Value::from(q));
     context.insert("role", Value::from(role));
+    context.insert("roles", Value::from(roles));
+    context.insert("errors", Value::from_serialize(BTreeMap::<String, String>::new()));
     let status = match params.parse() {
         Ok(query) => {
             let page = match state.store.list_users(&query).await {
@@ -95,7 +105,7 @@ async fn users_page(
             let pages = page.total.div_ceil(u64::from(query.per_page)).max(1);
             let paging = state
                 .pages
-                .text("page_of")
+                .text(if page.total == 1 { "page_of_one" } else { "page_of" })
                 .replace("{page}", &query.page.to_string())
                 .replace("{pages}", &pages.to_string())
                 .replace("{total}", &page.total.to_string());
@@ -159,7 +169,17 @@ pub(super) async fn render_user(
             return super::error_page(state, visit);
         }
     };
+    let in_use = match state.store.roles_in_use().await {
+        Ok(roles) => roles,
+        Err(err) => {
+            tracing::warn!(error = %err, "could not list the roles for the admin console");
+            return super::error_page(state, visit);
+        }
+    };
     let mut context = base(state, &visit, "admin_user_title");
+    context.insert("role_choices", Value::from(role_choices(in_use, user)));
+    context.insert("passkeys_on", Value::from(state.accounts.passkeys_on()));
+    context.insert("created", Value::from(user.created_at.format("%Y-%m-%d %H:%M UTC").to_string()));
     context.insert("passkeys", Value::from_serialize(&passkeys));
     context.insert("title", Value::from(state.pages.text("admin_user_title").replace("{username}", &user.username)));
     context.insert("user", Value::from_serialize(user));
@@ -171,19 +191,41 @@ pub(super) async fn render_user(
     visit.respond(page)
 }
 
+/// The roles an admin picks from: `user`, `admin`, every role in use and the user's own.
+fn role_choices(in_use: Vec<String>, user: &User) -> Vec<String> {
+    let mut roles: Vec<String> = ["user", "admin"].map(String::from).into_iter().chain(in_use).chain(user.roles.iter().cloned()).collect();
+    roles.sort();
+    roles.dedup();
+    roles
+}
+
 async fn user_page(State(state): State<AppState>, visit: Visit, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Page {
     let (visit, _) = admin(&state, visit, &format!("/admin/users/{id}"))?;
     let (visit, user) = target(&state, visit, &id).await?;
-    let notice = (raw.as_deref() == Some("done=changed")).then(|| state.pages.text("changed"));
+    let notice = match raw.as_deref() {
+        Some("done=changed") => Some(state.pages.text("changed")),
+        Some("done=created") => Some(state.pages.text("user_created")),
+        _ => None,
+    };
     Ok(render_user(&state, visit, &user, StatusCode::OK, notice, None, BTreeMap::new()).await)
 }
 
 async fn delete_page(State(state): State<AppState>, visit: Visit, Path(id): Path<String>) -> Page {
     let (visit, _) = admin(&state, visit, &format!("/admin/users/{id}/delete"))?;
     let (visit, user) = target(&state, visit, &id).await?;
-    let mut context = base(&state, &visit, "delete_title");
-    context.insert("title", Value::from(state.pages.text("delete_title").replace("{username}", &user.username)));
-    context.insert("user", Value::from_serialize(&user));
+    let title = state.pages.text("delete_title").replace("{username}", &user.username);
+    let action = format!("/admin/users/{}/delete", user.id);
+    Ok(confirmation(&state, visit, &title, "delete_prompt", "delete_confirm", &action, &format!("/admin/users/{}", user.id)))
+}
+
+/// The page that asks before something that cannot be undone; its button posts to `action`.
+pub(super) fn confirmation(state: &AppState, visit: Visit, title: &str, prompt: &str, confirm: &str, action: &str, back: &str) -> Response {
+    let mut context = base(state, &visit, "delete_title");
+    context.insert("title", Value::from(title));
+    context.insert("prompt", Value::from(state.pages.text(prompt)));
+    context.insert("confirm", Value::from(state.pages.text(confirm)));
+    context.insert("action", Value::from(action));
+    context.insert("back", Value::from(back));
     let page = state.pages.render(StatusCode::OK, "admin_delete.html", context);
-    Ok(visit.respond(page))
+    visit.respond(page)
 }

@@ -21,7 +21,11 @@ async fn audit_page(State(state): State<AppState>, visit: Visit, RawQuery(raw): 
     let (visit, _) = admin(&state, visit, "/admin/audit")?;
     (params.user_id, params.kind, params.since, params.until) =
         (given(params.user_id), given(params.kind), given(params.since), given(params.until));
-    let filters = json!({ "user_id": params.user_id, "type": params.kind, "since": params.since, "until": params.until });
+    // An absent filter is an empty field, never the text of a null.
+    let filters = json!({
+        "user_id": params.user_id.clone().unwrap_or_default(), "type": params.kind.clone().unwrap_or_default(),
+        "since": params.since.clone().unwrap_or_default(), "until": params.until.clone().unwrap_or_default(),
+    });
     let mut context = base(&state, &visit, "admin_audit_title");
     context.insert("filters", Value::from_serialize(&filters));
     let status = match params.parse() {
@@ -33,13 +37,24 @@ async fn audit_page(State(state): State<AppState>, visit: Visit, RawQuery(raw): 
                     return Ok(super::error_page(&state, visit));
                 }
             };
+            // Usernames, not ids: UUIDv7 prefixes are alike for everyone made the same minute.
+            let ids: Vec<uuid::Uuid> = page.items.iter().flat_map(|e| [e.user_id, e.actor_id]).flatten().collect();
+            let names = match state.store.usernames(&ids).await {
+                Ok(names) => names,
+                Err(err) => {
+                    tracing::warn!(error = %err, "could not read usernames for the audit log");
+                    return Ok(super::error_page(&state, visit));
+                }
+            };
+            let name = |id: Option<uuid::Uuid>| id.map(|id| names.get(&id).cloned().unwrap_or_else(|| state.pages.text("deleted_user")));
             let events: Vec<serde_json::Value> = page
                 .items
                 .iter()
                 .map(|e| {
                     json!({
                         "time": e.time.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-                        "type": e.kind, "user_id": e.user_id, "actor_id": e.actor_id, "ip": e.ip,
+                        "type": e.kind, "user_id": e.user_id, "user": name(e.user_id),
+                        "actor": name(e.actor_id), "ip": e.ip,
                     })
                 })
                 .collect();

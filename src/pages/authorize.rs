@@ -16,6 +16,7 @@ use super::session::{Visit, sign_for};
 use super::signin::{base, form_expired};
 use crate::accounts::oauth::{self, Authorization, AuthorizeError, AuthorizeParams};
 use crate::app::AppState;
+use crate::domain::client::SCOPES;
 use crate::store::BrowserSession;
 
 pub fn router() -> Router<AppState> {
@@ -185,6 +186,26 @@ fn consent_page(state: &AppState, visit: Visit, request: &Authorization, session
     context.insert("intro", Value::from(state.pages.text("consent_intro").replace("{client}", &request.client.name)));
     let scopes: Vec<String> = request.scopes.iter().map(|s| state.pages.text(&format!("scope_{s}"))).collect();
     context.insert("scopes", Value::from(scopes));
+    // What was asked for and will not be given is said, not dropped silently.
+    let asked: Vec<String> = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| k == "scope")
+        .flat_map(|(_, v)| v.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    let not_granted = asked.iter().filter(|s| !request.scopes.contains(&s.as_str()));
+    let (known, unknown): (Vec<&String>, Vec<&String>) = not_granted.partition(|s| SCOPES.contains(&s.as_str()));
+    let refused: Vec<String> = known.iter().map(|s| state.pages.text(&format!("scope_{s}"))).collect();
+    context.insert("refused", Value::from(refused));
+    context.insert("unknown", Value::from(!unknown.is_empty()));
+    let host = url::Url::parse(&request.redirect_uri)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| request.redirect_uri.clone());
+    context.insert(
+        "returns_to",
+        Value::from(state.pages.text("consent_returns_to").replace("{client}", &request.client.name).replace("{host}", &host)),
+    );
     context.insert("username", Value::from(session.user.username.as_str()));
     context.insert("request", Value::from(query));
     let mut page = state.pages.render(StatusCode::OK, "consent.html", context);

@@ -11,9 +11,11 @@ mod account;
 mod account_orgs;
 mod admin;
 mod admin_actions;
+mod admin_add;
 mod admin_audit;
 mod admin_clients;
 mod admin_orgs;
+mod admin_home;
 mod admin_providers;
 mod admin_webhooks;
 mod authorize;
@@ -26,6 +28,7 @@ mod recovery;
 mod render;
 mod return_to;
 mod security;
+mod sentences;
 mod session;
 mod signin;
 mod upstream;
@@ -56,12 +59,32 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(passkeys::router())
         .merge(upstream::router())
         .merge(admin_providers::router())
+        .route("/", axum::routing::get(home))
         .merge(invitations::router())
         .merge(admin_webhooks::router())
         .route("/pages/style.css", axum::routing::get(render::stylesheet))
+        .route("/pages/password.js", axum::routing::get(render::password_script))
         .route("/pages/logo", axum::routing::get(render::logo))
         .route("/favicon.ico", axum::routing::get(render::favicon))
         .layer(axum::middleware::map_response_with_state(state.clone(), page_headers))
+}
+
+/// GET /: a person's account, or the sign-in page first.
+async fn home(visit: session::Visit) -> Response {
+    let target = if visit.session.is_some() { "/account" } else { "/login" };
+    visit.respond(axum::response::Redirect::to(target))
+}
+
+/// Any other path: the 404 page for a browser (it asks for HTML), the problem document
+/// for everything else.
+pub async fn not_found(State(state): State<AppState>, visit: session::Visit, headers: axum::http::HeaderMap) -> Response {
+    let wants_page = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"));
+    if !wants_page {
+        return axum::response::IntoResponse::into_response(crate::error::ApiError::NotFound);
+    }
+    let mut page = admin::message(&state, visit, axum::http::StatusCode::NOT_FOUND, "not_found_title", "not_found");
+    secure_page(&state, &mut page);
+    page
 }
 
 async fn page_headers(State(state): State<AppState>, mut response: Response) -> Response {

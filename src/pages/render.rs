@@ -27,12 +27,17 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("verify.html", include_str!("../../templates/pages/verify.html")),
     ("totp_setup.html", include_str!("../../templates/pages/totp_setup.html")),
     ("recovery_codes.html", include_str!("../../templates/pages/recovery_codes.html")),
+    ("admin_home.html", include_str!("../../templates/pages/admin_home.html")),
+    ("console.html", include_str!("../../templates/pages/console.html")),
     ("admin_users.html", include_str!("../../templates/pages/admin_users.html")),
+    ("admin_add.html", include_str!("../../templates/pages/admin_add.html")),
     ("admin_user.html", include_str!("../../templates/pages/admin_user.html")),
     ("admin_delete.html", include_str!("../../templates/pages/admin_delete.html")),
     ("admin_audit.html", include_str!("../../templates/pages/admin_audit.html")),
     ("admin_keys.html", include_str!("../../templates/pages/admin_keys.html")),
     ("admin_clients.html", include_str!("../../templates/pages/admin_clients.html")),
+    ("admin_client.html", include_str!("../../templates/pages/admin_client.html")),
+    ("client_fields.html", include_str!("../../templates/pages/client_fields.html")),
     ("admin_client_secret.html", include_str!("../../templates/pages/admin_client_secret.html")),
     ("consent.html", include_str!("../../templates/pages/consent.html")),
     ("logout.html", include_str!("../../templates/pages/logout.html")),
@@ -91,7 +96,10 @@ impl Pages {
         for sentence in text.values_mut() {
             *sentence = sentence.replace("{product}", &product);
         }
-        let css = replaced(dir, "style.css")?.unwrap_or_else(|| STYLE.to_string()).replace("#2457c5", &settings.accent_color);
+        let css = replaced(dir, "style.css")?
+            .unwrap_or_else(|| STYLE.to_string())
+            .replace("#2457c5", &settings.accent_color)
+            .replace("#87a3df", &lighter(&settings.accent_color));
         let form_action: String =
             std::iter::once("'self'".to_string()).chain(settings.allowed_return_origins.iter().cloned()).collect::<Vec<_>>().join(" ");
         let csp = policy(&form_action);
@@ -143,6 +151,19 @@ impl Pages {
                     .into_response()
             }
         }
+    }
+}
+
+/// The accent mixed with white (55 to 45): text in the accent that stays readable on the
+/// dark theme's backgrounds. `#rrggbb` in, `#rrggbb` out; anything else is kept as it is.
+fn lighter(accent: &str) -> String {
+    let channel = |i: usize| accent.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok());
+    match (accent.len(), channel(1), channel(3), channel(5)) {
+        (7, Some(r), Some(g), Some(b)) => {
+            let mix = |c: u8| (u32::from(c) * 55 + 255 * 45) / 100;
+            format!("#{:02x}{:02x}{:02x}", mix(r), mix(g), mix(b))
+        }
+        _ => accent.to_string(),
     }
 }
 
@@ -221,6 +242,15 @@ pub async fn stylesheet(State(state): State<AppState>) -> Response {
     let mut response = state.pages.css.clone().into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    response
+}
+
+/// GET /pages/password.js: the show/hide button of password fields (the forms work without it).
+pub async fn password_script() -> Response {
+    let mut response = include_str!("../../templates/pages/password.js").into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
     response
 }

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::authorize::with_sign_in_policy;
 use super::session::Visit;
-use crate::accounts::{AccountError, Registration};
+use crate::accounts::{AccountError, Registration, Via};
 use crate::app::AppState;
 use crate::audit::Audit;
 use crate::auth::sessions::{ClientInfo, TokenPair};
@@ -40,6 +40,9 @@ pub struct PageQuery {
     /// The name to fill in (an OpenID Connect client's `login_hint`).
     #[serde(default)]
     login_hint: String,
+    /// An invitation's token, from the mailed link to the sign-up page.
+    #[serde(default)]
+    invitation: String,
 }
 
 #[derive(Deserialize)]
@@ -78,6 +81,9 @@ pub struct SignUpForm {
     password: String,
     #[serde(default)]
     return_to: String,
+    /// The token of the invitation the mailed link carried.
+    #[serde(default)]
+    invitation: String,
 }
 
 #[derive(Deserialize)]
@@ -131,6 +137,7 @@ pub(super) async fn render_sign_in(
     context.insert("error", Value::from(error));
     context.insert("passkeys", Value::from(state.accounts.passkeys_on()));
     context.insert("email_code", Value::from(state.accounts.email_code_on()));
+    context.insert("sign_up_open", Value::from(state.accounts.registration == crate::config::RegistrationMode::Open));
     context.insert("providers", super::upstream::offered(state).await);
     let page = state.pages.render(status, "login.html", context);
     visit.respond(page)
@@ -244,12 +251,35 @@ pub(super) fn refusal(state: &AppState, err: &AccountError) -> (StatusCode, Stri
 }
 
 async fn sign_up_page(State(state): State<AppState>, visit: Visit, Query(query): Query<PageQuery>) -> Response {
-    render_sign_up(&state, visit, StatusCode::OK, &SignUpForm::empty(query.return_to), BTreeMap::new(), None).await
+    let mut form = SignUpForm::empty(query.return_to);
+    form.invitation = query.invitation;
+    render_sign_up(&state, visit, StatusCode::OK, &form, BTreeMap::new(), None).await
+}
+
+/// The page instead of the sign-up form: registration is not open and no invitation came,
+/// or the invitation's link no longer works.
+fn sign_up_refused(state: &AppState, visit: Visit, invited: bool) -> Response {
+    let (status, title, sentence) = match (invited, state.accounts.registration) {
+        (true, _) => (StatusCode::NOT_FOUND, "link_invalid_title", "invitation_invalid"),
+        (false, crate::config::RegistrationMode::Invite) => (StatusCode::FORBIDDEN, "sign_up_closed_title", "sign_up_invite_only"),
+        (false, _) => (StatusCode::FORBIDDEN, "sign_up_closed_title", "sign_up_closed"),
+    };
+    let mut context = base(state, &visit, title);
+    context.insert("message", Value::from(state.pages.text(sentence)));
+    let page = state.pages.render(status, "message.html", context);
+    visit.respond(page)
 }
 
 impl SignUpForm {
     fn empty(return_to: String) -> Self {
-        Self { csrf: String::new(), username: String::new(), email: String::new(), password: String::new(), return_to }
+        Self {
+            csrf: String::new(),
+            username: String::new(),
+            email: String::new(),
+            password: String::new(),
+            return_to,
+            invitation: String::new(),
+        }
     }
 }
 
@@ -261,7 +291,24 @@ async fn render_sign_up(
     errors: BTreeMap<String, String>,
     error: Option<String>,
 ) -> Response {
+    let invited = if form.invitation.is_empty() {
+        if state.accounts.registration != crate::config::RegistrationMode::Open {
+            return sign_up_refused(state, visit, false);
+        }
+        None
+    } else {
+        match state.store.live_sign_up_invitation(&crate::mail::hash_token(&form.invitation)).await {
+            Ok(Some(invitation)) => Some(invitation),
+            Ok(None) => return sign_up_refused(state, visit, true),
+            Err(err) => {
+                tracing::warn!(error = %err, "could not read an invitation");
+                return super::error_page(state, visit);
+            }
+        }
+    };
     let mut context = base(state, &visit, "sign_up_title");
+    context.insert("invitation", Value::from(form.invitation.as_str()));
+    context.insert("invited_email", Value::from(invited.map(|i| i.email)));
     context.insert("username", Value::from(form.username.as_str()));
     context.insert("email", Value::from(form.email.as_str()));
     context.insert("return_to", Value::from(form.return_to.as_str()));
@@ -277,7 +324,8 @@ async fn sign_up(State(state): State<AppState>, visit: Visit, audit: Audit, Form
         return form_expired(&state, visit);
     }
     let email = Some(form.email.trim()).filter(|e| !e.is_empty());
-    let new = Registration { username: form.username.trim(), email, password: &form.password, admin: false };
+    let via = if form.invitation.is_empty() { Via::SignUp } else { Via::SignUpInvitation(&form.invitation) };
+    let new = Registration { username: form.username.trim(), email, password: &form.password, admin: false, roles: Vec::new(), via };
     let mut errors = BTreeMap::new();
     match state.accounts.register(&audit, new).await {
         Ok(_) => {
@@ -286,7 +334,8 @@ async fn sign_up(State(state): State<AppState>, visit: Visit, audit: Audit, Form
         }
         Err(AccountError::Invalid(fields)) => {
             for field in fields {
-                errors.entry(field.field).or_insert(field.message);
+                let sentence = super::sentences::for_person(&state.pages, &field.field, &field.message);
+                errors.entry(field.field).or_insert(sentence);
             }
         }
         Err(AccountError::Store(StoreError::Conflict(Conflict::UsernameTaken))) => {
@@ -295,6 +344,7 @@ async fn sign_up(State(state): State<AppState>, visit: Visit, audit: Audit, Form
         Err(AccountError::Store(StoreError::Conflict(Conflict::EmailTaken))) => {
             errors.insert("email".into(), state.pages.text("email_taken"));
         }
+        Err(AccountError::RegistrationClosed) => return sign_up_refused(&state, visit, false),
         Err(other) => {
             let (status, message) = refusal(&state, &other);
             return render_sign_up(&state, visit, status, &form, errors, Some(message)).await;

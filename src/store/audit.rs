@@ -59,6 +59,9 @@ pub enum AuditType {
     ProviderCreated,
     ProviderUpdated,
     ProviderDeleted,
+    /// An admin invited an address to sign up; an invitation revoked before it was taken.
+    UserInvited,
+    InvitationRevoked,
     OrgCreated,
     OrgUpdated,
     OrgDeleted,
@@ -71,7 +74,7 @@ pub enum AuditType {
 }
 
 impl AuditType {
-    pub const ALL: [AuditType; 47] = [
+    pub const ALL: [AuditType; 49] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -110,6 +113,8 @@ impl AuditType {
         Self::ProviderCreated,
         Self::ProviderUpdated,
         Self::ProviderDeleted,
+        Self::UserInvited,
+        Self::InvitationRevoked,
         Self::OrgCreated,
         Self::OrgUpdated,
         Self::OrgDeleted,
@@ -161,6 +166,8 @@ impl AuditType {
             Self::ProviderCreated => "provider.created",
             Self::ProviderUpdated => "provider.updated",
             Self::ProviderDeleted => "provider.deleted",
+            Self::UserInvited => "user.invited",
+            Self::InvitationRevoked => "invitation.revoked",
             Self::OrgCreated => "org.created",
             Self::OrgUpdated => "org.updated",
             Self::OrgDeleted => "org.deleted",

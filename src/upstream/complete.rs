@@ -102,7 +102,8 @@ impl Upstream {
             self.store.keep_upstream_flow(&refresh::hash(&token), CONFIRM, &refresh::hash(browser), &kept, expires_at).await?;
             return Ok(Outcome::Confirm(token));
         }
-        if !provider.allow_signup {
+        // GATEHOUSE_REGISTRATION other than `open` makes accounts only by invitation or an admin.
+        if !provider.allow_signup || accounts.registration != crate::config::RegistrationMode::Open {
             return Err(UpstreamError::refused("signup_closed", "upstream_signup_closed"));
         }
         let user = self.sign_up(audit, &provider, &profile).await?;

@@ -38,6 +38,8 @@ async fn an_admin_finds_users_by_search_and_role_and_pages_through_them() {
     browser.sign_in(&app, "root", PASSWORD).await;
 
     browser.goto(&app.url("/admin")).await;
+    assert!(browser.text().await.contains("46\nusers"), "the console's home counts them: {}", browser.text().await);
+    browser.client.find(Locator::LinkText("Users")).await.expect("the navigation").click().await.expect("clicked");
     assert_eq!(browser.path().await, "/admin/users");
     assert!(browser.text().await.contains("Page 1 of 3 (46 users)"), "{}", browser.text().await);
     browser.client.find(Locator::LinkText("Next")).await.expect("next").click().await.expect("clicked");
@@ -65,7 +67,7 @@ async fn an_admin_changes_roles_disables_enables_and_deletes_a_user_after_confir
     browser.sign_in(&app, "root", PASSWORD).await;
 
     browser.goto(&app.url(&format!("/admin/users/{}", alice.id))).await;
-    browser.fill("roles", "editor, user").await;
+    browser.fill("new_role", "editor").await;
     browser.press("Save roles").await;
     assert!(browser.text().await.contains("Saved."));
     let me: serde_json::Value = app.get_me(&alice.access).await.json().await.expect("me");
@@ -76,7 +78,14 @@ async fn an_admin_changes_roles_disables_enables_and_deletes_a_user_after_confir
     browser.press("Enable").await;
     assert_eq!(app.post_login("alice", PASSWORD).await.status(), StatusCode::OK);
 
-    browser.client.find(Locator::LinkText("Delete this user")).await.expect("delete link").click().await.expect("clicked");
+    // A role in use is a choice now: unticking it takes it away.
+    browser.client.find(Locator::Id("role-editor")).await.expect("editor is offered").click().await.expect("unticked");
+    browser.press("Save roles").await;
+    let again = app.login("alice", PASSWORD).await;
+    let me: serde_json::Value = app.get_me(&again.access).await.json().await.expect("me");
+    assert_eq!(me["roles"], serde_json::json!(["user"]));
+
+    browser.press("Delete user…").await;
     assert!(browser.text().await.contains("cannot be undone"));
     browser.press("Delete for good").await;
     assert!(browser.text().await.contains("The user was deleted."));

@@ -245,6 +245,8 @@ async fn an_admin_removes_a_users_passkey_in_the_console_and_deleting_a_user_del
     browser.goto(&app.page(&format!("/admin/users/{}", alice.id))).await;
     assert!(browser.text().await.contains("Phone"), "{}", browser.text().await);
     browser.press("Delete").await;
+    assert!(browser.text().await.contains("Delete the passkey Phone of alice?"), "asked first");
+    browser.press("Delete the passkey").await;
     assert_eq!(browser.path().await, format!("/admin/users/{}?done=changed", alice.id));
     assert!(!browser.text().await.contains("Phone"), "{}", browser.text().await);
     let listed: Value = app.get("/v1/auth/passkeys", Some(&alice.access)).await.json().await.expect("list");

@@ -33,6 +33,9 @@ async fn a_visitor_signs_up_signs_in_sees_the_account_page_and_signs_out() {
     assert_eq!(browser.path().await, "/login?notice=welcome&return_to=");
     assert!(browser.text().await.contains("Your account is ready"));
     picture(&browser, "sign-in").await;
+    browser.prefer_color_scheme("dark").await;
+    picture(&browser, "sign-in-dark").await;
+    browser.prefer_color_scheme("light").await;
 
     browser.sign_in(&app, "alice@example.com", PASSWORD).await;
     assert_eq!(browser.path().await, "/account");
@@ -40,6 +43,9 @@ async fn a_visitor_signs_up_signs_in_sees_the_account_page_and_signs_out() {
     assert!(page.contains("alice") && page.contains("alice@example.com (not verified)"), "{page}");
     assert!(page.contains("(this session)"), "{page}");
     picture(&browser, "account").await;
+    browser.prefer_color_scheme("dark").await;
+    picture(&browser, "account-dark").await;
+    browser.prefer_color_scheme("light").await;
 
     browser.press("Sign out").await;
     assert_eq!(browser.path().await, "/login?notice=signed_out");

@@ -52,3 +52,22 @@ pub fn token_roles(token: &str) -> Vec<String> {
     let claims = claims(token);
     claims["roles"].as_array().expect("roles claim").iter().map(|r| r.as_str().expect("role").to_string()).collect()
 }
+
+impl TestApp {
+    /// A server with GATEHOUSE_REGISTRATION `mode` and its admin `root`, made through a
+    /// first, open instance on the same database (returned too: it holds the database).
+    /// `adjust` applies to both, so that either's mail worker sends the same way.
+    pub async fn restricted(
+        mode: gatehouse::config::RegistrationMode,
+        adjust: impl Fn(&mut gatehouse::config::Config),
+    ) -> (TestApp, TestApp, TestUser) {
+        let open = TestApp::spawn_with(&adjust).await;
+        let root = open.admin("root").await;
+        let app = TestApp::spawn_sharing(&open, |c| {
+            c.registration = mode;
+            adjust(c);
+        })
+        .await;
+        (open, app, root)
+    }
+}

@@ -165,3 +165,14 @@ if (o.user) o.user.id = dec(o.user.id);
   })
   .catch((e) => done({ error: String(e) }));
 "#;
+
+impl Browser {
+    /// Makes the open tab's pages see `prefers-color-scheme: scheme` (Chromium's
+    /// Emulation.setEmulatedMedia, through chromedriver's CDP passthrough).
+    pub async fn prefer_color_scheme(&self, scheme: &str) {
+        let body =
+            json!({ "cmd": "Emulation.setEmulatedMedia", "params": { "features": [{ "name": "prefers-color-scheme", "value": scheme }] } });
+        let command = WebAuthnCommand { method: http::Method::POST, path: "goog/cdp/execute".into(), body: Some(body) };
+        self.client.issue_cmd(command).await.expect("the colour scheme is emulated");
+    }
+}

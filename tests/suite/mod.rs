@@ -47,6 +47,7 @@ mod races;
 mod rate_limit;
 mod refresh;
 mod register;
+mod registration_modes;
 mod rotation_race;
 mod schema_rules;
 mod schema_version;

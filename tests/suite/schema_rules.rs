@@ -48,7 +48,8 @@ async fn the_schema_lists_every_audit_type_and_the_server_takes_each_and_nothing
     let doc = openapi(&app).await;
 
     let types = query_schema(&doc, "/v1/audit", "type")["enum"].as_array().expect("type is an enum").clone();
-    assert_eq!(types.len(), 47, "{types:?}");
+    assert_eq!(types.len(), 49, "{types:?}");
+    assert!(types.contains(&json!("user.invited")) && types.contains(&json!("invitation.revoked")), "{types:?}");
     assert!(
         types.contains(&json!("login.failed"))
             && types.contains(&json!("passkey.removed"))
