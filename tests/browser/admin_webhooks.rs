@@ -40,6 +40,7 @@ async fn an_admin_adds_a_webhook_sees_its_deliveries_sends_one_again_disables_ro
     let mut found = Vec::new();
     browser.sign_in(&app, "root", PASSWORD).await;
 
+    browser.client.find(Locator::LinkText("Admin console")).await.expect("in the top navigation").click().await.expect("clicked");
     browser.client.find(Locator::LinkText("Webhooks")).await.expect("in the console's navigation").click().await.expect("clicked");
     browser.client.wait().for_element(Locator::Id("add-webhook-h")).await.expect("the webhooks page");
     assert!(browser.text().await.contains("No webhook endpoint is registered."));
