@@ -19,8 +19,7 @@ use crate::store::{AccountBatch, DynStore, PasskeyRecord, Rows, Table};
 
 /// The first line's `format`, and the version this binary writes and reads.
 pub const FORMAT: &str = "gatehouse-export";
-/// Version 2 added `passkeys`, version 3 providers, webhooks and `identities`; older files
-/// (without them) are read too.
+/// 2 added `passkeys`, 3 providers, webhooks and `identities`; older files are read too.
 pub const VERSION: u32 = 3;
 const NOTICE: &str = "This file holds password hashes, TOTP secrets, recovery-code hashes, passkeys and webhook signing \
                       secrets: keep it readable by its owner only, and delete it once imported.";
