@@ -52,7 +52,7 @@ pub struct CreateClientRequest {
     pub post_logout_redirect_uris: Option<Vec<RedirectUri>>,
     /// What the client may ask for; default `openid`, `profile`, `email`.
     #[serde(default)]
-    #[schema(max_items = 4)]
+    #[schema(max_items = 5)]
     pub scopes: Option<Vec<ScopeName>>,
     /// Resource servers (RFC 8707) its access tokens may be for: `https` URIs (`http` on a
     /// loopback host), asked for with `resource` at the token endpoint. Without one, the
@@ -142,7 +142,7 @@ pub struct UpdateClientRequest {
     #[schema(max_items = 20)]
     pub post_logout_redirect_uris: Option<Vec<RedirectUri>>,
     #[serde(default)]
-    #[schema(max_items = 4)]
+    #[schema(max_items = 5)]
     pub scopes: Option<Vec<ScopeName>>,
     #[serde(default)]
     #[schema(max_items = 20)]

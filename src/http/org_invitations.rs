@@ -14,6 +14,7 @@ use super::AccountUser;
 use super::extract::{ApiJson, ApiQuery, IdPath};
 use super::orgs::{TwoIds, actor};
 use super::paging::PageParams;
+use super::schemas::RoleName;
 use crate::app::AppState;
 use crate::audit::Audit;
 use crate::auth::sessions::reissue;
@@ -36,7 +37,7 @@ pub struct CreateInvitationRequest {
     pub email: String,
     /// The org roles the invitee gets (`member` is always added; only owners invite owners).
     #[serde(default)]
-    #[schema(example = json!(["member"]), max_items = 32)]
+    #[schema(value_type = Vec<RoleName>, example = json!(["member"]), max_items = 32)]
     pub roles: Vec<String>,
 }
 
@@ -60,7 +61,8 @@ pub struct AcceptInvitationRequest {
 #[derive(Deserialize, ToSchema)]
 pub struct SessionOrgRequest {
     /// The org to make active (the caller must be a member), or `null` for none.
-    #[schema(value_type = Option<Uuid>)]
+    #[schema(value_type = Option<String>, format = Uuid,
+        pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     pub org_id: Option<Uuid>,
 }
 

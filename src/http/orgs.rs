@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::AccountUser;
 use super::extract::{ApiJson, ApiQuery, IdPath};
 use super::paging::paging;
+use super::schemas::RoleName;
 use crate::accounts::OrgActor;
 use crate::app::AppState;
 use crate::audit::Audit;
@@ -91,7 +92,12 @@ pub struct CreateOrgRequest {
     #[schema(example = "acme", pattern = "^[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$")]
     pub slug: String,
     /// 1 to 100 characters, not only spaces, no control characters.
-    #[schema(example = "Acme Corporation", min_length = 1, max_length = 100)]
+    #[schema(
+        example = "Acme Corporation",
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
 }
 
@@ -103,7 +109,11 @@ pub struct UpdateOrgRequest {
     pub slug: Option<String>,
     /// A new name; absent or `null` keeps it.
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: Option<String>,
 }
 
@@ -111,7 +121,7 @@ pub struct UpdateOrgRequest {
 pub struct UpdateMemberRequest {
     /// The member's whole new set of org roles (at most 32); `member` is always added. Each is
     /// `owner`, `admin`, `member` or 1 to 32 of `a-z 0-9 _ -`.
-    #[schema(example = json!(["member", "admin"]), max_items = 32)]
+    #[schema(value_type = Vec<RoleName>, example = json!(["member", "admin"]), max_items = 32)]
     pub roles: Vec<String>,
 }
 
