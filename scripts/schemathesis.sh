@@ -94,8 +94,10 @@ STATUS=0
 echo "== schemathesis: every operation but changing and deleting users"
 run fuzzer --exclude-operation-id patch_user --exclude-operation-id delete_user || STATUS=$?
 echo "== schemathesis: registering, reading, changing and deleting users"
+# (No stateful phase here: the schema links none of these four to another, and links
+# schemathesis would guess are off, see schemathesis.toml.)
 run wrecker --include-operation-id register --include-operation-id get_user \
-    --include-operation-id patch_user --include-operation-id delete_user || STATUS=$?
+    --include-operation-id patch_user --include-operation-id delete_user --phases examples,coverage,fuzzing || STATUS=$?
 echo "== schemathesis: every operation as a signed-in user who is no admin"
 run member || STATUS=$?
 
