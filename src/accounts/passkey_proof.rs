@@ -16,17 +16,8 @@ impl Accounts {
         &self,
         user_id: Uuid,
     ) -> Result<Ceremony<webauthn_rs::prelude::RequestChallengeResponse>, AccountError> {
-        let party = self.relying_party()?;
-        let mut passkeys = Vec::new();
-        for record in self.store.passkeys_of(user_id).await? {
-            passkeys.push(decode::<Passkey>(&record.credential)?);
-        }
-        if passkeys.is_empty() {
-            return Err(invalid("credential", "the account has no passkey: use its password"));
-        }
-        let (options, state) = party.start_second_step(&passkeys).map_err(|e| AccountError::Internal(e.into()))?;
-        let ceremony_id = self.keep_ceremony(Purpose::Proof, Some(user_id), &state).await?;
-        Ok(Ceremony { ceremony_id, options })
+        self.begin_with_own_passkeys(user_id, Purpose::Proof, || invalid("credential", "the account has no passkey: use its password"))
+            .await
     }
 
     /// Checks the answer to [`Self::begin_passkey_proof`]: `Ok` when one of `user_id`'s

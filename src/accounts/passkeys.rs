@@ -285,17 +285,32 @@ impl Accounts {
         &self,
         mfa_token: &str,
     ) -> Result<Ceremony<webauthn_rs::prelude::RequestChallengeResponse>, AccountError> {
-        let party = self.relying_party()?;
+        self.relying_party()?;
         let user_id = self.challenged_user(mfa_token).await?;
+        self.begin_with_own_passkeys(user_id, Purpose::SecondStep, || {
+            invalid("mfa_token", "belongs to an account without passkeys: use a code")
+        })
+        .await
+    }
+
+    /// A ceremony that one of `user_id`'s own passkeys answers; `none` is the refusal for an
+    /// account without passkeys.
+    async fn begin_with_own_passkeys(
+        &self,
+        user_id: Uuid,
+        purpose: Purpose,
+        none: impl FnOnce() -> AccountError,
+    ) -> Result<Ceremony<webauthn_rs::prelude::RequestChallengeResponse>, AccountError> {
+        let party = self.relying_party()?;
         let mut passkeys = Vec::new();
         for record in self.store.passkeys_of(user_id).await? {
             passkeys.push(decode::<Passkey>(&record.credential)?);
         }
         if passkeys.is_empty() {
-            return Err(invalid("mfa_token", "belongs to an account without passkeys: use a code"));
+            return Err(none());
         }
         let (options, state) = party.start_second_step(&passkeys).map_err(|e| AccountError::Internal(e.into()))?;
-        let ceremony_id = self.keep_ceremony(Purpose::SecondStep, Some(user_id), &state).await?;
+        let ceremony_id = self.keep_ceremony(purpose, Some(user_id), &state).await?;
         Ok(Ceremony { ceremony_id, options })
     }
 
